@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * spp_native.h - the one boundary between the Python control plane and the
+ * C data plane. Everything Python may call is declared between the CFFI
+ * markers below; that block is fed verbatim to cffi's cdef(), so it holds
+ * only plain C: fixed-width integers, #define'd integer constants, structs
+ * and prototypes. Nothing here exposes a DPDK type.
+ *
+ * Conventions: functions return 0 (or a non-negative value) on success and
+ * a negative errno on failure; spp_last_error() then holds a one-line,
+ * operator-facing reason. All calls come from the control thread of the
+ * process (the EAL main lcore); worker lcores never call back into Python.
+ */
+#ifndef SPP_NATIVE_H
+#define SPP_NATIVE_H
+
+#include <stdint.h>
+
+/* CFFI-BEGIN */
+#define SPP_NAMESIZE 64
+#define SPP_MAX_PHY 32
+#define SPP_MAX_RINGS 64
+#define SPP_MAX_VHOST 32
+#define SPP_MAX_COMPONENTS 64
+#define SPP_MAX_COMP_PORTS 32
+#define SPP_MAX_COMP_PER_LCORE 16
+#define SPP_VF_MAX_PORTS 128
+#define SPP_MAX_LCORES 128
+
+/* resource types of a TYPE:ID uid */
+#define SPP_RES_PHY 1
+#define SPP_RES_RING 2
+#define SPP_RES_VHOST 3
+
+/* component roles */
+#define SPP_COMP_FORWARD 1
+#define SPP_COMP_MERGE 2
+#define SPP_COMP_CLASSIFIER 3
+
+/* per-port VLAN operations */
+#define SPP_VLAN_NONE 0
+#define SPP_VLAN_ADD 1
+#define SPP_VLAN_DEL 2
+
+/* how a phy/vhost device reaches secondaries */
+#define SPP_DEV_BRIDGED 1 /* primary moves frames device <-> ring pair */
+#define SPP_DEV_DIRECT 2  /* secondaries poll the ethdev queue themselves */
+
+struct spp_dev_info {
+	uint16_t id;          /* N of phy:N / vhost:N */
+	uint16_t ethdev_id;
+	uint16_t nb_queues;
+	uint8_t kind;         /* SPP_DEV_BRIDGED or SPP_DEV_DIRECT */
+	uint8_t link_up;
+	uint8_t mac[6];
+	char name[SPP_NAMESIZE];   /* interface, PCI address or vhost socket */
+	char driver[SPP_NAMESIZE];
+	uint64_t rx;       /* frames taken from the device */
+	uint64_t rx_drop;  /* taken but not deliverable (ring full, no patch) */
+	uint64_t tx;       /* frames handed to the device */
+	uint64_t tx_drop;  /* frames the device refused */
+};
+
+struct spp_ring_info {
+	uint16_t id;
+	uint32_t size;
+	uint32_t count;    /* frames waiting now */
+	uint64_t rx;       /* dequeued by a reader */
+	uint64_t rx_drop;
+	uint64_t tx;       /* enqueued by a writer */
+	uint64_t tx_drop;  /* enqueue refused: ring full */
+};
+
+/* ---- common ---- */
+const char *spp_last_error(void);
+int spp_eal_init(int argc, char **argv);
+int spp_eal_cleanup(void);
+unsigned spp_main_lcore(void);
+int spp_worker_lcores(unsigned *out, unsigned max);
+int spp_is_primary(void);
+
+/* ---- primary ---- */
+int spp_primary_setup(unsigned nb_rings, uint64_t portmask, unsigned nb_mbufs);
+int spp_primary_run(unsigned lcore);
+int spp_primary_shutdown(void);
+int spp_primary_nb_phy(void);
+int spp_primary_nb_rings(void);
+int spp_primary_phy_info(unsigned id, struct spp_dev_info *out);
+int spp_primary_vhost_info(unsigned id, struct spp_dev_info *out);
+int spp_primary_ring_info(unsigned id, struct spp_ring_info *out);
+int spp_primary_clear_stats(void);
+int spp_primary_add_ring(unsigned id);
+int spp_primary_add_vhost(unsigned id, int client);
+int spp_primary_patch(int src_type, unsigned src_id, int dst_type, unsigned dst_id);
+int spp_primary_patch_reset(void);
+int spp_primary_set_forwarding(int on);
+
+/* ---- spp_vf secondary ---- */
+struct spp_comp_port {
+	uint16_t handle;     /* from spp_vf_port_open() */
+	uint8_t vlan_op;     /* SPP_VLAN_* */
+	uint8_t vlan_pcp;
+	uint16_t vlan_id;
+};
+
+struct spp_comp_spec {
+	uint8_t type;        /* SPP_COMP_* */
+	uint16_t nb_rx;
+	uint16_t nb_tx;
+	struct spp_comp_port rx[SPP_MAX_COMP_PORTS];
+	struct spp_comp_port tx[SPP_MAX_COMP_PORTS];
+};
+
+/* one classifier_table entry, resolved to a tx position of the component */
+struct spp_cls_entry {
+	uint16_t vlan;       /* 0: untagged (a "mac" entry) */
+	uint8_t mac[6];
+	uint8_t is_default;  /* the MAC "default": catches unmatched unicast */
+	uint16_t tx_index;   /* position in spp_comp_spec.tx */
+};
+
+struct spp_comp_counters {
+	uint64_t rx;
+	uint64_t tx;
+	uint64_t drop_no_entry;
+	uint64_t drop_tx_full;
+	uint64_t drop_bad_frame;
+};
+
+struct spp_port_counters {
+	uint64_t rx;
+	uint64_t tx;
+	uint64_t tx_drop;
+};
+
+int spp_vf_attach(unsigned client_id, int vhost_client);
+int spp_vf_detach(void);
+int spp_vf_port_open(int res_type, unsigned res_id, unsigned queue);
+int spp_vf_port_close(unsigned handle);
+int spp_vf_port_counters(unsigned handle, struct spp_port_counters *out);
+int spp_vf_component_update(unsigned slot, const struct spp_comp_spec *spec,
+			    const struct spp_cls_entry *entries, unsigned nb_entries);
+int spp_vf_component_clear(unsigned slot);
+int spp_vf_component_counters(unsigned slot, struct spp_comp_counters *out);
+int spp_vf_lcore_set(unsigned lcore, const uint16_t *slots, unsigned nb_slots);
+int spp_vf_start_workers(void);
+int spp_vf_stop_workers(void);
+/* CFFI-END */
+
+#endif /* SPP_NATIVE_H */

@@ -1,0 +1,28 @@
+"""Loader of the C data-plane core (`spp._native`, built by `make build`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NativeError(RuntimeError):
+    """A C core call failed; the message is the core's operator-facing reason."""
+
+
+def load() -> tuple[Any, Any]:
+    """Return (ffi, lib) of the built core, or raise NativeError saying how to build it."""
+    try:
+        from spp._native import ffi, lib  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise NativeError(
+            f"the C core is not built ({exc}); run `make build` in the source tree"
+        ) from None
+    return ffi, lib
+
+
+def check(ret: int, ffi: Any, lib: Any) -> int:
+    """Raise NativeError with the core's reason when a call returned < 0."""
+    if ret < 0:
+        reason = ffi.string(lib.spp_last_error()).decode(errors="replace")
+        raise NativeError(reason or f"native call failed ({ret})")
+    return ret

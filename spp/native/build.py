@@ -1,0 +1,84 @@
+"""Build the C data-plane core into the cffi extension module `spp._native`.
+
+Out-of-line API mode: cffi compiles native/src/*.c together with a small
+generated wrapper, against DPDK found through pkg-config. The cdef is the
+CFFI block of native/include/spp_native.h, the only boundary with Python.
+
+Run: python -m spp.native.build   (the Makefile does)
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from cffi import FFI
+
+ROOT = Path(__file__).resolve().parents[2]
+NATIVE = ROOT / "native"
+HEADER = NATIVE / "include" / "spp_native.h"
+
+
+def cdef_block(header: Path) -> str:
+    """The part of the header between the CFFI markers."""
+    text = header.read_text()
+    begin, end = "/* CFFI-BEGIN */", "/* CFFI-END */"
+    return text[text.index(begin) + len(begin) : text.index(end)]
+
+
+def pkg_config(*args: str) -> list[str]:
+    try:
+        out = subprocess.run(
+            ["pkg-config", *args, "libdpdk"], check=True, capture_output=True, text=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise SystemExit(f"pkg-config cannot find libdpdk (install libdpdk-dev): {exc}") from None
+    return shlex.split(out)
+
+
+def make_builder() -> FFI:
+    ffi = FFI()
+    ffi.cdef(cdef_block(HEADER))
+    sources = sorted(str(p) for p in (NATIVE / "src").glob("*.c"))
+    ffi.set_source(
+        "spp._native",
+        '#include "spp_native.h"',
+        sources=sources,
+        include_dirs=[str(NATIVE / "include"), str(NATIVE / "src")],
+        extra_compile_args=[
+            *pkg_config("--cflags"),
+            "-O3",
+            "-Wall",
+            "-Wextra",
+            "-Wno-unused-parameter",
+            "-Wno-missing-field-initializers",
+            "-Wno-sign-compare",
+            "-DALLOW_EXPERIMENTAL_API",
+        ],
+        extra_link_args=[*pkg_config("--libs"), "-lrte_bus_vdev"],
+    )
+    return ffi
+
+
+def main() -> int:
+    builder = make_builder()
+    tmp = ROOT / "build" / "native"
+    tmp.mkdir(parents=True, exist_ok=True)
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        lib = builder.compile(tmpdir=str(tmp), verbose=False)
+    finally:
+        os.chdir(cwd)
+    target = ROOT / "spp" / Path(lib).name
+    Path(lib).replace(target)
+    print(f"built {target.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

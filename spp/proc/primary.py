@@ -1,0 +1,435 @@
+"""`spp primary`: the DPDK primary process.
+
+Two ways to say the same thing:
+
+    spp primary -l 0,1 -n 4 --vdev net_af_xdp0,iface=spp-p0 -- -p 0x1 -n 10 -s 127.0.0.1:5555
+    spp primary start --phy spp-p0 --phy spp-p1 --rings 10 --ctl 127.0.0.1:5555
+
+Each `--phy IFACE` becomes an af_xdp port that loads our XDP steering
+program; `--pci BDF` allows one real NIC for DPDK's physical PMDs. The main
+lcore runs this Python control loop; the first worker lcore runs the C
+bridge/patch loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spp.native import NativeError, check, load
+from spp.proc import eal as ealmod
+from spp.proc.agent import CommandError, ControllerLink, Rejected, parse_addr
+from spp.proc.resources import ResourceError, parse_uid
+
+log = logging.getLogger("spp.primary")
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_XDP_PROG = ROOT / "build" / "bpf" / "xdp_steer.o"
+RUN_DIR = Path("/run/spp")
+DEFAULT_MBUFS = 16384
+DEFAULT_MEMORY_MB = 512
+ALL_PORTS = (1 << 64) - 1
+
+
+class UsageError(ValueError):
+    pass
+
+
+@dataclass
+class PrimaryOptions:
+    phys: list[str] = field(default_factory=list)
+    pcis: list[str] = field(default_factory=list)
+    rings: int | None = None
+    portmask: int | None = None
+    ctl: str = "127.0.0.1:5555"
+    xdp_prog: Path | None = DEFAULT_XDP_PROG
+    xdp_mode: str = "all"
+    xdp_drop: bool = False
+    mbufs: int = DEFAULT_MBUFS
+    eal: list[str] = field(default_factory=list)
+
+
+FRIENDLY_VALUED = {"--phy", "--pci", "--rings", "--ctl", "--xdp-prog", "--xdp-mode", "--mbufs"}
+FRIENDLY_FLAGS = {"--xdp-drop", "--no-xdp-prog"}
+
+
+def _int(text: str, what: str, base: int = 10) -> int:
+    try:
+        return int(text, base)
+    except ValueError:
+        raise UsageError(f"{what} '{text}' is not a number") from None
+
+
+def parse_args(argv: list[str]) -> PrimaryOptions:
+    """Friendly options and EAL options before `--`, upstream's app options after it."""
+    if argv and argv[0] == "start":
+        argv = argv[1:]
+    head, app = ealmod.split_app_args(argv)
+    opts = PrimaryOptions()
+    i = 0
+    while i < len(head):
+        tok = head[i]
+        name, eq, inline = tok.partition("=")
+        if name in FRIENDLY_FLAGS:
+            if name == "--xdp-drop":
+                opts.xdp_drop = True
+            else:
+                opts.xdp_prog = None
+            i += 1
+            continue
+        if name not in FRIENDLY_VALUED:
+            opts.eal.append(tok)
+            i += 1
+            continue
+        if eq:
+            value, i = inline, i + 1
+        elif i + 1 < len(head):
+            value, i = head[i + 1], i + 2
+        else:
+            raise UsageError(f"{name} needs a value")
+        if name == "--phy":
+            opts.phys.append(value)
+        elif name == "--pci":
+            opts.pcis.append(value)
+        elif name == "--rings":
+            opts.rings = _int(value, "--rings")
+        elif name == "--ctl":
+            opts.ctl = value
+        elif name == "--xdp-prog":
+            opts.xdp_prog = Path(value)
+        elif name == "--xdp-mode":
+            if value not in ("all", "registered"):
+                raise UsageError(f"--xdp-mode must be 'all' or 'registered', not '{value}'")
+            opts.xdp_mode = value
+        elif name == "--mbufs":
+            opts.mbufs = _int(value, "--mbufs")
+
+    j = 0
+    while j < len(app):
+        tok = app[j]
+        if tok in ("-p", "-n", "-s") and j + 1 < len(app):
+            value = app[j + 1]
+            if tok == "-p":
+                mask = _int(value, "portmask", 0 if value.lower().startswith("0x") else 16)
+                if mask <= 0:
+                    raise UsageError(f"portmask '{value}' selects no port")
+                opts.portmask = mask
+            elif tok == "-n":
+                if opts.rings is None:
+                    opts.rings = _int(value, "number of rings")
+            else:
+                opts.ctl = value
+            j += 2
+        elif tok == "-s":
+            j += 1  # upstream recipes write `-s` alone: keep the default controller
+        else:
+            raise UsageError(f"unknown primary option '{tok}' (after --: -p PORTMASK -n RINGS -s IP:PORT)")
+    if opts.rings is None:
+        opts.rings = 10
+    if not 1 <= opts.rings <= 64:
+        raise UsageError(f"number of rings must be between 1 and 64, not {opts.rings}")
+    if opts.mbufs < 1024:
+        raise UsageError(f"--mbufs {opts.mbufs} is too small (at least 1024)")
+    return opts
+
+
+def vdev_for_phy(index: int, iface: str, xdp_prog: Path | None) -> str:
+    args = f"net_af_xdp{index},iface={iface},start_queue=0,queue_count=1,busy_budget=0"
+    if xdp_prog is not None:
+        args += f",xdp_prog={xdp_prog}"
+    return args
+
+
+def check_interfaces(opts: PrimaryOptions) -> None:
+    for iface in opts.phys:
+        try:
+            socket.if_nametoindex(iface)
+        except OSError:
+            raise UsageError(f"interface '{iface}' does not exist") from None
+    if opts.phys and opts.xdp_prog is not None and not opts.xdp_prog.is_file():
+        raise UsageError(f"XDP program {opts.xdp_prog} not found: run `make build`")
+    if opts.phys and not os.path.ismount("/sys/fs/bpf"):
+        raise UsageError("bpffs is not mounted at /sys/fs/bpf: `spp host up` mounts it")
+
+
+def _mac(raw: Any) -> str:
+    return ":".join(f"{b:02x}" for b in bytes(raw))
+
+
+def _steering() -> Any:
+    from spp.xdp import XdpSteering  # optional: needs bcc
+
+    return XdpSteering()
+
+
+class Primary:
+    """The primary's native state and the commands the controller relays to it."""
+
+    def __init__(self, opts: PrimaryOptions, ealargs: ealmod.EalArgs) -> None:
+        self.opts = opts
+        self.ealargs = ealargs
+        self.ffi, self.lib = load()
+        self.patches: list[tuple[str, str]] = []
+        self.forwarding = False
+        self.children: dict[int, subprocess.Popen[bytes]] = {}
+        self.stop: asyncio.Event | None = None
+        self.started = False
+
+    def _check(self, ret: int) -> int:
+        return check(ret, self.ffi, self.lib)
+
+    # ---- life cycle -------------------------------------------------
+    def start(self) -> None:
+        argv = [b"spp-primary"] + [a.encode() for a in self.ealargs.args]
+        c_args = [self.ffi.new("char[]", a) for a in argv]
+        c_argv = self.ffi.new("char *[]", c_args)
+        self._check(self.lib.spp_eal_init(len(c_args), c_argv))
+        self.started = True
+        mask = self.opts.portmask if self.opts.portmask is not None else ALL_PORTS
+        self._check(self.lib.spp_primary_setup(self.opts.rings, mask, self.opts.mbufs))
+        self._check(self.lib.spp_primary_run(self.ealargs.worker_lcores[0]))
+        self._apply_xdp_mode()
+
+    def _apply_xdp_mode(self) -> None:
+        if self.opts.xdp_prog is None or not self.opts.phys:
+            return
+        try:
+            steer = _steering()
+            for iface in self.opts.phys:
+                steer.set_mode(iface, self.opts.xdp_mode, self.opts.xdp_drop)
+        except Exception as exc:  # steering is optional; forwarding works without it
+            if self.opts.xdp_mode != "all":
+                raise NativeError(f"cannot set XDP mode {self.opts.xdp_mode}: {exc}") from None
+            log.warning("XDP steering maps not reachable: %s", exc)
+
+    def shutdown(self) -> None:
+        if not self.started:
+            return
+        self.lib.spp_primary_shutdown()
+        if self.opts.xdp_prog is not None and self.opts.phys:
+            try:
+                _steering().unpin_all()
+            except Exception as exc:
+                log.warning("could not unpin XDP maps: %s", exc)
+            _detach_xdp(self.opts.phys)
+        self.lib.spp_eal_cleanup()
+        ealmod.remove_hugepage_files(self.ealargs.file_prefix)
+        self.started = False
+
+    # ---- commands ---------------------------------------------------
+    def handle(self, cmd: str, args: dict[str, Any]) -> Any:
+        handlers = {
+            "status": lambda a: self.status(),
+            "clear": lambda a: self._check(self.lib.spp_primary_clear_stats()) and None,
+            "ports": self.cmd_ports,
+            "patch": self.cmd_patch,
+            "patch_reset": self.cmd_patch_reset,
+            "forward": lambda a: self.cmd_forward(True),
+            "stop": lambda a: self.cmd_forward(False),
+            "launch": self.cmd_launch,
+            "exit": self.cmd_exit,
+        }
+        fn = handlers.get(cmd)
+        if fn is None:
+            raise CommandError(f"unknown primary command '{cmd}'")
+        try:
+            return fn(args)
+        except NativeError as exc:
+            raise CommandError(str(exc)) from None
+        except ResourceError as exc:
+            raise CommandError(str(exc)) from None
+
+    def status(self) -> dict[str, Any]:
+        info = self.ffi.new("struct spp_dev_info *")
+        rinfo = self.ffi.new("struct spp_ring_info *")
+        phy_ports = []
+        for i in range(self.lib.spp_primary_nb_phy()):
+            if self.lib.spp_primary_phy_info(i, info) < 0:
+                continue
+            phy_ports.append(self._dev_json(info))
+        vhost_ports = []
+        for i in range(32):
+            if self.lib.spp_primary_vhost_info(i, info) == 0:
+                vhost_ports.append(self._dev_json(info))
+        ring_ports = []
+        for i in range(64):
+            if self.lib.spp_primary_ring_info(i, rinfo) == 0:
+                ring_ports.append({
+                    "id": rinfo.id, "rx": rinfo.rx, "rx_drop": rinfo.rx_drop,
+                    "tx": rinfo.tx, "tx_drop": rinfo.tx_drop,
+                    "size": rinfo.size, "count": rinfo.count,
+                })
+        return {
+            "lcores": self.ealargs.lcores,
+            "phy_ports": phy_ports,
+            "ring_ports": ring_ports,
+            "vhost_ports": vhost_ports,
+            "patches": [{"src": s, "dst": d} for s, d in self.patches],
+            "forwarding": self.forwarding,
+            "xdp": self._xdp_status(),
+        }
+
+    def _dev_json(self, info: Any) -> dict[str, Any]:
+        return {
+            "id": info.id, "rx": info.rx, "tx": info.tx, "tx_drop": info.tx_drop,
+            "rx_drop": info.rx_drop, "eth": _mac(info.mac),
+            "iface": self.ffi.string(info.name).decode(),
+            "driver": self.ffi.string(info.driver).decode(),
+            "mode": "bridged" if info.kind == 1 else "direct",
+            "link": "up" if info.link_up else "down",
+        }
+
+    def _xdp_status(self) -> dict[str, Any]:
+        if self.opts.xdp_prog is None or not self.opts.phys:
+            return {}
+        try:
+            steer = _steering()
+            return {ifc: {**steer.counters(ifc), "mode": steer.get_mode(ifc)[0]}
+                    for ifc in self.opts.phys}
+        except Exception:
+            return {}
+
+    def cmd_ports(self, args: dict[str, Any]) -> None:
+        uid = parse_uid(str(args.get("port", "")))
+        action = args.get("action")
+        if action == "add":
+            if uid.kind == "ring":
+                self._check(self.lib.spp_primary_add_ring(uid.id))
+            elif uid.kind == "vhost":
+                self._check(self.lib.spp_primary_add_vhost(uid.id, 0))
+            else:
+                raise CommandError("phy ports are given when the primary starts (--phy, --pci)")
+        elif action == "del":
+            raise CommandError(f"deleting {uid} is not supported while secondaries may use it")
+        else:
+            raise CommandError(f"unknown action '{action}' (add, del)")
+
+    def cmd_patch(self, args: dict[str, Any]) -> None:
+        src, dst = parse_uid(str(args.get("src", ""))), parse_uid(str(args.get("dst", "")))
+        self._check(self.lib.spp_primary_patch(src.type_code, src.id, dst.type_code, dst.id))
+        self.patches = [(s, d) for s, d in self.patches if s != str(src)] + [(str(src), str(dst))]
+
+    def cmd_patch_reset(self, args: dict[str, Any]) -> None:
+        self._check(self.lib.spp_primary_patch_reset())
+        self.patches = []
+
+    def cmd_forward(self, on: bool) -> None:
+        self._check(self.lib.spp_primary_set_forwarding(1 if on else 0))
+        self.forwarding = on
+
+    def cmd_launch(self, args: dict[str, Any]) -> None:
+        proc = args.get("proc_name")
+        if proc not in ("spp_vf", "vf"):
+            raise CommandError(f"cannot launch '{proc}': this primary launches spp_vf only")
+        try:
+            cid = int(args.get("client_id"))
+        except (TypeError, ValueError):
+            raise CommandError("client_id must be an integer") from None
+        eal = args.get("eal") or {}
+        app = args.get("app") or {}
+        if not isinstance(eal, dict) or not isinstance(app, dict):
+            raise CommandError("eal and app must be objects of option: value")
+        argv = _opts_to_argv(eal) + ["--"] + _opts_to_argv(app)
+        if "--client-id" not in app:
+            argv += ["--client-id", str(cid)]
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        logf = open(RUN_DIR / f"vf{cid}.log", "ab")  # noqa: SIM115 - handed to the child
+        child = subprocess.Popen(
+            [sys.executable, "-m", "spp.cli.main", "vf", *argv],
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        logf.close()
+        (RUN_DIR / f"vf{cid}.pid").write_text(f"{child.pid}\n")
+        self.children[cid] = child
+        log.info("launched spp_vf %d (pid %d): %s", cid, child.pid, " ".join(argv))
+
+    def cmd_exit(self, args: dict[str, Any]) -> None:
+        if self.stop is not None:
+            asyncio.get_running_loop().call_later(0.1, self.stop.set)
+
+
+def _opts_to_argv(opts: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for key, value in opts.items():
+        key = str(key)
+        if not key.startswith("-"):
+            raise CommandError(f"option '{key}' must start with '-'")
+        if value in (None, "", True):
+            out.append(key)
+        else:
+            out += [key, str(value)]
+    return out
+
+
+def _detach_xdp(ifaces: list[str]) -> None:
+    """Make sure no XDP program stays on interfaces we opened (the PMD normally removes it)."""
+    for iface in ifaces:
+        subprocess.run(["ip", "link", "set", "dev", iface, "xdp", "off"],
+                       capture_output=True, check=False)
+
+
+async def _run_until_rejected(primary: Primary, ctl: str) -> None:
+    stop = asyncio.Event()
+    primary.stop = stop
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    host, port = parse_addr(ctl, 5555)
+    link = ControllerLink(host, port, {"type": "primary"}, primary.handle)
+    link_task = asyncio.create_task(link.run(stop))
+    stop_task = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({link_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    for t in (link_task, stop_task):
+        t.cancel()
+    if link_task in done and not link_task.cancelled() and link_task.exception():
+        raise link_task.exception()  # type: ignore[misc]
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="spp-primary: %(message)s")
+    try:
+        opts = parse_args(argv)
+        check_interfaces(opts)
+        ealmod.check_hugepages()
+        extra: list[str] = []
+        for i, iface in enumerate(opts.phys):
+            extra += ["--vdev", vdev_for_phy(i, iface, opts.xdp_prog)]
+        for bdf in opts.pcis:
+            extra += ["-a", bdf]
+        ealargs = ealmod.build_eal_args(
+            opts.eal, proc_type="primary", default_lcores=[0, 1], extra=extra,
+            memory_mb=DEFAULT_MEMORY_MB,
+        )
+        if ealmod.primary_lock_holder(ealargs.file_prefix):
+            raise UsageError(
+                f"another primary is already running with file prefix '{ealargs.file_prefix}'"
+            )
+        primary = Primary(opts, ealargs)
+    except (UsageError, ealmod.EalError, ValueError, NativeError) as exc:
+        print(f"spp primary: {exc}", file=sys.stderr)
+        return 2
+    try:
+        primary.start()
+        log.info("ready: %d phy, %d rings, lcores %s; controller %s",
+                 primary.lib.spp_primary_nb_phy(), primary.lib.spp_primary_nb_rings(),
+                 ealargs.lcores, opts.ctl)
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        asyncio.run(_run_until_rejected(primary, opts.ctl))
+        return 0
+    except Rejected as exc:
+        print(f"spp primary: controller refused this primary: {exc}", file=sys.stderr)
+        return 1
+    except NativeError as exc:
+        print(f"spp primary: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        primary.shutdown()
