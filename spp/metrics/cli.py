@@ -1,0 +1,29 @@
+"""`spp metrics` commands (Typer sub-app; registered by spp/cli/main.py)."""
+
+from __future__ import annotations
+
+import typer
+
+from spp.metrics.reader import DEFAULT_CTL_URL, DEFAULT_TIMEOUT
+from spp.metrics.server import DEFAULT_ADDR, DEFAULT_PORT
+from spp.metrics.server import serve as run_server
+
+app = typer.Typer(help="Prometheus exporter for SPP counters.", no_args_is_help=True)
+
+
+@app.callback()
+def _group() -> None:
+    """Prometheus exporter for SPP counters."""
+
+
+@app.command()
+def serve(
+    port: int = typer.Option(DEFAULT_PORT, "--port", "-p", help="Port to serve /metrics on."),
+    addr: str = typer.Option(DEFAULT_ADDR, "--addr", "-b", help="Address to bind."),
+    ctl_url: str = typer.Option(DEFAULT_CTL_URL, "--ctl-url", help="spp ctl REST base URL."),
+    timeout: float = typer.Option(
+        DEFAULT_TIMEOUT, "--timeout", help="Seconds per REST request of a scrape."
+    ),
+) -> None:
+    """Serve /metrics, reading `spp ctl` REST API on every scrape."""
+    run_server(port=port, addr=addr, ctl_url=ctl_url, timeout=timeout)

@@ -1,0 +1,303 @@
+"""`spp vf`: the spp_vf secondary process.
+
+    spp vf -l 2-6 -n 4 --proc-type=secondary -- --client-id 1 -s 127.0.0.1:6666 [--vhost-client]
+    spp vf start --client-id 1 --ctl 127.0.0.1:6666 -l 2-6
+
+The first lcore of `-l` is the master (this Python control loop), the
+others are worker lcores running C components.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spp.native import NativeError, check, load
+from spp.proc import eal as ealmod
+from spp.proc.agent import CommandError, ControllerLink, Rejected, parse_addr
+from spp.proc.resources import Uid
+from spp.proc.vf_model import Component, TableEntry, VfModel
+
+log = logging.getLogger("spp.vf")
+
+COMP_TYPES = {"forward": 1, "merge": 2, "classifier": 3}
+VLAN_OPS = {"none": 0, "add": 1, "del": 2}
+RUN_DIR = Path("/run/spp")
+
+
+class UsageError(ValueError):
+    pass
+
+
+@dataclass
+class VfOptions:
+    client_id: int | None = None
+    ctl: str = "127.0.0.1:6666"
+    vhost_client: bool = False
+    eal: list[str] = field(default_factory=list)
+
+
+def parse_args(argv: list[str]) -> VfOptions:
+    if argv and argv[0] == "start":
+        argv = argv[1:]
+    head, app = ealmod.split_app_args(argv)
+    opts = VfOptions()
+    tokens = [("head", t) for t in head] + [("app", t) for t in app]
+    i = 0
+    while i < len(tokens):
+        part, tok = tokens[i]
+        name, eq, inline = tok.partition("=")
+        if name in ("--client-id", "--ctl") or (part == "app" and name == "-s"):
+            if eq:
+                value, i = inline, i + 1
+            elif i + 1 < len(tokens) and not tokens[i + 1][1].startswith("-"):
+                value, i = tokens[i + 1][1], i + 2
+            elif name == "-s":
+                i += 1  # bare `-s` as in the seeds: default controller
+                continue
+            else:
+                raise UsageError(f"{name} needs a value")
+            if name == "--client-id":
+                try:
+                    opts.client_id = int(value)
+                except ValueError:
+                    raise UsageError(f"--client-id '{value}' is not a number") from None
+            else:
+                opts.ctl = value
+            continue
+        if name == "--vhost-client":
+            opts.vhost_client = True
+        elif part == "head":
+            if name in ("-m", "--socket-mem"):  # memory belongs to the primary
+                i += 1 if eq else 2
+                continue
+            opts.eal.append(tok)
+        else:
+            raise UsageError(f"unknown spp_vf option '{tok}' "
+                             "(after --: --client-id N -s IP:PORT [--vhost-client])")
+        i += 1
+    if opts.client_id is None:
+        raise UsageError("--client-id is required")
+    if not 1 <= opts.client_id <= 255:
+        raise UsageError(f"--client-id must be between 1 and 255, not {opts.client_id}")
+    return opts
+
+
+class NativeDataPlane:
+    """The VfModel's view of the C core."""
+
+    def __init__(self, ffi: Any, lib: Any) -> None:
+        self.ffi, self.lib = ffi, lib
+        self.model: VfModel | None = None
+        self._steer: Any = None
+        self._phy_iface: dict[int, str] = {}
+
+    def _check(self, ret: int) -> int:
+        return check(ret, self.ffi, self.lib)
+
+    def open_port(self, uid: Uid, queue: int) -> int:
+        return self._check(self.lib.spp_vf_port_open(uid.type_code, uid.id, queue))
+
+    def close_port(self, handle: int) -> None:
+        self._check(self.lib.spp_vf_port_close(handle))
+
+    def update_component(self, slot: int, comp: Component, entries: list[TableEntry]) -> None:
+        assert self.model is not None
+        spec = self.ffi.new("struct spp_comp_spec *")
+        spec.type = COMP_TYPES[comp.role]
+        for arr, atts, attr in ((spec.rx, comp.rx, "nb_rx"), (spec.tx, comp.tx, "nb_tx")):
+            for i, att in enumerate(atts):
+                arr[i].handle = self.model.handle_of(att)
+                arr[i].vlan_op = VLAN_OPS[att.vlan.operation]
+                arr[i].vlan_id = att.vlan.id
+                arr[i].vlan_pcp = att.vlan.pcp
+            setattr(spec, attr, len(atts))
+        tx_index = {att.uid: i for i, att in enumerate(comp.tx)}
+        c_entries = self.ffi.new("struct spp_cls_entry[]", max(1, len(entries)))
+        for i, e in enumerate(entries):
+            c_entries[i].vlan = e.vlan
+            c_entries[i].is_default = 1 if e.mac is None else 0
+            if e.mac is not None:
+                c_entries[i].mac = list(e.mac)
+            c_entries[i].tx_index = tx_index[e.uid]
+        self._check(self.lib.spp_vf_component_update(slot, spec, c_entries, len(entries)))
+
+    def clear_component(self, slot: int) -> None:
+        self._check(self.lib.spp_vf_component_clear(slot))
+
+    def set_lcore(self, lcore: int, slots: list[int]) -> None:
+        arr = self.ffi.new("uint16_t[]", slots or [0])
+        self._check(self.lib.spp_vf_lcore_set(lcore, arr, len(slots)))
+
+    def steer(self, rx: Uid, add: list[TableEntry], remove: list[TableEntry]) -> None:
+        """Mirror classifier entries into the XDP steering map of an af_xdp phy port."""
+        if rx.kind != "phy":
+            return
+        iface = self._iface(rx.id)
+        if iface is None:
+            return
+        try:
+            if self._steer is None:
+                from spp.xdp import XdpSteering
+
+                self._steer = XdpSteering()
+            for e in remove:
+                if e.mac is not None:
+                    self._steer.del_mac(iface, e.mac.hex(":"), e.vlan)
+            for e in add:
+                if e.mac is not None:
+                    self._steer.add_mac(iface, e.mac.hex(":"), e.vlan)
+        except Exception as exc:  # steering is an optimisation; forwarding is unaffected
+            log.debug("XDP steering for %s not updated: %s", iface, exc)
+
+    def _iface(self, phy: int) -> str | None:
+        if phy not in self._phy_iface:
+            info = self.ffi.new("struct spp_dev_info *")
+            if self.lib.spp_primary_phy_info(phy, info) != 0:
+                return None
+            driver = self.ffi.string(info.driver).decode()
+            if driver != "net_af_xdp":
+                return None
+            self._phy_iface[phy] = self.ffi.string(info.name).decode()
+        return self._phy_iface.get(phy)
+
+    def counters(self, model: VfModel) -> tuple[dict[str, dict[str, int]], dict[str, Any]]:
+        comp_ctr = {}
+        c = self.ffi.new("struct spp_comp_counters *")
+        for comp in model.components.values():
+            self.lib.spp_vf_component_counters(comp.slot, c)
+            comp_ctr[comp.name] = {"rx": c.rx, "tx": c.tx, "drop_no_entry": c.drop_no_entry,
+                                   "drop_tx_full": c.drop_tx_full,
+                                   "drop_bad_frame": c.drop_bad_frame}
+        port_ctr: dict[str, Any] = {}
+        p = self.ffi.new("struct spp_port_counters *")
+        for (uid, queue), (handle, _refs) in model.ports.items():
+            self.lib.spp_vf_port_counters(handle, p)
+            key = str(uid) if queue == 0 else f"{uid} nq {queue}"
+            port_ctr[key] = {"rx": p.rx, "tx": p.tx, "tx_drop": p.tx_drop}
+        return comp_ctr, port_ctr
+
+
+class Vf:
+    def __init__(self, opts: VfOptions, ealargs: ealmod.EalArgs) -> None:
+        self.opts = opts
+        self.ealargs = ealargs
+        self.ffi, self.lib = load()
+        self.dp = NativeDataPlane(self.ffi, self.lib)
+        self.model: VfModel | None = None
+        self.stop: asyncio.Event | None = None
+        self.started = False
+
+    def start(self) -> None:
+        argv = [b"spp-vf"] + [a.encode() for a in self.ealargs.args]
+        c_args = [self.ffi.new("char[]", a) for a in argv]
+        c_argv = self.ffi.new("char *[]", c_args)
+        check(self.lib.spp_eal_init(len(c_args), c_argv), self.ffi, self.lib)
+        self.started = True
+        assert self.opts.client_id is not None
+        check(self.lib.spp_vf_attach(self.opts.client_id, int(self.opts.vhost_client)),
+              self.ffi, self.lib)
+        check(self.lib.spp_vf_start_workers(), self.ffi, self.lib)
+        self.model = VfModel(self.opts.client_id, self.ealargs.main_lcore,
+                             self.ealargs.worker_lcores, self.lib.spp_primary_nb_phy(), self.dp)
+        self.dp.model = self.model
+
+    def shutdown(self) -> None:
+        if not self.started:
+            return
+        if self.model is not None:
+            for name in list(self.model.components):
+                try:
+                    self.model.component_stop({"name": name})
+                except Exception as exc:
+                    log.warning("stopping %s: %s", name, exc)
+        self.lib.spp_vf_detach()
+        self.lib.spp_eal_cleanup()
+        self.started = False
+
+    def handle(self, cmd: str, args: dict[str, Any]) -> Any:
+        assert self.model is not None
+        m = self.model
+        if cmd == "status":
+            return self.status()
+        if cmd == "component_start":
+            return m.component_start(args)
+        if cmd == "component_stop":
+            return m.component_stop(args)
+        if cmd == "port":
+            return m.port(args)
+        if cmd == "classifier_table":
+            return m.classifier_table(args)
+        if cmd == "exit":
+            if self.stop is not None:
+                asyncio.get_running_loop().call_later(0.1, self.stop.set)
+            return None
+        raise CommandError(f"unknown vf command '{cmd}'")
+
+    def status(self) -> dict[str, Any]:
+        assert self.model is not None
+        out = self.model.status()
+        comp_ctr, port_ctr = self.dp.counters(self.model)
+        for comp in out["components"]:
+            if "name" in comp:
+                comp["counters"] = comp_ctr.get(comp["name"], {})
+        out["port_counters"] = port_ctr
+        return out
+
+
+async def _serve(vf: Vf) -> None:
+    stop = asyncio.Event()
+    vf.stop = stop
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    host, port = parse_addr(vf.opts.ctl, 6666)
+
+    def handle(cmd: str, args: dict[str, Any]) -> Any:
+        try:
+            return vf.handle(cmd, args)
+        except NativeError as exc:
+            raise CommandError(str(exc)) from None
+
+    link = ControllerLink(host, port, {"type": "vf", "client_id": vf.opts.client_id}, handle)
+    link_task = asyncio.create_task(link.run(stop))
+    stop_task = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({link_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    for t in (link_task, stop_task):
+        t.cancel()
+    if link_task in done and not link_task.cancelled() and link_task.exception():
+        raise link_task.exception()  # type: ignore[misc]
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="spp-vf: %(message)s")
+    try:
+        opts = parse_args(argv)
+        ealmod.check_hugepages()
+        ealargs = ealmod.build_eal_args(opts.eal, proc_type="secondary", default_lcores=[2, 3])
+        if not ealmod.primary_lock_holder(ealargs.file_prefix):
+            raise UsageError(f"no SPP primary is running with file prefix "
+                             f"'{ealargs.file_prefix}': start `spp primary` first")
+        vf = Vf(opts, ealargs)
+    except (UsageError, ealmod.EalError, ValueError, NativeError) as exc:
+        print(f"spp vf: {exc}", file=sys.stderr)
+        return 2
+    try:
+        vf.start()
+        log.info("client-id %d ready: master lcore %d, workers %s; controller %s",
+                 opts.client_id, ealargs.main_lcore, ealargs.worker_lcores, opts.ctl)
+        asyncio.run(_serve(vf))
+        return 0
+    except Rejected as exc:
+        print(f"spp vf: controller refused this process: {exc}", file=sys.stderr)
+        return 1
+    except NativeError as exc:
+        print(f"spp vf: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        vf.shutdown()

@@ -1,0 +1,446 @@
+"""SppCollector against a fake `spp ctl` REST API (http.server on an ephemeral port)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from spp.metrics import METRIC_NAMES, SppCollector, start_server
+from spp.metrics.reader import api_base
+
+PROCESSES = [{"type": "primary"}, {"type": "vf", "client-id": 1}]
+PRIMARY = {
+    "lcores": [0],
+    "phy_ports": [
+        {"id": 0, "rx": 100, "tx": 90, "tx_drop": 3, "eth": "02:00:00:00:00:00"},
+        {"id": 1, "rx": 7, "tx": 8, "tx_drop": 0, "eth": "02:00:00:00:00:01"},
+    ],
+    "ring_ports": [
+        {"id": 0, "rx": 50, "rx_drop": 1, "tx": 60, "tx_drop": 2},
+        {"id": 1, "rx": 0, "rx_drop": 0, "tx": 0, "tx_drop": 0},
+    ],
+    "patches": [],
+    "forwarding": True,
+    "xdp": {
+        "spp-p0": {"to_spp_pkts": 1000, "to_kernel_pkts": 20, "dropped_pkts": 4, "rx_pkts": 1},
+        "spp-p1": {"to_spp_pkts": 5, "to_kernel_pkts": 6, "dropped_pkts": 0},
+    },
+}
+VF1 = {
+    "client-id": 1,
+    "ports": ["phy:0", "ring:0", "ring:1"],
+    "master-lcore": 1,
+    "worker-lcores": [2, 3, 4],
+    "components": [
+        {
+            "core": 2,
+            "name": "cls",
+            "type": "classifier",
+            "rx_port": [{"port": "phy:0", "vlan": {"operation": "none", "id": 0, "pcp": 0}}],
+            "tx_port": [{"port": "ring:0", "vlan": {"operation": "none", "id": 0, "pcp": 0}}],
+            "counters": {
+                "rx": 1000,
+                "tx": 990,
+                "drop_no_entry": 7,
+                "drop_tx_full": 2,
+                "drop_bad_frame": 1,
+            },
+        },
+        {
+            "core": 3,
+            "name": "fwd1",
+            "type": "forward",
+            "rx_port": [{"port": "ring:0", "vlan": {"operation": "none", "id": 0, "pcp": 0}}],
+            "tx_port": [{"port": "ring:1", "vlan": {"operation": "none", "id": 0, "pcp": 0}}],
+            "counters": {
+                "rx": 990,
+                "tx": 990,
+                "drop_no_entry": 0,
+                "drop_tx_full": 0,
+                "drop_bad_frame": 0,
+            },
+        },
+        {"core": 4, "type": "unuse"},
+    ],
+    "classifier_table": [
+        {"type": "mac", "value": "52:54:00:12:34:56", "port": "ring:0"},
+        {"type": "vlan", "value": "475/52:54:00:12:34:58", "port": "ring:1"},
+    ],
+    "port_counters": {
+        "phy:0": {"rx": 1000, "tx": 0, "tx_drop": 0},
+        "ring:0": {"rx": 990, "tx": 990, "tx_drop": 2},
+    },
+}
+
+
+class FakeCtl:
+    """Routes path -> (status, body bytes); `delay` makes every answer slow."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[int, bytes]] = {}
+        self.delay = 0.0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                if fake.delay:
+                    time.sleep(fake.delay)
+                status, body = fake.routes.get(self.path, (404, b"not found."))
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self.closed = False
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def set_json(self, path: str, doc: Any, status: int = 200) -> None:
+        self.routes["/v1" + path] = (status, json.dumps(doc).encode())
+
+    def set_raw(self, path: str, body: bytes, status: int = 200) -> None:
+        self.routes["/v1" + path] = (status, body)
+
+    def standard(self) -> None:
+        self.set_json("/processes", PROCESSES)
+        self.set_json("/primary/status", PRIMARY)
+        self.set_json("/vfs/1", VF1)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def ctl() -> Iterator[FakeCtl]:
+    fake = FakeCtl()
+    yield fake
+    fake.close()
+
+
+def scrape(url: str, timeout: float = 1.0) -> CollectorRegistry:
+    reg = CollectorRegistry()
+    reg.register(SppCollector(url, timeout=timeout))
+    return reg
+
+
+def val(reg: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return reg.get_sample_value(name, labels)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def sample_names(reg: CollectorRegistry) -> set[str]:
+    return {s.name for m in reg.collect() for s in m.samples}
+
+
+def test_api_base() -> None:
+    assert api_base("http://127.0.0.1:7777") == "http://127.0.0.1:7777/v1"
+    assert api_base("http://127.0.0.1:7777/v1/") == "http://127.0.0.1:7777/v1"
+    assert api_base("127.0.0.1:7777") == "http://127.0.0.1:7777/v1"
+
+
+def test_up(ctl: FakeCtl) -> None:
+    ctl.standard()
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_up", process="ctl") == 1
+    assert val(reg, "spp_up", process="primary") == 1
+    assert val(reg, "spp_up", process="vf:1") == 1
+
+
+def test_primary_ports(ctl: FakeCtl) -> None:
+    ctl.standard()
+    reg = scrape(ctl.url)
+    p0 = {"port": "phy:0", "eth": "02:00:00:00:00:00"}
+    assert val(reg, "spp_phy_rx_packets_total", **p0) == 100
+    assert val(reg, "spp_phy_tx_packets_total", **p0) == 90
+    assert val(reg, "spp_phy_tx_dropped_total", **p0) == 3
+    assert val(reg, "spp_phy_rx_packets_total", port="phy:1", eth="02:00:00:00:00:01") == 7
+    assert val(reg, "spp_ring_rx_packets_total", port="ring:0") == 50
+    assert val(reg, "spp_ring_rx_dropped_total", port="ring:0") == 1
+    assert val(reg, "spp_ring_tx_packets_total", port="ring:0") == 60
+    assert val(reg, "spp_ring_tx_dropped_total", port="ring:0") == 2
+    assert val(reg, "spp_ring_tx_packets_total", port="ring:1") == 0
+
+
+def test_xdp(ctl: FakeCtl) -> None:
+    ctl.standard()
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_xdp_packets_total", iface="spp-p0", verdict="to_spp") == 1000
+    assert val(reg, "spp_xdp_packets_total", iface="spp-p0", verdict="to_kernel") == 20
+    assert val(reg, "spp_xdp_packets_total", iface="spp-p0", verdict="dropped") == 4
+    assert val(reg, "spp_xdp_packets_total", iface="spp-p1", verdict="to_kernel") == 6
+    verdicts = {
+        s.labels["verdict"]
+        for m in reg.collect()
+        for s in m.samples
+        if s.name == "spp_xdp_packets_total"
+    }
+    assert verdicts == {"to_spp", "to_kernel", "dropped"}
+
+
+def test_no_xdp_object(ctl: FakeCtl) -> None:
+    ctl.standard()
+    ctl.set_json("/primary/status", {k: v for k, v in PRIMARY.items() if k != "xdp"})
+    reg = scrape(ctl.url)
+    assert "spp_xdp_packets_total" not in sample_names(reg)
+    assert val(reg, "spp_phy_rx_packets_total", port="phy:0", eth="02:00:00:00:00:00") == 100
+
+
+def test_components(ctl: FakeCtl) -> None:
+    ctl.standard()
+    reg = scrape(ctl.url)
+    cls = {"client_id": "1", "component": "cls", "type": "classifier", "core": "2"}
+    assert val(reg, "spp_component_rx_packets_total", **cls) == 1000
+    assert val(reg, "spp_component_tx_packets_total", **cls) == 990
+    assert val(reg, "spp_component_dropped_total", reason="no_entry", **cls) == 7
+    assert val(reg, "spp_component_dropped_total", reason="tx_full", **cls) == 2
+    assert val(reg, "spp_component_dropped_total", reason="bad_frame", **cls) == 1
+    fwd = {"client_id": "1", "component": "fwd1", "type": "forward", "core": "3"}
+    assert val(reg, "spp_component_tx_packets_total", **fwd) == 990
+    components = {
+        s.labels["component"]
+        for m in reg.collect()
+        for s in m.samples
+        if s.name == "spp_component_rx_packets_total"
+    }
+    assert components == {"cls", "fwd1"}  # the `unuse` lcore has no series
+
+
+def test_vf_ports_and_classifier(ctl: FakeCtl) -> None:
+    ctl.standard()
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_vf_port_rx_packets_total", client_id="1", port="phy:0") == 1000
+    assert val(reg, "spp_vf_port_tx_packets_total", client_id="1", port="ring:0") == 990
+    assert val(reg, "spp_vf_port_tx_dropped_total", client_id="1", port="ring:0") == 2
+    assert val(reg, "spp_classifier_entries", client_id="1") == 2
+
+
+def test_every_defined_metric_is_exposed(ctl: FakeCtl) -> None:
+    ctl.standard()
+    reg = scrape(ctl.url)
+    assert sample_names(reg) == set(METRIC_NAMES)
+    text = generate_latest(reg).decode()
+    assert "# TYPE spp_phy_rx_packets_total counter" in text or (
+        "# TYPE spp_phy_rx_packets counter" in text
+    )
+
+
+def test_counters_follow_the_controller(ctl: FakeCtl) -> None:
+    ctl.standard()
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_ring_tx_packets_total", port="ring:0") == 60
+    ctl.set_json("/primary/status", {**PRIMARY, "ring_ports": [{"id": 0, "tx": 61}]})
+    assert val(reg, "spp_ring_tx_packets_total", port="ring:0") == 61
+    assert val(reg, "spp_ring_rx_packets_total", port="ring:0") is None  # key missing
+
+
+def test_controller_down() -> None:
+    reg = scrape(f"http://127.0.0.1:{free_port()}", timeout=0.5)
+    assert val(reg, "spp_up", process="ctl") == 0
+    assert val(reg, "spp_up", process="primary") == 0
+    assert sample_names(reg) == {"spp_up"}
+    generate_latest(reg)
+
+
+def test_controller_goes_away_keeps_known_processes_at_zero(ctl: FakeCtl) -> None:
+    ctl.standard()
+    reg = scrape(ctl.url, timeout=0.5)
+    assert val(reg, "spp_up", process="vf:1") == 1
+    ctl.close()
+    assert val(reg, "spp_up", process="ctl") == 0
+    assert val(reg, "spp_up", process="primary") == 0
+    assert val(reg, "spp_up", process="vf:1") == 0
+
+
+def test_vf_leaves(ctl: FakeCtl) -> None:
+    ctl.standard()
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_up", process="vf:1") == 1
+    ctl.set_json("/processes", [{"type": "primary"}])
+    assert val(reg, "spp_up", process="vf:1") == 0
+    assert val(reg, "spp_component_rx_packets_total", client_id="1", component="cls",
+               type="classifier", core="2") is None  # fmt: skip
+
+
+def test_primary_absent(ctl: FakeCtl) -> None:
+    ctl.standard()
+    ctl.set_json("/processes", [{"type": "vf", "client-id": 1}])
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_up", process="ctl") == 1
+    assert val(reg, "spp_up", process="primary") == 0
+    assert val(reg, "spp_up", process="vf:1") == 1
+    assert "spp_phy_rx_packets_total" not in sample_names(reg)
+
+
+def test_vf_status_error(ctl: FakeCtl) -> None:
+    ctl.standard()
+    ctl.set_raw("/vfs/1", b"sec_id 1 not found.", status=404)
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_up", process="vf:1") == 0
+    assert val(reg, "spp_up", process="primary") == 1
+
+
+def test_string_client_id_and_other_secondary(ctl: FakeCtl) -> None:
+    ctl.standard()
+    ctl.set_json(
+        "/processes",
+        [{"type": "primary"}, {"type": "vf", "client-id": "1"}, {"type": "nfv", "client-id": 2}],
+    )
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_up", process="vf:1") == 1
+    assert val(reg, "spp_up", process="nfv:2") == 1
+
+
+@pytest.mark.parametrize("path", ["/processes", "/primary/status", "/vfs/1"])
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"", b"\xff\xfe", b"[" * 100000, b"null", b"42", b'"text"'],
+)
+def test_malformed_json(ctl: FakeCtl, path: str, body: bytes) -> None:
+    ctl.standard()
+    ctl.set_raw(path, body)
+    reg = scrape(ctl.url)
+    generate_latest(reg)
+    ctl_up = 0 if path == "/processes" else 1
+    assert val(reg, "spp_up", process="ctl") == ctl_up
+    if path == "/primary/status":
+        assert val(reg, "spp_up", process="primary") == 0
+        assert val(reg, "spp_up", process="vf:1") == 1
+    if path == "/vfs/1":
+        assert val(reg, "spp_up", process="vf:1") == 0
+        assert val(reg, "spp_up", process="primary") == 1
+
+
+@pytest.mark.parametrize(
+    "primary",
+    [
+        {},
+        {"phy_ports": None, "ring_ports": "x", "xdp": []},
+        {"phy_ports": [1, "a", None, {"id": None}, {"id": True, "rx": 1}]},
+        {"phy_ports": [{"id": 0, "rx": "12", "tx": None, "tx_drop": -1, "eth": 5}]},
+        {"ring_ports": [{"id": 0, "rx": float("nan")}, {"id": 0, "rx": 3}]},
+        {"xdp": {"spp-p0": None, "spp-p1": {"to_spp_pkts": "many"}, "x": []}},
+    ],
+)
+def test_odd_primary_shapes(ctl: FakeCtl, primary: dict[str, Any]) -> None:
+    ctl.standard()
+    ctl.routes["/v1/primary/status"] = (200, json.dumps(primary).encode())
+    reg = scrape(ctl.url)
+    generate_latest(reg)
+    assert val(reg, "spp_up", process="primary") == 1
+
+
+def test_odd_primary_values_are_skipped_not_guessed(ctl: FakeCtl) -> None:
+    ctl.standard()
+    ctl.set_json(
+        "/primary/status",
+        {"phy_ports": [{"id": 0, "rx": "12", "tx": 5, "tx_drop": -1, "eth": 5}]},
+    )
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_phy_rx_packets_total", port="phy:0", eth="") is None
+    assert val(reg, "spp_phy_tx_packets_total", port="phy:0", eth="") == 5
+    assert val(reg, "spp_phy_tx_dropped_total", port="phy:0", eth="") is None
+
+
+def test_duplicate_ids_keep_first(ctl: FakeCtl) -> None:
+    ctl.standard()
+    ctl.set_json("/primary/status", {"ring_ports": [{"id": 0, "rx": 1}, {"id": 0, "rx": 9}]})
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_ring_rx_packets_total", port="ring:0") == 1
+    generate_latest(reg)
+
+
+@pytest.mark.parametrize(
+    "vf",
+    [
+        {},
+        {"components": "x", "port_counters": [], "classifier_table": {}},
+        {"components": [None, 1, {"name": "a"}, {"name": "b", "counters": None}]},
+        {"components": [{"name": "c", "counters": {"rx": "1", "drop_tx_full": []}}]},
+        {"port_counters": {"ring:0": None, "ring:1": {"rx": {}}}},
+    ],
+)
+def test_odd_vf_shapes(ctl: FakeCtl, vf: dict[str, Any]) -> None:
+    ctl.standard()
+    ctl.set_json("/vfs/1", vf)
+    reg = scrape(ctl.url)
+    generate_latest(reg)
+    assert val(reg, "spp_up", process="vf:1") == 1
+
+
+def test_processes_odd_entries(ctl: FakeCtl) -> None:
+    ctl.standard()
+    ctl.set_json(
+        "/processes",
+        [None, 3, {"type": "vf"}, {"type": "vf", "client-id": True}, {"type": "primary"}],
+    )
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_up", process="ctl") == 1
+    assert val(reg, "spp_up", process="primary") == 1
+
+
+def test_slow_controller_times_out(ctl: FakeCtl) -> None:
+    ctl.standard()
+    ctl.delay = 1.0
+    t0 = time.monotonic()
+    reg = scrape(ctl.url, timeout=0.2)
+    assert val(reg, "spp_up", process="ctl") == 0
+    assert time.monotonic() - t0 < 1.0
+
+
+def test_registering_does_not_scrape(ctl: FakeCtl) -> None:
+    ctl.standard()
+    ctl.delay = 2.0
+    t0 = time.monotonic()
+    reg = CollectorRegistry()
+    reg.register(SppCollector(ctl.url, timeout=5))
+    assert time.monotonic() - t0 < 0.5
+
+
+def test_http_endpoint(ctl: FakeCtl) -> None:
+    ctl.standard()
+    srv = start_server(port=0, addr="127.0.0.1", ctl_url=ctl.url, timeout=1.0)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{srv.port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        assert 'spp_up{process="primary"} 1.0' in text
+        assert 'spp_phy_rx_packets_total{eth="02:00:00:00:00:00",port="phy:0"} 100.0' in text
+        assert "process_cpu_seconds_total" not in text  # only SPP metrics on this registry
+    finally:
+        srv.stop()
+    ctl.close()
+    srv = start_server(port=0, addr="127.0.0.1", ctl_url=ctl.url, timeout=0.5)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{srv.port}/metrics", timeout=5) as r:
+            assert r.status == 200
+            assert 'spp_up{process="ctl"} 0.0' in r.read().decode()
+    finally:
+        srv.stop()

@@ -1,0 +1,436 @@
+"""Verdicts and counters of bpf/xdp_steer.c, run on synthetic frames with BPF_PROG_TEST_RUN.
+
+The object is built from the current source into a temp dir, loaded with
+libbpf like DPDK's af_xdp PMD does, but its pinned maps go under a private
+/sys/fs/bpf/spp-test-* root (never the primary's /sys/fs/bpf/spp_*), removed
+by fixture finalizers even when a test fails. Nothing is attached to any
+interface. Frames "arrive" on rx queue 0 of a private veth (xh<pid>a) of the test's netns.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import mmap
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from spp.cli.xdp import app
+from spp.xdp import XdpError, XdpSteering, unpin_all
+from spp.xdp.loader import XDP_DROP, XDP_PASS, XDP_REDIRECT, XdpObject
+
+REPO = Path(__file__).resolve().parents[2]
+BPFFS = Path("/sys/fs/bpf")
+MAC_SPP = "52:54:00:12:34:56"
+MAC_HOST = "02:00:00:00:00:00"
+MAC_OTHER = "02:00:00:00:77:77"
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="loading BPF programs needs root"),
+    pytest.mark.skipif(not os.path.ismount(BPFFS), reason="bpffs is not mounted at /sys/fs/bpf"),
+    pytest.mark.skipif(shutil.which("clang") is None, reason="clang is needed to build bpf/"),
+]
+
+
+def mac(s: str) -> bytes:
+    return bytes.fromhex(s.replace(":", ""))
+
+
+def frame(
+    dst: str,
+    src: str = "02:00:00:00:10:00",
+    vlan: int | None = None,
+    tpid: int = 0x8100,
+    size: int = 60,
+) -> bytes:
+    hdr = mac(dst) + mac(src)
+    if vlan is not None:
+        hdr += struct.pack("!HH", tpid, vlan)
+    hdr += struct.pack("!H", 0x0800)
+    return hdr + bytes(max(0, size - len(hdr)))
+
+
+@pytest.fixture(scope="module")
+def obj_path(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("bpf")
+    r = subprocess.run(
+        ["make", "-s", "-C", str(REPO / "bpf"), f"BUILD_DIR={out}"], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out / "xdp_steer.o"
+
+
+@pytest.fixture
+def pin_root(request):
+    root = BPFFS / f"spp-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    root.mkdir()
+
+    def cleanup() -> None:
+        unpin_all(root)
+        for p in root.iterdir():  # anything else we pinned
+            p.unlink()
+        root.rmdir()
+
+    request.addfinalizer(cleanup)
+    return root
+
+
+@pytest.fixture
+def prog(obj_path, pin_root, port):
+    o = XdpObject(obj_path, pin_root=pin_root)
+    o.test_ifindex = port  # where run() makes frames arrive
+    yield o
+    o.close()
+
+
+@pytest.fixture
+def steer(prog, pin_root):
+    x = XdpSteering(pin_root)
+    yield x
+    x.close()
+
+
+class Xsk:
+    """A bare AF_XDP socket (copy mode, bound to queue 0), enough to sit in an XSKMAP."""
+
+    AF_XDP, SOL_XDP = 44, 283
+    XDP_RX_RING, XDP_UMEM_REG, XDP_UMEM_FILL_RING, XDP_UMEM_COMPLETION_RING = 2, 4, 5, 6
+    XDP_COPY = 1 << 1
+
+    def __init__(self, ifindex: int, queue: int = 0) -> None:
+        self.umem = mmap.mmap(-1, 16 * 4096)
+        self.sock = socket.socket(self.AF_XDP, socket.SOCK_RAW, 0)
+        try:
+            view = ctypes.c_char.from_buffer(self.umem)
+            addr = ctypes.addressof(view)
+            del view  # release the buffer export so close() can unmap
+            self.sock.setsockopt(
+                self.SOL_XDP, self.XDP_UMEM_REG, struct.pack("QQII", addr, len(self.umem), 4096, 0)
+            )
+            for opt in (self.XDP_UMEM_FILL_RING, self.XDP_UMEM_COMPLETION_RING, self.XDP_RX_RING):
+                self.sock.setsockopt(self.SOL_XDP, opt, 64)
+            sxdp = struct.pack("HHIII", self.AF_XDP, self.XDP_COPY, ifindex, queue, 0)
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.bind(self.sock.fileno(), sxdp, len(sxdp)) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"bind AF_XDP: {os.strerror(err)}")
+        except BaseException:
+            self.close()
+            raise
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def close(self) -> None:
+        self.sock.close()
+        self.umem.close()
+
+
+@pytest.fixture(scope="module")
+def port():
+    """A private veth pair; frames "arrive" on its first end. Removed after the module."""
+    name = f"xh{os.getpid() % 10_000_000}a"
+    r = subprocess.run(
+        ["ip", "link", "add", name, "type", "veth", "peer", "name", name[:-1] + "b"],
+        capture_output=True,
+        text=True,
+    )
+    if r.returncode != 0:
+        pytest.skip(f"cannot create veth pair {name}: {r.stderr.strip()}")
+    try:
+        yield socket.if_nametoindex(name)
+    finally:
+        subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def module_xsk(port):
+    """One AF_XDP socket for the module (socket teardown in the kernel is deferred)."""
+    try:
+        s = Xsk(port)
+    except OSError as exc:
+        pytest.skip(f"cannot create an AF_XDP socket: {exc}")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def xsk(prog, module_xsk):
+    """The AF_XDP socket in this instance's xsks_map at queue 0 (what the PMD does)."""
+    ffi, lib = prog.ffi, prog.lib
+    key, val = ffi.new("uint32_t *", 0), ffi.new("uint32_t *", module_xsk.fileno())
+    assert lib.bpf_map_update_elem(prog.map_fd("xsks_map"), key, val, 0) == 0
+    yield module_xsk
+    lib.bpf_map_delete_elem(prog.map_fd("xsks_map"), key)
+
+
+def run(prog, data: bytes) -> int:
+    return prog.test_run(data, ingress_ifindex=prog.test_ifindex, rx_queue_index=0).retval
+
+
+# --- object shape: what DPDK's load_custom_xdp_prog needs ------------------------------
+
+
+def test_object_has_one_xdp_program_first_and_unpinned_xsks_map(obj_path, prog, pin_root):
+    sec = subprocess.run(["llvm-objdump", "-h", str(obj_path)], capture_output=True, text=True)
+    if sec.returncode == 0:
+        assert " xdp " in sec.stdout
+    assert prog.prog_name == "spp_xdp_steer"
+    assert prog.map_fd("xsks_map") >= 0
+    # only the spp_* maps are pinned; xsks_map stays private to each port
+    assert sorted(p.name for p in pin_root.iterdir()) == [
+        "spp_fdb",
+        "spp_port_cfg",
+        "spp_xdp_stats",
+    ]
+
+
+def test_two_loads_share_pinned_maps_but_not_xsks_map(obj_path, pin_root, prog, steer, port):
+    with XdpObject(obj_path, pin_root=pin_root) as second:
+        second.test_ifindex = port
+        steer.set_mode(port, "registered", drop_unknown=True)
+        steer.add_mac(port, MAC_SPP)
+        # the second instance sees the FDB/mode written for the first
+        assert run(second, frame(MAC_OTHER)) == XDP_DROP
+        assert run(second, frame(MAC_SPP)) == XDP_PASS  # registered, but no socket here
+        ids = set()
+        for o in (prog, second):
+            info = o.ffi.new("struct spp_bpf_map_info_head *")
+            ln = o.ffi.new("uint32_t *", o.ffi.sizeof(info[0]))
+            assert o.lib.bpf_obj_get_info_by_fd(o.map_fd("xsks_map"), info, ln) == 0
+            ids.add(info.id)
+        assert len(ids) == 2
+    assert steer.counters(port)["dropped_pkts"] == 1
+
+
+# --- mode ALL ------------------------------------------------------------------------
+
+
+def test_all_mode_is_default_and_redirects_every_frame_to_the_socket(prog, steer, xsk, port):
+    assert steer.get_mode(port).explicit is False
+    for f in (frame(MAC_OTHER), frame(MAC_HOST), frame("ff:ff:ff:ff:ff:ff")):
+        assert run(prog, f) == XDP_REDIRECT
+    c = steer.counters(port)
+    assert (c["to_spp_pkts"], c["to_spp_bytes"]) == (3, 180)
+    assert c["to_kernel_pkts"] == 0 and c["dropped_pkts"] == 0
+
+
+def test_all_mode_without_socket_at_queue_falls_back_to_pass(prog, steer, port):
+    steer.set_mode(port, "all")
+    assert run(prog, frame(MAC_OTHER)) == XDP_PASS
+    c = steer.counters(port)
+    assert (c["to_kernel_pkts"], c["to_spp_pkts"]) == (1, 0)
+
+
+def test_all_mode_ignores_drop_flag_and_fdb(prog, steer, xsk, port):
+    steer.set_mode(port, "all", drop_unknown=True)
+    assert run(prog, frame(MAC_OTHER)) == XDP_REDIRECT
+
+
+# --- mode REGISTERED ---------------------------------------------------------------------
+
+
+def test_registered_mode_sends_registered_mac_to_spp(prog, steer, xsk, port):
+    steer.set_mode(port, "registered")
+    steer.add_mac(port, MAC_SPP)
+    assert run(prog, frame(MAC_SPP)) == XDP_REDIRECT
+    assert steer.counters(port)["to_spp_pkts"] == 1
+
+
+def test_registered_mode_passes_unknown_unicast_to_kernel(prog, steer, xsk, port):
+    steer.set_mode(port, "registered")
+    steer.add_mac(port, MAC_SPP)
+    assert run(prog, frame(MAC_HOST)) == XDP_PASS
+    c = steer.counters(port)
+    assert (c["to_kernel_pkts"], c["to_kernel_bytes"], c["to_spp_pkts"]) == (1, 60, 0)
+
+
+def test_registered_mode_with_drop_flag_drops_unknown_unicast(prog, steer, xsk, port):
+    steer.set_mode(port, "registered", drop_unknown=True)
+    steer.add_mac(port, MAC_SPP)
+    assert run(prog, frame(MAC_HOST, size=100)) == XDP_DROP
+    assert run(prog, frame(MAC_SPP)) == XDP_REDIRECT
+    c = steer.counters(port)
+    assert (c["dropped_pkts"], c["dropped_bytes"], c["to_spp_pkts"]) == (1, 100, 1)
+
+
+@pytest.mark.parametrize("dst", ["ff:ff:ff:ff:ff:ff", "01:00:5e:00:00:fb", "33:33:00:00:00:01"])
+def test_registered_mode_sends_broadcast_and_multicast_to_spp(prog, steer, xsk, dst, port):
+    steer.set_mode(port, "registered", drop_unknown=True)
+    assert run(prog, frame(dst)) == XDP_REDIRECT
+    assert steer.counters(port)["to_spp_pkts"] == 1
+
+
+def test_registered_mode_matches_mac_only_on_its_ingress_ifindex(prog, steer, xsk, port):
+    steer.set_mode(port, "registered")
+    steer.add_mac(port + 1000, MAC_SPP)  # same MAC, another port
+    assert run(prog, frame(MAC_SPP)) == XDP_PASS
+
+
+@pytest.mark.parametrize("tpid", [0x8100, 0x88A8])
+def test_registered_mode_matches_vlan_tagged_frame_by_vlan_and_mac(prog, steer, xsk, tpid, port):
+    steer.set_mode(port, "registered")
+    steer.add_mac(port, MAC_SPP, vlan=100)
+    # PCP bits in the TCI must not matter: VID = TCI & 0xfff
+    assert run(prog, frame(MAC_SPP, vlan=(5 << 13) | 100, tpid=tpid)) == XDP_REDIRECT
+    assert run(prog, frame(MAC_SPP, vlan=101, tpid=tpid)) == XDP_PASS  # other VLAN
+    assert run(prog, frame(MAC_SPP)) == XDP_PASS  # untagged = vlan 0, not registered
+    c = steer.counters(port)
+    assert (c["to_spp_pkts"], c["to_kernel_pkts"]) == (1, 2)
+
+
+def test_registered_mode_after_del_mac_goes_back_to_kernel(prog, steer, xsk, port):
+    steer.set_mode(port, "registered")
+    steer.add_mac(port, MAC_SPP)
+    assert steer.del_mac(port, MAC_SPP) is True
+    assert steer.del_mac(port, MAC_SPP) is False
+    assert run(prog, frame(MAC_SPP)) == XDP_PASS
+
+
+def test_registered_mac_without_socket_falls_back_to_pass(prog, steer, port):
+    steer.set_mode(port, "registered", drop_unknown=True)
+    steer.add_mac(port, MAC_SPP)
+    assert run(prog, frame(MAC_SPP)) == XDP_PASS
+    assert steer.counters(port)["to_kernel_pkts"] == 1
+
+
+# --- short frames, counters -----------------------------------------------------------
+
+
+def test_truncated_vlan_header_passes_and_counts_to_kernel(prog, steer, xsk, port):
+    steer.set_mode(port, "registered", drop_unknown=True)
+    short = mac(MAC_OTHER) + mac(MAC_HOST) + b"\x81\x00"  # 14 bytes, tag missing
+    assert run(prog, short) == XDP_PASS
+    c = steer.counters(port)
+    assert (c["to_kernel_pkts"], c["to_kernel_bytes"]) == (1, 14)
+
+
+def test_counters_are_per_ifindex_and_clear_resets_them(prog, steer, xsk, port):
+    for _ in range(3):
+        assert run(prog, frame(MAC_OTHER)) == XDP_REDIRECT
+    assert steer.counters(port)["to_spp_pkts"] == 3
+    assert steer.counters(port + 1000)["to_spp_pkts"] == 0
+    assert steer.clear_counters(port) == 1
+    assert steer.counters(port)["to_spp_pkts"] == 0
+    run(prog, frame(MAC_OTHER))
+    assert steer.counters(port)["to_spp_pkts"] == 1
+
+
+def test_mode_roundtrip_and_listing(steer, port):
+    steer.set_mode(socket.if_indextoname(port), "registered", drop_unknown=True)
+    m = steer.get_mode(port)
+    assert (m.mode, m.drop_unknown, m.explicit) == ("registered", True, True)
+    steer.add_mac(port, MAC_SPP, vlan=7)
+    steer.add_mac(port, MAC_HOST)
+    steer.add_mac(5, MAC_OTHER)
+    assert [(e.ifindex, e.vlan, e.mac) for e in steer.macs(port)] == [
+        (port, 0, MAC_HOST),
+        (port, 7, MAC_SPP),
+    ]
+    assert len(steer.macs()) == 3
+    assert steer.ports() == sorted([port, 5])
+    assert steer.reset_mode(port) is True
+    assert steer.get_mode(port).explicit is False
+
+
+@pytest.mark.parametrize("backend", ["libbpf", "bcc"])
+def test_both_syscall_backends_read_and_write_the_same_maps(pin_root, prog, backend, port):
+    try:
+        x = XdpSteering(pin_root, backend=backend)
+    except XdpError as exc:
+        pytest.skip(str(exc))
+    with x:
+        x.set_mode(port, "registered", drop_unknown=True)
+        x.add_mac(port, MAC_SPP, vlan=3)
+        assert run(prog, frame(MAC_OTHER)) == XDP_DROP
+        assert x.counters(port)["dropped_pkts"] == 1
+        assert [e.mac for e in x.macs(port)] == [MAC_SPP]
+
+
+def test_stale_pin_with_other_layout_is_refused(pin_root):
+    """A pin named spp_fdb with a different key size is reported, not misread."""
+    r = subprocess.run(
+        [
+            "bpftool",
+            "map",
+            "create",
+            str(pin_root / "spp_fdb"),
+            "type",
+            "hash",
+            "key",
+            "8",
+            "value",
+            "4",
+            "entries",
+            "4",
+            "name",
+            "spp_fdb",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if r.returncode != 0:
+        pytest.skip(f"bpftool map create failed: {r.stderr.strip()}")
+    for n in ("spp_port_cfg", "spp_xdp_stats"):
+        subprocess.run(
+            [
+                "bpftool",
+                "map",
+                "create",
+                str(pin_root / n),
+                "type",
+                "hash",
+                "key",
+                "4",
+                "value",
+                "8",
+                "entries",
+                "4",
+                "name",
+                n,
+            ],
+            check=True,
+        )
+    with pytest.raises(XdpError, match="stale pin"):
+        XdpSteering(pin_root)
+
+
+def test_unpin_all_removes_the_pins_of_a_loaded_object(prog, pin_root, steer):
+    removed = steer.unpin_all()
+    assert sorted(Path(p).name for p in removed) == ["spp_fdb", "spp_port_cfg", "spp_xdp_stats"]
+    assert list(pin_root.iterdir()) == []
+
+
+# --- CLI against real maps ---------------------------------------------------------------
+
+
+def test_cli_mode_add_list_status_del_roundtrip(prog, pin_root, xsk, port):
+    runner = CliRunner()
+
+    def cli(*args: str):
+        r = runner.invoke(app, ["--bpffs", str(pin_root), *args])
+        assert r.exit_code == 0, r.output + r.stderr
+        return r.stdout
+
+    ifname = socket.if_indextoname(port)
+    cli("mode", ifname, "registered", "--drop")
+    cli("add", ifname, MAC_SPP, "--vlan", "10")
+    assert MAC_SPP in cli("list", str(port))
+    assert run(prog, frame(MAC_SPP, vlan=10)) == XDP_REDIRECT
+    assert run(prog, frame(MAC_OTHER)) == XDP_DROP
+    st = json.loads(cli("status", ifname, "--json"))
+    assert st[0]["mode"] == "registered" and st[0]["drop_unknown"] is True
+    assert st[0]["counters"]["to_spp_pkts"] == 1 and st[0]["counters"]["dropped_pkts"] == 1
+    assert "registered +drop-unknown" in cli("status")
+    cli("del", ifname, MAC_SPP, "--vlan", "10")
+    assert cli("list", "--json").strip() == "[]"
+    r = runner.invoke(app, ["--bpffs", str(pin_root), "del", ifname, MAC_SPP])
+    assert r.exit_code == 1 and "not registered" in r.stderr
