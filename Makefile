@@ -1,0 +1,46 @@
+# spp-xdp: build, demo, tests and benchmarks. Run as root on Debian 12.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+BUILD   := build
+NATIVE_SO := $(wildcard spp/_native*.so)
+CASES   ?=
+
+.PHONY: all setup build native bpf demo test test-unit test-e2e bench lint clean
+
+all: build
+
+# idempotent: apt packages, venv, hugepages, hugetlbfs and bpffs mounts
+setup:
+	@bash scripts/setup.sh
+
+build: native bpf
+
+native: $(BUILD)/.native-stamp
+
+$(BUILD)/.native-stamp: $(wildcard native/include/*.h native/src/*.c native/src/*.h) spp/native/build.py
+	@$(PY) -m spp.native.build
+	@mkdir -p $(BUILD) && touch $@
+
+bpf:
+	@$(MAKE) -s -C bpf BUILD_DIR=$(abspath $(BUILD)/bpf)
+
+demo: setup build
+	@bash scripts/demo.sh
+
+test: setup build
+	@$(PY) -m pytest -q -p no:cacheprovider tests
+
+test-unit: build
+	@$(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+test-e2e: build
+	@$(PY) -m pytest -q -p no:cacheprovider tests/e2e
+
+bench: setup build
+	@$(PY) -m bench $(CASES)
+
+lint:
+	@$(VENV)/bin/ruff check spp tests bench
+
+clean:
+	rm -rf $(BUILD) spp/_native*.so

@@ -1,0 +1,105 @@
+"""What `spp host up` created, recorded in /run/spp/host-<topology>.json.
+
+`down` removes exactly what is recorded here. The file is rewritten after every
+creation so that a crash half-way through `up` still leaves an exact record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+RUN_DIR_ENV = "SPP_RUN_DIR"
+DEFAULT_RUN_DIR = "/run/spp"
+
+
+def run_dir() -> Path:
+    """Directory for state and pid files (env SPP_RUN_DIR overrides /run/spp)."""
+    return Path(os.environ.get(RUN_DIR_ENV) or DEFAULT_RUN_DIR)
+
+
+def state_path(topology_name: str) -> Path:
+    return run_dir() / f"host-{topology_name}.json"
+
+
+@dataclass
+class LinkRecord:
+    name: str
+    netns: str  # "root" or a namespace name
+
+
+@dataclass
+class HostState:
+    topology: str
+    source: str | None = None
+    file_prefix: str = "spp"
+    bpf_pin_prefix: str = "spp_"
+    namespaces: list[str] = field(default_factory=list)
+    links: list[LinkRecord] = field(default_factory=list)
+
+    @property
+    def path(self) -> Path:
+        return state_path(self.topology)
+
+    def has_namespace(self, name: str) -> bool:
+        return name in self.namespaces
+
+    def has_link(self, name: str, netns: str) -> bool:
+        return any(r.name == name and r.netns == netns for r in self.links)
+
+    def add_namespace(self, name: str) -> None:
+        if name not in self.namespaces:
+            self.namespaces.append(name)
+            self.save()
+
+    def add_link(self, name: str, netns: str) -> None:
+        if not self.has_link(name, netns):
+            self.links.append(LinkRecord(name, netns))
+            self.save()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self) -> None:
+        path = self.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        os.replace(tmp, path)
+
+    def remove_file(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HostState:
+        return cls(
+            topology=str(data["topology"]),
+            source=data.get("source"),
+            file_prefix=str(data.get("file_prefix", "spp")),
+            bpf_pin_prefix=str(data.get("bpf_pin_prefix", "spp_")),
+            namespaces=[str(n) for n in data.get("namespaces", [])],
+            links=[LinkRecord(str(r["name"]), str(r["netns"])) for r in data.get("links", [])],
+        )
+
+
+def load_state(topology_name: str) -> HostState | None:
+    """The recorded state of a topology, or None when it is not up (or unreadable)."""
+    path = state_path(topology_name)
+    try:
+        return HostState.from_dict(json.loads(path.read_text()))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def list_states() -> list[HostState]:
+    result = []
+    for path in sorted(run_dir().glob("host-*.json")):
+        state = load_state(path.stem.removeprefix("host-"))
+        if state is not None:
+            result.append(state)
+    return result

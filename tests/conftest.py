@@ -1,0 +1,121 @@
+"""Shared fixtures: root check, e2e lock, the default topology, namespace exec and capture.
+
+Fixtures (all importable by name in any test):
+  root_required        skip the test unless running as root
+  e2e_lock             session: holds /tmp/spp-e2e.lock (reentrant with an outer `flock`)
+  default_topology     session: `host_up` of the default topology, `host_down` at the end
+                       (even on failure); yields the Topology
+  netns_run            run(ns, argv, timeout=30, check=False) -> CompletedProcess
+  netns_ping           ping(ns, address, count=1, timeout=2, interface=None) -> bool
+  capture              start(ns, ifname) -> Capture (stopped automatically at test end)
+
+Markers: tests marked `e2e` or `root` are skipped when not running as root.
+Helpers for plain imports: spp.host.capture, spp.host.frames, spp.host.nsexec,
+spp.host.testing.root_required (a skipif marker).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from spp.host import nsexec
+from spp.host.capture import Capture
+from spp.host.testing import E2ELock, is_root, namespaces_with_prefix
+from spp.host.topology import Topology
+from spp.host.topology import default_topology as load_default_topology
+from spp.host.updown import host_down, host_up
+
+_SKIP_REASON = "needs root (network namespaces, veths, hugepages)"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "root: needs root; skipped otherwise")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if is_root():
+        return
+    skip = pytest.mark.skip(reason=_SKIP_REASON)
+    for item in items:
+        if "e2e" in item.keywords or "root" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def root_required() -> None:
+    """Skip the requesting test unless it runs as root."""
+    if not is_root():
+        pytest.skip(_SKIP_REASON)
+
+
+@pytest.fixture(scope="session")
+def e2e_lock() -> Iterator[E2ELock]:
+    """/tmp/spp-e2e.lock for the whole session: one netns/DPDK run at a time."""
+    if not is_root():
+        pytest.skip(_SKIP_REASON)
+    lock = E2ELock()
+    lock.acquire()
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+@pytest.fixture(scope="session")
+def default_topology(e2e_lock: E2ELock) -> Iterator[Topology]:
+    """The default topology up for the session (spp-remote, spp-p0/1, spp-vm1/2)."""
+    topo = load_default_topology()
+    try:
+        host_up(topo)
+        yield topo
+    finally:
+        host_down(topo)
+
+
+@pytest.fixture
+def netns_run() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """run(ns, argv, timeout=30.0, check=False): argv via `ip netns exec` ("root" = here)."""
+    return nsexec.run_in_ns
+
+
+@pytest.fixture
+def netns_ping() -> Callable[..., bool]:
+    """ping(ns, address, count=1, timeout=2.0, interface=None) -> all replies came back."""
+    return nsexec.ping
+
+
+@pytest.fixture
+def capture() -> Iterator[Callable[[str, str], Capture]]:
+    """start(ns, ifname) -> a running Capture; all are stopped at test end.
+
+    with-less use: cap = capture("spp-remote", "r-eth0"); ...; frames = cap.stop()
+    """
+    started: list[Capture] = []
+
+    def start(ns: str, ifname: str) -> Capture:
+        cap = Capture(ns, ifname).start()
+        started.append(cap)
+        return cap
+
+    yield start
+    for cap in started:
+        cap.stop(linger=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_leftover_namespaces() -> Iterator[None]:
+    """At session end: test namespaces (spp-*, ht-*, h3-*) created during the run are gone.
+
+    Pre-existing ones are left alone; new leftovers are removed, then reported as an error.
+    """
+    before = namespaces_with_prefix() if is_root() else set()
+    yield
+    if not is_root():
+        return
+    leftover = sorted(namespaces_with_prefix() - before)
+    for ns in leftover:
+        subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
+    assert not leftover, f"tests left network namespaces behind (now removed): {leftover}"
