@@ -182,6 +182,7 @@ class Primary:
         self.children: dict[int, subprocess.Popen[bytes]] = {}
         self.stop: asyncio.Event | None = None
         self.started = False
+        self._steer: Any = None
 
     def _check(self, ret: int) -> int:
         return check(ret, self.ffi, self.lib)
@@ -214,6 +215,8 @@ class Primary:
         if not self.started:
             return
         self.lib.spp_primary_shutdown()
+        if self._steer is not None:
+            self._steer.close()
         if self.opts.xdp_prog is not None and self.opts.phys:
             try:
                 _steering().unpin_all()
@@ -291,10 +294,16 @@ class Primary:
         if self.opts.xdp_prog is None or not self.opts.phys:
             return {}
         try:
-            steer = _steering()
-            return {ifc: {**steer.counters(ifc), "mode": steer.get_mode(ifc)[0]}
-                    for ifc in self.opts.phys}
-        except Exception:
+            if self._steer is None:
+                self._steer = _steering()
+            out = {}
+            for ifc in self.opts.phys:
+                mode = self._steer.get_mode(ifc)
+                out[ifc] = {**self._steer.counters(ifc), "mode": mode.mode,
+                            "drop_unknown": mode.drop_unknown}
+            return out
+        except Exception as exc:
+            log.debug("no XDP status: %s", exc)
             return {}
 
     def cmd_ports(self, args: dict[str, Any]) -> None:
