@@ -145,6 +145,9 @@ int spp_vf_component_counters(unsigned slot, struct spp_comp_counters *out);
 int spp_vf_lcore_set(unsigned lcore, const uint16_t *slots, unsigned nb_slots);
 int spp_vf_start_workers(void);
 int spp_vf_stop_workers(void);
+/* ---- diagnostics ---- */
+int spp_probe_ethdev_rx(uint16_t ethdev_id, uint16_t queue, unsigned wait_ms);
+int spp_probe_ethdev_tx(uint16_t ethdev_id, uint16_t queue, unsigned count);
 /* CFFI-END */
 
 #endif /* SPP_NATIVE_H */

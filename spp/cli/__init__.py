@@ -1,0 +1,1 @@
+"""Command line: Typer subcommands and the interactive `spp > ` shell."""

@@ -1,0 +1,204 @@
+"""One parser for `pri; ...` and `vf N; ...` command words -> REST request.
+
+Used by the shell, playback and the Typer subcommands so all build the same
+request and print the same message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from spp.cli import statusfmt
+from spp.client import Client
+
+VF_CMDS = ("status", "component", "port", "classifier_table", "exit")
+PRI_CMDS = ("status", "clear", "launch", "patch", "forward", "stop", "exit")
+ROLES = ("forward", "merge", "classifier", "classifier_mac")
+UID_RE = re.compile(r"^(phy|ring|vhost):(0|[1-9][0-9]*)$")
+
+
+class CommandError(Exception):
+    """A command line that cannot be sent; `text` is printed as is."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+@dataclass
+class Action:
+    method: str
+    path: str
+    body: Any = None
+    done: Callable[[Any], str] = field(default=lambda _res: "")
+
+
+def _int(word: str, what: str) -> int:
+    if not re.fullmatch(r"[0-9]+", word):
+        raise CommandError(f"Invalid {what} '{word}'.")
+    return int(word)
+
+
+def _syntax(usage: str) -> CommandError:
+    return CommandError(f"Invalid syntax, usage: {usage}")
+
+
+PORT_USAGE = "port add|del RES_UID [nq Q] DIR NAME [add_vlantag VID PCP | del_vlantag]"
+CLS_USAGE = "classifier_table add|del mac MAC RES_UID | vlan VID MAC RES_UID"
+
+
+def vf_action(sec_id: int, words: list[str]) -> Action:
+    if not words:
+        raise CommandError('Invalid command "".')
+    cmd, args = words[0], words[1:]
+    base = f"vfs/{sec_id}"
+    if cmd == "status" and not args:
+        return Action("GET", base, done=statusfmt.vf_status)
+    if cmd == "exit" and not args:
+        return Action("DELETE", base, done=lambda _r: f"Exit vf {sec_id}.")
+    if cmd == "component":
+        return _component(base, args)
+    if cmd == "port":
+        return _port(base, args)
+    if cmd == "classifier_table":
+        return _cls_table(base, args)
+    if cmd in VF_CMDS:
+        raise _syntax(cmd)
+    raise CommandError(f'Invalid command "{cmd}".')
+
+
+def _component(base: str, args: list[str]) -> Action:
+    if len(args) == 4 and args[0] == "start":
+        name, core, role = args[1], _int(args[2], "core id"), args[3]
+        if role not in ROLES:
+            raise CommandError(f"Invalid role '{role}', choose from {', '.join(ROLES)}.")
+        return Action("POST", f"{base}/components",
+                      {"name": name, "core": core, "type": role},
+                      lambda _r: f"Succeeded to start component '{name}' on core:{core}")
+    if len(args) == 2 and args[0] == "stop":
+        name = args[1]
+        return Action("DELETE", f"{base}/components/{name}",
+                      done=lambda _r: f"Succeeded to delete component '{name}'")
+    raise _syntax("component start NAME CORE_ID ROLE | component stop NAME")
+
+
+def _port(base: str, args: list[str]) -> Action:
+    if len(args) < 4 or args[0] not in ("add", "del"):
+        raise _syntax(PORT_USAGE)
+    op, uid, rest = args[0], args[1], args[2:]
+    if not UID_RE.match(uid):
+        raise CommandError(f"Invalid resource UID '{uid}'.")
+    body: dict[str, Any] = {"action": "attach" if op == "add" else "detach", "port": uid}
+    if rest[0] == "nq":
+        if len(rest) < 3:
+            raise _syntax(PORT_USAGE)
+        body["nq"] = _int(rest[1], "queue id")
+        rest = rest[2:]
+    if len(rest) < 2 or rest[0] not in ("rx", "tx"):
+        raise _syntax(PORT_USAGE)
+    body["dir"], name, opts = rest[0], rest[1], rest[2:]
+    vlan: dict[str, Any] = {"operation": "none", "id": 0, "pcp": 0}
+    if opts[:1] == ["add_vlantag"] and len(opts) == 3 and op == "add":
+        vlan = {"operation": "add", "id": _int(opts[1], "vlan id"),
+                "pcp": _int(opts[2], "pcp")}
+    elif opts == ["del_vlantag"] and op == "add":
+        vlan = {"operation": "del", "id": 0, "pcp": 0}
+    elif opts:
+        raise _syntax(PORT_USAGE)
+    body["vlan"] = vlan
+    return Action("PUT", f"{base}/components/{name}/ports", body,
+                  lambda _r: f"Succeeded to {op} port")
+
+
+def _cls_table(base: str, args: list[str]) -> Action:
+    if len(args) == 4 and args[0] in ("add", "del") and args[1] == "mac":
+        body = {"action": args[0], "type": "mac", "vlan": None,
+                "mac_address": args[2], "port": args[3]}
+    elif len(args) == 5 and args[0] in ("add", "del") and args[1] == "vlan":
+        body = {"action": args[0], "type": "vlan", "vlan": _int(args[2], "vlan id"),
+                "mac_address": args[3], "port": args[4]}
+    else:
+        raise _syntax(CLS_USAGE)
+    return Action("PUT", f"{base}/classifier_table", body,
+                  lambda _r: f"Succeeded to {args[0]}")
+
+
+def _opts(tokens: list[str]) -> dict[str, str]:
+    """`-l 1,4-7 -m 512 --proc-type=secondary --vhost-client` -> dict of strings."""
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if not tok.startswith("-"):
+            raise CommandError(f"Invalid option '{tok}'.")
+        if "=" in tok:
+            key, val = tok.split("=", 1)
+            out[key] = val
+        elif i + 1 < len(tokens) and not tokens[i + 1].startswith("-"):
+            out[tok] = tokens[i + 1]
+            i += 1
+        else:
+            out[tok] = ""
+        i += 1
+    return out
+
+
+def _launch(args: list[str]) -> Action:
+    usage = "launch vf SEC_ID EAL_OPTS -- APP_OPTS"
+    if len(args) < 2 or args[0] != "vf" or "--" not in args:
+        raise _syntax(usage)
+    sec_id = _int(args[1], "secondary id")
+    sep = args.index("--")
+    eal, app = _opts(args[2:sep]), _opts(args[sep + 1:])
+    eal.setdefault("--proc-type", "secondary")
+    app.setdefault("--client-id", str(sec_id))
+    body = {"proc_name": "spp_vf", "client_id": str(sec_id), "eal": eal, "app": app}
+    return Action("PUT", "primary/launch", body,
+                  lambda _r: f"Send request to launch 'vf:{sec_id}'.")
+
+
+def pri_action(words: list[str]) -> Action:
+    if not words:
+        raise CommandError('Invalid command "".')
+    cmd, args = words[0], words[1:]
+    if cmd == "status" and not args:
+        return Action("GET", "primary/status", done=statusfmt.primary_status)
+    if cmd == "clear" and not args:
+        return Action("DELETE", "primary/status", done=lambda _r: "Clear port statistics.")
+    if cmd == "launch":
+        return _launch(args)
+    if cmd == "patch" and args == ["reset"]:
+        return Action("DELETE", "primary/patches", done=lambda _r: "Clear all of patches.")
+    if cmd == "patch" and len(args) == 2:
+        src, dst = args
+        for uid in args:
+            if not UID_RE.match(uid):
+                raise CommandError(f"Invalid resource UID '{uid}'.")
+        return Action("PUT", "primary/patches", {"src": src, "dst": dst},
+                      lambda _r: f"Patch ports ({src} -> {dst}).")
+    if cmd == "forward" and not args:
+        return Action("PUT", "primary/forward", {"action": "start"},
+                      lambda _r: "Start forwarding.")
+    if cmd == "stop" and not args:
+        return Action("PUT", "primary/forward", {"action": "stop"},
+                      lambda _r: "Stop forwarding.")
+    if cmd == "exit" and not args:
+        return Action("DELETE", "primary", done=lambda _r: "Exit primary.")
+    if cmd in PRI_CMDS:
+        raise _syntax("patch SRC DST | patch reset" if cmd == "patch" else cmd)
+    raise CommandError(f'Invalid command "{cmd}".')
+
+
+def execute(client: Client, action: Action) -> str:
+    """Send the request; return the success text. Raises spp.client.SppError."""
+    return action.done(client.request(action.method, action.path, action.body))
+
+
+def split_target(line: str) -> tuple[str, str | None, list[str]]:
+    """`vf 1; port add ..` -> ("vf", "1", ["port", "add", ..]); `pri; ..` -> ("pri", None, ..)."""
+    head, _, tail = line.partition(";")
+    hw = head.split()
+    return hw[0] if hw else "", hw[1] if len(hw) > 1 else None, tail.split()

@@ -1,0 +1,162 @@
+"""TAB completion candidates for the shell, from live controller state."""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import Any, Protocol
+
+from spp.cli.commands import PRI_CMDS, ROLES, VF_CMDS
+
+TOP_CMDS = ("bye", "cd", "config", "env", "exit", "help", "history", "ls", "mkdir",
+            "playback", "pri", "pwd", "record", "redo", "server", "status", "vf")
+FILE_CMDS = ("playback", "record", "cd", "ls", "mkdir")
+
+
+class Source(Protocol):
+    def vf_ids(self) -> list[int]: ...
+    def vf_status(self, sec_id: int) -> dict[str, Any]: ...
+    def primary_status(self) -> dict[str, Any]: ...
+
+
+def _safe(fn: Any, *args: Any, default: Any) -> Any:
+    try:
+        return fn(*args)
+    except Exception:  # completion must never break the prompt
+        return default
+
+
+def free_cores(st: dict[str, Any]) -> list[str]:
+    return [str(c["core"]) for c in st.get("components", []) if c.get("type") == "unuse"]
+
+
+def comp_names(st: dict[str, Any]) -> list[str]:
+    return [c["name"] for c in st.get("components", []) if "name" in c]
+
+
+def uids(src: Source, st: dict[str, Any]) -> list[str]:
+    found: list[str] = list(st.get("ports", []))
+    pri = _safe(src.primary_status, default={}) or {}
+    found += [f"phy:{p['id']}" for p in pri.get("phy_ports", [])]
+    found += [f"ring:{r['id']}" for r in pri.get("ring_ports", [])]
+    for comp in st.get("components", []):
+        found += [a["port"] for d in ("rx_port", "tx_port") for a in comp.get(d, [])]
+    order = {"phy": 0, "ring": 1, "vhost": 2}
+    return sorted(set(found), key=lambda u: (order.get(u.split(":")[0], 9),
+                                             int(u.split(":")[1]) if u[-1].isdigit() else 0))
+
+
+def _files(word: str, dirs_only: bool = False) -> list[str]:
+    out = []
+    for path in sorted(glob.glob(os.path.expanduser(word) + "*")):
+        if os.path.isdir(path):
+            out.append(path + "/")
+        elif not dirs_only:
+            out.append(path)
+    return out
+
+
+def candidates(line: str, src: Source, config_keys: tuple[str, ...] = ()) -> list[str]:
+    """Words that may replace the last (possibly empty) word of `line`."""
+    if ";" in line:
+        head, _, tail = line.partition(";")
+        words = tail.split()
+        if tail == "" or tail[-1].isspace():
+            words.append("")
+        if tail == "":  # cursor right after `;`
+            return []
+        hw = head.split()
+        if hw[:1] == ["pri"]:
+            return _filter(_pri(words), words[-1])
+        if hw[:1] == ["vf"] and len(hw) == 2 and hw[1].isdigit():
+            return _filter(_vf(int(hw[1]), words, src), words[-1])
+        return []
+    words = line.split()
+    if line == "" or line[-1].isspace():
+        words.append("")
+    cur = words[-1]
+    if len(words) == 1:
+        return _filter([c + ";" if c == "pri" else c for c in TOP_CMDS], cur)
+    cmd, pos = words[0], len(words) - 1
+    if cmd == "vf" and pos == 1:
+        return _filter([f"{i};" for i in _safe(src.vf_ids, default=[])], cur)
+    if cmd == "bye" and pos == 1:
+        return _filter(["sec", "all"], cur)
+    if cmd == "server" and pos == 1:
+        return _filter(["list", "add", "del"], cur)
+    if cmd == "config" and pos == 1:
+        return _filter(list(config_keys), cur)
+    if cmd in FILE_CMDS and pos == 1:
+        return _files(cur, dirs_only=cmd in ("cd", "mkdir"))
+    return []
+
+
+def _filter(cands: list[str], cur: str) -> list[str]:
+    return [c for c in cands if c.startswith(cur)]
+
+
+def _pri(words: list[str]) -> list[str]:
+    pos = len(words) - 1
+    if pos == 0:
+        return list(PRI_CMDS)
+    if words[0] == "patch":
+        if pos == 1:
+            return ["reset", "SRC"]
+        if pos == 2 and words[1] != "reset":
+            return ["DST"]
+    if words[0] == "launch" and pos == 1:
+        return ["vf"]
+    return []
+
+
+def _vf(sec_id: int, words: list[str], src: Source) -> list[str]:
+    pos = len(words) - 1
+    if pos == 0:
+        return list(VF_CMDS)
+    cmd = words[0]
+    st = _safe(src.vf_status, sec_id, default={}) or {}
+    if cmd == "component":
+        if pos == 1:
+            return ["start", "stop"]
+        if words[1] == "start":
+            return {2: ["NAME"], 3: free_cores(st), 4: list(ROLES)}.get(pos, [])
+        if words[1] == "stop" and pos == 2:
+            return comp_names(st)
+    if cmd == "port":
+        return _vf_port(words, st, src)
+    if cmd == "classifier_table":
+        if pos == 1:
+            return ["add", "del"]
+        if pos == 2:
+            return ["mac", "vlan"]
+        if words[2] == "mac":
+            return {3: ["MAC_ADDR"], 4: uids(src, st)}.get(pos, [])
+        if words[2] == "vlan":
+            return {3: ["VID"], 4: ["MAC_ADDR"], 5: uids(src, st)}.get(pos, [])
+    return []
+
+
+def _vf_port(words: list[str], st: dict[str, Any], src: Source) -> list[str]:
+    pos = len(words) - 1
+    if pos == 1:
+        return ["add", "del"]
+    if pos == 2:
+        return uids(src, st)
+    rest = words[3:]  # after RES_UID
+    i = len(rest) - 1
+    if i == 0:
+        return ["nq", "rx", "tx"]
+    if rest[0] == "nq":
+        if i == 1:
+            return ["QUEUE_ID"]
+        rest, i = rest[2:], i - 2
+        if i == 0:
+            return ["rx", "tx"]
+    if i == 1:
+        return comp_names(st)
+    if words[1] == "add":
+        if i == 2:
+            return ["add_vlantag", "del_vlantag"]
+        if rest[2] == "add_vlantag":
+            return {3: ["VID"], 4: ["PCP"]}.get(i, [])
+    return []

@@ -1,0 +1,156 @@
+"""Entry point of the `spp` command: one Typer app, sub-apps per concern."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer import _click as click
+
+from spp.cli import host, primary, vf, xdp
+from spp.cli.common import client, ctl_addr, fail
+
+app = typer.Typer(
+    name="spp",
+    help="Soft Patch Panel: DPDK primary, spp_vf L2 switch, controller and shell.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(host.app, name="host")
+app.add_typer(xdp.app, name="xdp")
+app.add_typer(primary.app, name="primary")
+app.add_typer(vf.app, name="vf")
+
+
+@app.command()
+def ctl(
+    bind: Annotated[str, typer.Option("-b", "--bind", help="Address to bind.")] = "127.0.0.1",
+    pri_port: Annotated[int, typer.Option("-p", "--pri-port", help="Primary port.")] = 5555,
+    sec_port: Annotated[int, typer.Option("-s", "--sec-port", help="Secondary port.")] = 6666,
+    api_port: Annotated[int, typer.Option("-a", "--api-port", help="REST API port.")] = 7777,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for a process reply.")] = 5.0,
+    pid_file: Annotated[Path | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Run the controller: REST API v1 and the process listeners."""
+    from spp.ctl.server import run
+
+    try:
+        run(bind, pri_port, sec_port, api_port, pid_file=pid_file, timeout=timeout)
+    except OSError as exc:
+        fail(f"spp ctl: cannot listen on {bind}: {exc.strerror or exc}")
+
+
+ServerOpt = Annotated[list[str] | None, typer.Option(
+    "-b", "--bind", help="spp ctl address IP[:PORT] (repeat for several controllers).")]
+
+
+def _shell(servers: list[str] | None) -> None:
+    from spp.cli.shell import main as shell_main
+
+    raise typer.Exit(shell_main(servers or [ctl_addr()]))
+
+
+@app.command()
+def shell(bind: ServerOpt = None) -> None:
+    """Interactive `spp > ` shell (upstream SPP CLI commands)."""
+    _shell(bind)
+
+
+@app.command("cli", hidden=True)
+def cli_alias(bind: ServerOpt = None) -> None:
+    """Alias of `spp shell`."""
+    _shell(bind)
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="Raw JSON.")] = False) -> None:
+    """Show controller address, primary state and secondaries."""
+    from spp.cli.statusfmt import overall_status
+    from spp.client import SppError
+
+    cl = client()
+    try:
+        procs = cl.processes()
+    except SppError as exc:
+        fail(f"Error: {exc.reason}")
+    if as_json:
+        typer.echo(json.dumps({"spp-ctl": cl.address, "processes": procs}, indent=2))
+    else:
+        typer.echo(overall_status(cl.address, procs))
+
+
+@app.command()
+def playback(
+    file: Path,
+    keep_going: Annotated[bool, typer.Option(help="Run every line, fail at the end.")] = False,
+) -> None:
+    """Run a recipe (.rcp) of shell commands; stop at the first failing line."""
+    from spp.cli.shell import Shell
+
+    sh = Shell([ctl_addr()])
+    ok = sh.playback(str(file), keep_going, err=lambda m: typer.echo(m, err=True))
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def up(
+    topology: Annotated[str, typer.Option(help="`default` or a topology YAML.")] = "default",
+    ctl_bind: Annotated[str, typer.Option(help="Controller address.")] = "127.0.0.1",
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each part.")] = 30.0,
+) -> None:
+    """Host topology, then spp ctl, primary and vf 1 in the background."""
+    from spp.cli.updown import UpError
+    from spp.cli.updown import up as do_up
+
+    try:
+        do_up(topology, ctl_bind, timeout, echo=typer.echo)
+    except UpError as exc:
+        fail(f"spp up: {exc}")
+
+
+@app.command()
+def down(
+    topology: Annotated[str, typer.Option(help="`default` or a topology YAML.")] = "default",
+    ctl_bind: Annotated[str, typer.Option(help="Controller address.")] = "127.0.0.1",
+) -> None:
+    """Stop vf, primary and spp ctl (REST, then pid files), then the host topology."""
+    from spp.cli.updown import down as do_down
+
+    problems = do_down(ctl_bind, topology, echo=typer.echo)
+    if problems:
+        fail("spp down: " + "; ".join(problems))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app; usage errors and failures end in one stderr line, never a traceback."""
+    try:
+        rv = app(args=argv, prog_name="spp", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        typer.echo(exc.format_message())
+        return 0
+    except click.exceptions.UsageError as exc:
+        cmd = exc.ctx.command_path if exc.ctx else "spp"
+        typer.echo(f"{cmd}: {exc.format_message()} (see `{cmd} --help`)", err=True)
+        return 2
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("Aborted.", err=True)
+        return 1
+    except click.exceptions.ClickException as exc:
+        typer.echo(f"spp: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # last resort: one line, no traceback
+        typer.echo(f"spp: internal error: {type(exc).__name__}: {exc}", err=True)
+        return 1
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Text rendering of status JSON, in the shapes upstream SPP users know."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _port_line(direction: str, attr: dict[str, Any]) -> str:
+    vlan = attr.get("vlan") or {}
+    op = vlan.get("operation", "none")
+    if op == "add":
+        return (
+            f"    - {direction}: {attr['port']} (vlan operation: add, "
+            f"id: {vlan.get('id')}, pcp: {vlan.get('pcp')})"
+        )
+    if op == "del":
+        return f"    - {direction}: {attr['port']} (vlan operation: del)"
+    return f"    - {direction}: {attr['port']}"
+
+
+def vf_status(st: dict[str, Any]) -> str:
+    """`vf N; status` exactly in the shape of seed 003 (no `Components:` header)."""
+    comps = st.get("components", [])
+    slaves = st.get("worker-lcores")
+    if slaves is None:
+        slaves = list(dict.fromkeys(c["core"] for c in comps))
+    lines = [
+        "Basic Information:",
+        f"  - client-id: {st.get('client-id')}",
+        f"  - ports: [{', '.join(st.get('ports', []))}]",
+        "  - lcore_ids:",
+        f"    - master: {st.get('master-lcore')}",
+        f"    - slaves: [{', '.join(str(c) for c in slaves)}]",
+        "Classifier Table:",
+    ]
+    table = st.get("classifier_table", [])
+    if not table:
+        lines.append("  No entries.")
+    lines += [f"  - {e['value']}, {e['port']}" for e in table]
+    for comp in comps:
+        if "name" not in comp or comp.get("type") == "unuse":
+            lines.append(f"  - core:{comp['core']} '' (type: unuse)")
+            continue
+        lines.append(f"  - core:{comp['core']} '{comp['name']}' (type: {comp['type']})")
+        for direction in ("rx", "tx"):
+            lines += [_port_line(direction, a) for a in comp.get(f"{direction}_port", [])]
+    return "\n".join(lines)
+
+
+def primary_status(st: dict[str, Any]) -> str:
+    """`pri; status`: lcores, port stats, then patches and forwarding state."""
+    lcores = st.get("lcores", [])
+    lines = ["- lcore_ids:", f"  - master: {st.get('master-lcore', lcores[0] if lcores else '')}"]
+    if len(lcores) > 1:
+        lines.append(f"  - slaves: [{', '.join(str(c) for c in lcores[1:])}]")
+    lines += [
+        "- stats",
+        "  - physical ports:",
+        f"      {'ID':>2}{'rx':>12}{'tx':>12}{'tx_drop':>12}  mac_addr",
+    ]
+    for p in st.get("phy_ports", []):
+        lines.append(
+            f"      {p['id']:>2}{p.get('rx', 0):>12}{p.get('tx', 0):>12}"
+            f"{p.get('tx_drop', 0):>12}  {p.get('eth', '')}"
+        )
+    lines += [
+        "  - ring ports:",
+        f"      {'ID':>2}{'rx':>12}{'tx':>12}{'rx_drop':>12}{'tx_drop':>12}",
+    ]
+    for r in st.get("ring_ports", []):
+        lines.append(
+            f"      {r['id']:>2}{r.get('rx', 0):>12}{r.get('tx', 0):>12}"
+            f"{r.get('rx_drop', 0):>12}{r.get('tx_drop', 0):>12}"
+        )
+    if "patches" in st:
+        lines.append("- patches:")
+        lines += [f"  - {p['src']} -> {p['dst']}" for p in st["patches"]] or ["  No patches."]
+    if "forwarding" in st:
+        lines.append(f"- forwarding: {'running' if st['forwarding'] else 'idling'}")
+    return "\n".join(lines)
+
+
+def overall_status(address: str, processes: list[dict[str, Any]]) -> str:
+    """Top-level `status`: controller address, primary state, secondaries."""
+    has_pri = any(p.get("type") == "primary" for p in processes)
+    secs = [p for p in processes if p.get("type") != "primary"]
+    lines = [
+        "- spp-ctl:",
+        f"  - address: {address}",
+        "- primary:",
+        f"  - status: {'running' if has_pri else 'not running'}",
+        "- secondary:",
+        "  - processes:",
+    ]
+    lines += [f"    {p['client-id']}: {p['type']}:{p['client-id']}" for p in secs]
+    return "\n".join(lines)

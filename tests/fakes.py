@@ -1,0 +1,284 @@
+"""Fake spp processes speaking docs/protocol.md, and a controller stack for tests.
+
+`python tests/fakes.py` starts a controller on free ports plus a fake primary
+and a fake vf 1 (lcores 2-6 as in seed 003), prints the REST base URL on the
+first line of stdout and serves until killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import sys
+import threading
+from typing import Any
+
+from spp.ctl.server import Controller
+
+UID_RE = re.compile(r"^(phy|ring|vhost):(\d+)$")
+ROLE_LIMITS = {  # (max rx, max tx); None = any number
+    "forward": (1, 1),
+    "merge": (None, 1),
+    "classifier": (1, None),
+    "classifier_mac": (1, None),
+}
+
+
+class Refused(Exception):
+    pass
+
+
+class FakeProc:
+    """Protocol client: hello, then answer requests through `handle`."""
+
+    kind = "primary"
+
+    def __init__(self) -> None:
+        self.writer: asyncio.StreamWriter | None = None
+        self.silent: set[str] = set()  # commands never answered (timeout tests)
+        self.log: list[tuple[str, dict[str, Any]]] = []
+        self.rejected: str | None = None
+        self.done = asyncio.Event()
+
+    def hello(self) -> dict[str, Any]:
+        return {"type": "primary", "pid": 4242, "version": 1}
+
+    async def connect(self, host: str, port: int) -> None:
+        reader, self.writer = await asyncio.open_connection(host, port)
+        self.writer.write(json.dumps({"hello": self.hello()}).encode() + b"\n")
+        await self.writer.drain()
+        first = json.loads(await reader.readline())
+        if "reject" in first:
+            self.rejected = first["reject"]
+            self.writer.close()
+            self.done.set()
+            return
+        self._task = asyncio.create_task(self._loop(reader))
+
+    async def _loop(self, reader: asyncio.StreamReader) -> None:
+        assert self.writer is not None
+        try:
+            while line := await reader.readline():
+                req = json.loads(line)
+                cmd, args = req["cmd"], req.get("args") or {}
+                self.log.append((cmd, args))
+                if cmd in self.silent:
+                    continue
+                try:
+                    reply = {"id": req["id"], "ok": True, "result": self.handle(cmd, args)}
+                except Refused as exc:
+                    reply = {"id": req["id"], "ok": False, "error": str(exc)}
+                self.writer.write(json.dumps(reply).encode() + b"\n")
+                await self.writer.drain()
+                if cmd == "exit":
+                    break
+        finally:
+            self.writer.close()
+            self.done.set()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def handle(self, cmd: str, args: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+
+class FakePrimary(FakeProc):
+    def __init__(self, nphy: int = 2, nring: int = 10) -> None:
+        super().__init__()
+        self.nphy, self.nring = nphy, nring
+        self.patches: list[dict[str, str]] = []
+        self.forwarding = False
+        self.launched: list[dict[str, Any]] = []
+
+    def _check(self, uid: str) -> None:
+        m = UID_RE.match(uid)
+        limit = {"phy": self.nphy, "ring": self.nring}.get(m.group(1)) if m else None
+        if m is None or limit is None or int(m.group(2)) >= limit:
+            raise Refused(f"no such port {uid}.")
+
+    def handle(self, cmd: str, args: dict[str, Any]) -> Any:
+        if cmd == "status":
+            return {
+                "lcores": [1], "master-lcore": 1,
+                "phy_ports": [{"id": i, "rx": 0, "tx": 0, "tx_drop": 0,
+                               "eth": f"02:00:00:00:00:0{i}"} for i in range(self.nphy)],
+                "ring_ports": [{"id": i, "rx": 0, "rx_drop": 0, "tx": 0, "tx_drop": 0}
+                               for i in range(self.nring)],
+                "patches": self.patches, "forwarding": self.forwarding, "xdp": {},
+            }
+        if cmd == "patch":
+            self._check(args["src"])
+            self._check(args["dst"])
+            self.patches.append({"src": args["src"], "dst": args["dst"]})
+            return None
+        if cmd == "patch_reset":
+            self.patches = []
+            return None
+        if cmd in ("forward", "stop"):
+            self.forwarding = cmd == "forward"
+            return None
+        if cmd == "launch":
+            self.launched.append(args)
+            return None
+        if cmd == "ports":
+            self._check(args["port"])
+            return None
+        if cmd in ("clear", "exit"):
+            return None
+        raise Refused(f"unknown command {cmd}.")
+
+
+class FakeVf(FakeProc):
+    kind = "vf"
+
+    def __init__(self, client_id: int = 1, lcores: tuple[int, ...] = (2, 3, 4, 5, 6),
+                 phys: tuple[str, ...] = ("phy:0", "phy:1")) -> None:
+        super().__init__()
+        self.client_id = client_id
+        self.master, self.workers = lcores[0], list(lcores[1:])
+        self.phys = list(phys)
+        self.comps: dict[str, dict[str, Any]] = {}
+        self.table: list[dict[str, Any]] = []
+
+    def hello(self) -> dict[str, Any]:
+        return {"type": "vf", "client_id": self.client_id, "pid": 4300 + self.client_id,
+                "version": 1}
+
+    def status(self) -> dict[str, Any]:
+        comps: list[dict[str, Any]] = []
+        for core in self.workers:
+            here = [c for c in self.comps.values() if c["core"] == core]
+            comps += [dict(c) for c in here] or [{"core": core, "type": "unuse"}]
+        used = {p["port"] for c in self.comps.values() for p in c["rx_port"] + c["tx_port"]}
+        ports = sorted(set(self.phys) | used,
+                       key=lambda u: (u.split(":")[0], int(u.split(":")[1])))
+        table = [{"type": e["type"],
+                  "value": e["mac"] if e["type"] == "mac" else f"{e['vlan']}/{e['mac']}",
+                  "port": e["port"]} for e in self.table]
+        return {"client-id": self.client_id, "ports": ports, "components": comps,
+                "classifier_table": table, "master-lcore": self.master,
+                "worker-lcores": list(self.workers), "port_counters": {}}
+
+    def handle(self, cmd: str, args: dict[str, Any]) -> Any:
+        if cmd == "status":
+            return self.status()
+        if cmd == "exit":
+            return None
+        if cmd == "component_start":
+            name, core = args["name"], args["core"]
+            if core not in self.workers:
+                raise Refused(f"core {core} is not a worker lcore of this process.")
+            if name in self.comps:
+                raise Refused(f"component '{name}' already exists.")
+            self.comps[name] = {"core": core, "name": name, "type": args["type"],
+                                "rx_port": [], "tx_port": []}
+            return None
+        if cmd == "component_stop":
+            if self.comps.pop(args["name"], None) is None:
+                raise Refused(f"no such component '{args['name']}'.")
+            return None
+        if cmd == "port":
+            return self._port(args)
+        if cmd == "classifier_table":
+            return self._table(args)
+        raise Refused(f"unknown command {cmd}.")
+
+    def _port(self, args: dict[str, Any]) -> None:
+        comp = self.comps.get(args["name"])
+        if comp is None:
+            raise Refused(f"no such component '{args['name']}'.")
+        lst = comp[f"{args['dir']}_port"]
+        found = [p for p in lst if p["port"] == args["port"]]
+        if args["action"] == "detach":
+            if not found:
+                raise Refused(f"{args['port']} is not a {args['dir']} port of {args['name']}.")
+            lst.remove(found[0])
+            return
+        if found:
+            raise Refused(f"{args['port']} is already a {args['dir']} port of {args['name']}.")
+        limit = ROLE_LIMITS[comp["type"]][0 if args["dir"] == "rx" else 1]
+        if limit is not None and len(lst) >= limit:
+            raise Refused(f"{comp['type']} '{args['name']}' takes {limit} {args['dir']} port.")
+        lst.append({"port": args["port"], "vlan": args.get("vlan") or
+                    {"operation": "none", "id": 0, "pcp": 0}})
+
+    def _table(self, args: dict[str, Any]) -> None:
+        entry = {"type": args["type"], "vlan": args.get("vlan"), "mac": args["mac_address"],
+                 "port": args["port"]}
+        if args["action"] == "add":
+            if any(e["mac"] == entry["mac"] and e["vlan"] == entry["vlan"] for e in self.table):
+                raise Refused(f"entry {entry['mac']} already exists.")
+            self.table.append(entry)
+        else:
+            if entry not in self.table:
+                raise Refused(f"no entry {entry['mac']} {entry['port']}.")
+            self.table.remove(entry)
+
+
+class Stack:
+    """Controller + fakes on one event loop in a background thread."""
+
+    def __init__(self, timeout: float = 2.0) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.ctl = Controller("127.0.0.1", 0, 0, 0, timeout=timeout)
+        self.run(self.ctl.start())
+        self.url = f"http://127.0.0.1:{self.ctl.api_port}/v1"
+        self.base = f"http://127.0.0.1:{self.ctl.api_port}"
+
+    def run(self, coro: Any, timeout: float = 10) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def add(self, proc: FakeProc) -> FakeProc:
+        port = self.ctl.pri_port if proc.kind == "primary" else self.ctl.sec_port
+
+        async def _go() -> None:
+            await proc.connect("127.0.0.1", port)
+            for _ in range(200):  # until registered (or rejected)
+                if proc.rejected or self._registered(proc):
+                    return
+                await asyncio.sleep(0.01)
+
+        self.run(_go())
+        return proc
+
+    def _registered(self, proc: FakeProc) -> bool:
+        reg = self.ctl.registry
+        if isinstance(proc, FakeVf):
+            return proc.client_id in reg.vfs
+        return reg.primary is not None
+
+    def drop(self, proc: FakeProc) -> None:
+        self.loop.call_soon_threadsafe(proc.close)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.run(self.ctl.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-primary", action="store_true")
+    ap.add_argument("--vf", type=int, action="append", default=None)
+    opts = ap.parse_args(argv)
+    stack = Stack()
+    if not opts.no_primary:
+        stack.add(FakePrimary())
+    for cid in opts.vf or [1]:
+        stack.add(FakeVf(cid))
+    print(stack.base, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

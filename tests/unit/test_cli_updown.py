@@ -1,0 +1,38 @@
+"""`spp up` / `spp down` process handling (host part skipped: that is e2e)."""
+
+from __future__ import annotations
+
+import pytest
+
+from spp.cli import updown
+
+
+def test_up_failure_of_primary_reports_log_and_stops_the_controller(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
+    monkeypatch.setattr(updown, "_spawn", _spawn_with_missing_primary(updown._spawn))
+    with pytest.raises(updown.UpError) as exc:
+        updown.up("default", "127.0.0.2", timeout=15, echo=lambda _m: None, host=False)
+    assert str(exc.value).startswith("primary exited with code 2")
+    assert "not-a-module" in str(exc.value)
+    assert not (tmp_path / "ctl.pid").exists() and not (tmp_path / "primary.pid").exists()
+
+
+def _spawn_with_missing_primary(real):
+    def spawn(name, argv):
+        # the primary part fails at once, like a primary that cannot start
+        return real(name, ["not-a-module"] if name == "primary" else argv)
+    return spawn
+
+
+def test_down_after_crash_stops_processes_from_pid_files(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)  # spp"])
+    (tmp_path / "vf1.pid").write_text(f"{proc.pid}\n")
+    (tmp_path / "primary.pid").write_text("999999\n")  # crashed: stale pid
+    problems = updown.down("127.0.0.2", host=False, echo=lambda _m: None)
+    assert problems == []
+    assert proc.wait(5) is not None
+    assert list(tmp_path.glob("*.pid")) == []
