@@ -133,7 +133,8 @@ def component(name: str, core: int, role: str) -> tuple[str, str, Any]:
 
 def port(action: str, uid: str, direction: str, comp: str,
          vlan: dict[str, Any] | None = None) -> tuple[str, str, Any]:
-    body: dict[str, Any] = {"action": action, "port": uid, "dir": direction}
+    rest_action = {"add": "attach", "del": "detach"}.get(action, action)
+    body: dict[str, Any] = {"action": rest_action, "port": uid, "dir": direction}
     if vlan is not None:
         body["vlan"] = vlan
     return ("PUT", f"/components/{comp}/ports", body)
