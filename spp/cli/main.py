@@ -136,10 +136,14 @@ def main(argv: list[str] | None = None) -> int:
         cmd = exc.ctx.command_path if exc.ctx else "spp"
         typer.echo(f"{cmd}: {exc.format_message()} (see `{cmd} --help`)", err=True)
         return 2
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("Aborted.", err=True)
+        return 1
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except BrokenPipeError:
         return 1
     except click.exceptions.ClickException as exc:
         typer.echo(f"spp: {exc.format_message()}", err=True)
