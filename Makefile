@@ -28,6 +28,7 @@ demo: setup build
 	@bash scripts/demo.sh
 
 test: setup build
+	@$(VENV)/bin/ruff check spp tests $(wildcard bench)
 	@$(PY) -m pytest -q -p no:cacheprovider tests
 
 test-unit: build
@@ -40,7 +41,7 @@ bench: setup build
 	@$(PY) -m bench $(CASES)
 
 lint:
-	@$(VENV)/bin/ruff check spp tests bench
+	@$(VENV)/bin/ruff check spp tests $(wildcard bench)
 
 clean:
 	rm -rf $(BUILD) spp/_native*.so

@@ -62,15 +62,13 @@ def parse_lcore_list(text: str) -> list[int]:
         if not part:
             raise EalError(f"empty item in lcore list '{text}'")
         try:
-            if "-" in part:
-                lo, hi = (int(x) for x in part.split("-", 1))
-                if lo > hi:
-                    raise EalError(f"lcore range '{part}' runs backwards")
-                ids = list(range(lo, hi + 1))
-            else:
-                ids = [int(part)]
+            lo, _, hi = part.partition("-")
+            first, last = int(lo), int(hi or lo)
         except ValueError:
             raise EalError(f"'{part}' in lcore list '{text}' is not a number or range") from None
+        if first > last:
+            raise EalError(f"lcore range '{part}' runs backwards")
+        ids = list(range(first, last + 1))
         for i in ids:
             if i < 0 or i >= 128:
                 raise EalError(f"lcore id {i} is out of range (0-127)")

@@ -131,7 +131,8 @@ def parse_args(argv: list[str]) -> PrimaryOptions:
         elif tok == "-s":
             j += 1  # upstream recipes write `-s` alone: keep the default controller
         else:
-            raise UsageError(f"unknown primary option '{tok}' (after --: -p PORTMASK -n RINGS -s IP:PORT)")
+            raise UsageError(
+                f"unknown primary option '{tok}' (after --: -p PORTMASK -n RINGS -s IP:PORT)")
     if opts.rings is None:
         opts.rings = 10
     if not 1 <= opts.rings <= 64:

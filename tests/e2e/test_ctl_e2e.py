@@ -96,7 +96,8 @@ def test_spp_up_then_bye_all_and_spp_down_leave_nothing(default_topology) -> Non
         shell.expect_exact("spp > ")
         shell.sendline("bye")
         shell.expect(pexpect.EOF)
-        wait_for(lambda: not subprocess.run(["pgrep", "-f", "--proc-type|spp.cli.main (primary|vf)"],
+        pattern = "spp.cli.main (primary|vf)"
+        wait_for(lambda: not subprocess.run(["pgrep", "-f", pattern],
                                             capture_output=True).stdout, 15,
                  "primary and vf to exit after bye all")
         down = subprocess.run([*SPP, "down"], capture_output=True, text=True, timeout=120)
