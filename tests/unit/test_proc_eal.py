@@ -72,3 +72,12 @@ def test_vf_options_follow_the_seed_form() -> None:
     assert bare.ctl == "127.0.0.1:6666"
     with pytest.raises(ValueError, match="--client-id is required"):
         vf_parse_args(["--", "-s", "127.0.0.1:6666"])
+
+
+def test_no_free_hugepages_is_one_clear_sentence(tmp_path, monkeypatch) -> None:
+    pages = tmp_path / "hugepages-2048kB"
+    pages.mkdir()
+    (pages / "free_hugepages").write_text("0\n")
+    monkeypatch.setattr(eal, "HUGEPAGES_SYS", tmp_path)
+    with pytest.raises(eal.EalError, match="no free hugepages: reserve some first"):
+        eal.check_hugepages()
