@@ -50,6 +50,10 @@ spp_probe_ethdev_tx(uint16_t ethdev_id, uint16_t queue, unsigned count)
 		if (m == NULL)
 			return spp_fail(ENOMEM, "mbuf pool exhausted");
 		p = rte_pktmbuf_append(m, 60);
+		if (p == NULL) {
+			rte_pktmbuf_free(m);
+			return spp_fail(ENOSPC, "mbuf too small for a probe frame");
+		}
 		memset(p, 0, 60);
 		memset(p, 0xff, 6);  /* broadcast, from 02:00:00:00:00:99, ethertype 0x88b5 */
 		p[6] = 0x02; p[11] = 0x99; p[12] = (char)0x88; p[13] = (char)0xb5;
