@@ -71,38 +71,18 @@ stage(struct cls_stage *s, uint16_t tx, struct rte_mbuf *m)
 	s->pkts[tx][s->n[tx]++] = m;
 }
 
-/* Copy a frame to every port of its flood set. */
+/*
+ * Give a frame to every port of its flood set by sharing it (one refcount
+ * update); a port that rewrites VLAN tags takes a private copy itself
+ * (spp_vlan_apply), so shared data is never modified.
+ */
 static inline void
-flood(const struct comp_conf *c, struct cls_stage *s, struct comp_state *st,
-      struct rte_mbuf *m, uint64_t ports)
+flood(struct cls_stage *s, struct rte_mbuf *m, uint64_t ports)
 {
-	unsigned int copies = (unsigned int)__builtin_popcountll(ports);
-	int first = 1;
-
-	if (!c->any_tx_vlan) {
-		/* the ports only read the frame: share it */
-		rte_mbuf_refcnt_update(m, (int16_t)(copies - 1));
-		while (ports) {
-			stage(s, (uint16_t)__builtin_ctzll(ports), m);
-			ports &= ports - 1;
-		}
-		return;
-	}
-	/* some port rewrites the tag: each gets its own frame */
+	rte_mbuf_refcnt_update(m, (int16_t)(__builtin_popcountll(ports) - 1));
 	while (ports) {
-		uint16_t tx = (uint16_t)__builtin_ctzll(ports);
-		struct rte_mbuf *copy = m;
-
+		stage(s, (uint16_t)__builtin_ctzll(ports), m);
 		ports &= ports - 1;
-		if (!first) {
-			copy = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
-			if (unlikely(copy == NULL)) {
-				st->ctr.drop_tx_full++;
-				continue;
-			}
-		}
-		first = 0;
-		stage(s, tx, copy);
 	}
 }
 
@@ -158,7 +138,7 @@ run_classifier(const struct comp_conf *c, struct comp_state *st, unsigned int lc
 				st->ctr.drop_no_entry++;
 				rte_pktmbuf_free(m);
 			} else {
-				flood(c, &s, st, m, v);
+				flood(&s, m, v);
 			}
 			continue;
 		}

@@ -315,7 +315,6 @@ spp_vf_component_update(unsigned slot, const struct spp_comp_spec *spec,
 			const struct spp_cls_entry *entries, unsigned nb_entries)
 {
 	struct comp_conf *conf;
-	uint16_t i;
 	int ret;
 
 	if (slot >= SPP_MAX_COMPONENTS)
@@ -344,9 +343,6 @@ spp_vf_component_update(unsigned slot, const struct spp_comp_spec *spec,
 	conf->nb_tx = spec->nb_tx;
 	memcpy(conf->rx, spec->rx, sizeof(spec->rx[0]) * spec->nb_rx);
 	memcpy(conf->tx, spec->tx, sizeof(spec->tx[0]) * spec->nb_tx);
-	for (i = 0; i < spec->nb_tx; i++)
-		if (spec->tx[i].vlan_op != SPP_VLAN_NONE)
-			conf->any_tx_vlan = 1;
 	if (spec->type == SPP_COMP_CLASSIFIER) {
 		conf->table = cls_table_build(entries, nb_entries, spec->nb_tx);
 		if (conf->table == NULL) {

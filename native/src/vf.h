@@ -38,7 +38,6 @@ struct vf_port_ctr {
 /* immutable once published; replaced whole on every change */
 struct comp_conf {
 	uint8_t type;
-	uint8_t any_tx_vlan;
 	uint16_t nb_rx;
 	uint16_t nb_tx;
 	struct spp_comp_port rx[SPP_MAX_COMP_PORTS];

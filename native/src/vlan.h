@@ -68,6 +68,25 @@ spp_vlan_pop(struct rte_mbuf *m)
 	rte_pktmbuf_adj(m, sizeof(struct rte_vlan_hdr));
 }
 
+/*
+ * A frame that other ports still hold (a classifier floods broadcast by
+ * sharing one mbuf between its tx rings) must not be rewritten in place:
+ * this port gets its own copy. Out of mbufs: the shared frame, unchanged.
+ */
+static inline struct rte_mbuf *
+spp_vlan_unshare(struct rte_mbuf *m)
+{
+	struct rte_mbuf *copy;
+
+	if (likely(rte_mbuf_refcnt_read(m) == 1 && RTE_MBUF_DIRECT(m)))
+		return m;
+	copy = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
+	if (unlikely(copy == NULL))
+		return m;
+	rte_pktmbuf_free(m);
+	return copy;
+}
+
 static inline void
 spp_vlan_apply(struct rte_mbuf **pkts, uint16_t n, const struct spp_comp_port *cp)
 {
@@ -75,11 +94,15 @@ spp_vlan_apply(struct rte_mbuf **pkts, uint16_t n, const struct spp_comp_port *c
 	uint16_t i;
 
 	if (cp->vlan_op == SPP_VLAN_ADD) {
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			pkts[i] = spp_vlan_unshare(pkts[i]);
 			spp_vlan_push(pkts[i], tci);
+		}
 	} else if (cp->vlan_op == SPP_VLAN_DEL) {
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			pkts[i] = spp_vlan_unshare(pkts[i]);
 			spp_vlan_pop(pkts[i]);
+		}
 	}
 }
 

@@ -26,3 +26,9 @@ def check(ret: int, ffi: Any, lib: Any) -> int:
         reason = ffi.string(lib.spp_last_error()).decode(errors="replace")
         raise NativeError(reason or f"native call failed ({ret})")
     return ret
+
+
+def eal_init(ffi: Any, lib: Any, prog: str, args: list[str]) -> None:
+    """rte_eal_init with `prog` as argv[0]; raises NativeError with the reason."""
+    c_args = [ffi.new("char[]", a.encode()) for a in [prog, *args]]
+    check(lib.spp_eal_init(len(c_args), ffi.new("char *[]", c_args)), ffi, lib)

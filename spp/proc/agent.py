@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -113,3 +114,23 @@ class ControllerLink:
             log.exception("command %s failed", cmd)
             reply = {"id": rid, "ok": False, "error": f"internal error: {exc}", "code": 500}
         return reply
+
+
+async def serve_controller(ctl: str, default_port: int, hello: dict[str, Any],
+                           handler: Handler, stop: asyncio.Event) -> None:
+    """Serve the controller until `stop` (set by SIGINT/SIGTERM or an `exit` command).
+
+    Raises Rejected if the controller refuses this process.
+    """
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    host, port = parse_addr(ctl, default_port)
+    link = ControllerLink(host, port, hello, handler)
+    link_task = asyncio.create_task(link.run(stop))
+    stop_task = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({link_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    for t in (link_task, stop_task):
+        t.cancel()
+    if link_task in done and not link_task.cancelled() and link_task.exception():
+        raise link_task.exception()  # type: ignore[misc]

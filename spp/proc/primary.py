@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -24,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spp.native import NativeError, check, load
+from spp.native import NativeError, check, eal_init, load
 from spp.proc import eal as ealmod
-from spp.proc.agent import CommandError, ControllerLink, Rejected, parse_addr
+from spp.proc.agent import CommandError, Rejected, serve_controller
 from spp.proc.resources import ResourceError, parse_uid
 
 log = logging.getLogger("spp.primary")
@@ -190,10 +189,7 @@ class Primary:
 
     # ---- life cycle -------------------------------------------------
     def start(self) -> None:
-        argv = [b"spp-primary"] + [a.encode() for a in self.ealargs.args]
-        c_args = [self.ffi.new("char[]", a) for a in argv]
-        c_argv = self.ffi.new("char *[]", c_args)
-        self._check(self.lib.spp_eal_init(len(c_args), c_argv))
+        eal_init(self.ffi, self.lib, "spp-primary", self.ealargs.args)
         self.started = True
         mask = self.opts.portmask if self.opts.portmask is not None else ALL_PORTS
         self._check(self.lib.spp_primary_setup(self.opts.rings, mask, self.opts.mbufs))
@@ -387,21 +383,10 @@ def _detach_xdp(ifaces: list[str]) -> None:
                        capture_output=True, check=False)
 
 
-async def _run_until_rejected(primary: Primary, ctl: str) -> None:
-    stop = asyncio.Event()
-    primary.stop = stop
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    host, port = parse_addr(ctl, 5555)
-    link = ControllerLink(host, port, {"type": "primary"}, primary.handle)
-    link_task = asyncio.create_task(link.run(stop))
-    stop_task = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait({link_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-    for t in (link_task, stop_task):
-        t.cancel()
-    if link_task in done and not link_task.cancelled() and link_task.exception():
-        raise link_task.exception()  # type: ignore[misc]
+async def _serve(primary: Primary) -> None:
+    primary.stop = asyncio.Event()
+    await serve_controller(primary.opts.ctl, 5555, {"type": "primary"}, primary.handle,
+                           primary.stop)
 
 
 def main(argv: list[str]) -> int:
@@ -433,7 +418,7 @@ def main(argv: list[str]) -> int:
                  primary.lib.spp_primary_nb_phy(), primary.lib.spp_primary_nb_rings(),
                  ealargs.lcores, opts.ctl)
         RUN_DIR.mkdir(parents=True, exist_ok=True)
-        asyncio.run(_run_until_rejected(primary, opts.ctl))
+        asyncio.run(_serve(primary))
         return 0
     except Rejected as exc:
         print(f"spp primary: controller refused this primary: {exc}", file=sys.stderr)

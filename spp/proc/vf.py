@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spp.native import NativeError, check, load
+from spp.native import NativeError, check, eal_init, load
 from spp.proc import eal as ealmod
-from spp.proc.agent import CommandError, ControllerLink, Rejected, parse_addr
+from spp.proc.agent import CommandError, Rejected, serve_controller
 from spp.proc.resources import Uid
 from spp.proc.vf_model import Component, TableEntry, VfModel
 
@@ -194,10 +193,7 @@ class Vf:
         self.started = False
 
     def start(self) -> None:
-        argv = [b"spp-vf"] + [a.encode() for a in self.ealargs.args]
-        c_args = [self.ffi.new("char[]", a) for a in argv]
-        c_argv = self.ffi.new("char *[]", c_args)
-        check(self.lib.spp_eal_init(len(c_args), c_argv), self.ffi, self.lib)
+        eal_init(self.ffi, self.lib, "spp-vf", self.ealargs.args)
         self.started = True
         assert self.opts.client_id is not None
         check(self.lib.spp_vf_attach(self.opts.client_id, int(self.opts.vhost_client)),
@@ -251,12 +247,7 @@ class Vf:
 
 
 async def _serve(vf: Vf) -> None:
-    stop = asyncio.Event()
-    vf.stop = stop
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    host, port = parse_addr(vf.opts.ctl, 6666)
+    vf.stop = asyncio.Event()
 
     def handle(cmd: str, args: dict[str, Any]) -> Any:
         try:
@@ -264,14 +255,8 @@ async def _serve(vf: Vf) -> None:
         except NativeError as exc:
             raise CommandError(str(exc)) from None
 
-    link = ControllerLink(host, port, {"type": "vf", "client_id": vf.opts.client_id}, handle)
-    link_task = asyncio.create_task(link.run(stop))
-    stop_task = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait({link_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-    for t in (link_task, stop_task):
-        t.cancel()
-    if link_task in done and not link_task.cancelled() and link_task.exception():
-        raise link_task.exception()  # type: ignore[misc]
+    await serve_controller(vf.opts.ctl, 6666, {"type": "vf", "client_id": vf.opts.client_id},
+                           handle, vf.stop)
 
 
 def main(argv: list[str]) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from spp.native import check, load
+from spp.native import check, eal_init, load
 from spp.proc.eal import build_eal_args
 
 
@@ -16,8 +16,7 @@ def main() -> int:
     phy, wait_ms, tx_count = (int(a) for a in sys.argv[1:4])
     ffi, lib = load()
     eal = build_eal_args(["-l", "20,21"], proc_type="secondary", default_lcores=[20, 21])
-    args = [ffi.new("char[]", a.encode()) for a in ["probe", *eal.args]]
-    check(lib.spp_eal_init(len(args), ffi.new("char *[]", args)), ffi, lib)
+    eal_init(ffi, lib, "probe", eal.args)
     check(lib.spp_vf_attach(99, 0), ffi, lib)
     info = ffi.new("struct spp_dev_info *")
     check(lib.spp_primary_phy_info(phy, info), ffi, lib)
