@@ -1,0 +1,1 @@
+"""spp-xdp benchmarks: `python -m bench [CASES...]` (see bench/__main__.py)."""

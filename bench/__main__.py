@@ -1,0 +1,115 @@
+"""`python -m bench [CASES...]`: one `CASE VALUE UNIT ratio=R` line per case on stdout.
+
+Takes /tmp/spp-e2e.lock for the whole run, brings the default topology up if it
+is missing (and down again at the end), and stops every process it started,
+also on Ctrl-C, SIGTERM or failure. A note per case goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from types import FrameType
+
+from bench.cases import CASES, Runner
+from bench.procs import BenchError, Procs
+from bench.topo import GEN_IF, GEN_NS, PORT_A, PORT_B, HostGuard
+from spp.host.testing import E2ELock
+from spp.host.updown import HostError
+from spp.proc import eal as ealmod
+
+
+def _parse(argv: list[str]) -> list[str]:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    ap.add_argument("cases", nargs="*", metavar="CASE",
+                    help=f"cases to run (default: all): {', '.join(CASES)}")
+    args = ap.parse_args(argv)
+    unknown = [c for c in args.cases if c not in CASES]
+    if unknown:
+        ap.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
+    return args.cases or list(CASES)
+
+
+_MAIN_PID = os.getpid()
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    if os.getpid() != _MAIN_PID:
+        # a forked helper (pyroute2 runs one per netns): die as it would have, never
+        # unwind into this process's clean-up
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _scrub() -> None:
+    """What a killed DPDK process could leave on our interfaces and hugepages."""
+    for ns, ifname in (("root", PORT_A), ("root", PORT_B), (GEN_NS, GEN_IF)):
+        cmd = ["ip", "link", "set", "dev", ifname, "xdp", "off"]
+        if ns != "root":
+            cmd = ["ip", "-n", ns, *cmd[1:]]
+        subprocess.run(cmd, capture_output=True, check=False)
+    for prefix in ("spp-bench-gen", "spp-bench-ref"):  # testpmd --in-memory leaves these
+        shutil.rmtree(ealmod.DPDK_RUNTIME / prefix, ignore_errors=True)
+    if not ealmod.primary_lock_holder(ealmod.DEFAULT_FILE_PREFIX):
+        ealmod.remove_hugepage_files(ealmod.DEFAULT_FILE_PREFIX)
+
+
+def run(cases: list[str]) -> int:
+    logdir = Path(tempfile.mkdtemp(prefix="spp-bench-"))
+    procs = Procs(logdir)
+    host = HostGuard()
+    lock = E2ELock()
+    status = 0
+    lock.acquire()
+    try:
+        host.up()
+        runner = Runner(procs)
+        for name in cases:
+            try:
+                res = CASES[name](runner)
+            except BenchError as exc:
+                print(f"{name}: FAILED: {exc}", file=sys.stderr)
+                status = 1
+                continue
+            finally:
+                procs.stop_all()
+            print(f"{name} {res.value:.0f} {res.unit} ratio={res.ratio:.2f}", flush=True)
+            print(f"  {name}: {res.note}", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        print("bench: interrupted, cleaning up", file=sys.stderr)
+        status = 130
+    except (BenchError, HostError, RuntimeError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        status = 1
+    finally:
+        if os.getpid() != _MAIN_PID:  # a forked helper unwinding: not ours to clean
+            os._exit(1)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        procs.stop_all()
+        _scrub()
+        host.down()
+        lock.release()
+    print(f"bench: logs in {logdir}", file=sys.stderr)
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    cases = _parse(sys.argv[1:] if argv is None else argv)
+    if os.geteuid() != 0:
+        print("bench: must run as root (namespaces, hugepages, DPDK)", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, _terminate)
+    return run(cases)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

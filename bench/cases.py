@@ -1,0 +1,143 @@
+"""The bench cases. Each measures itself and its reference in the same run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench import testpmd
+from bench.meter import TRIALS, WINDOW_S, Rate, measure
+from bench.procs import Procs
+from bench.sppstack import SppStack
+from bench.topo import PORT_A, PORT_B, TARGET_MAC
+
+TABLE_ENTRIES = 4096
+
+
+@dataclass
+class Result:
+    value: float
+    unit: str
+    ref: float
+    note: str
+
+    @property
+    def ratio(self) -> float:
+        return self.value / self.ref if self.ref else 0.0
+
+
+def _fmt(rate: Rate) -> str:
+    return f"{rate.delivered:,.0f} pps (offered {rate.offered:,.0f}, loss {rate.loss:.1%})"
+
+
+class Runner:
+    """Runs cases on one Procs; the testpmd reference is measured once and shared."""
+
+    def __init__(self, procs: Procs) -> None:
+        self.procs = procs
+        self._ref: Rate | None = None
+
+    def traffic(self) -> Rate:
+        """Generator on for one measurement (warm-up + best of TRIALS windows)."""
+        testpmd.start_generator(self.procs)
+        try:
+            return measure()
+        finally:
+            self.procs.stop("gen")
+
+    def reference(self) -> Rate:
+        if self._ref is None:
+            testpmd.start_reference(self.procs)
+            try:
+                self._ref = self.traffic()
+            finally:
+                self.procs.stop("ref")
+        return self._ref
+
+    def ref_note(self) -> str:
+        ref = self.reference()
+        return (f"reference dpdk-testpmd io-fwd {PORT_A}->{PORT_B}, 1 fwd lcore @CPU1: "
+                f"{_fmt(ref)}; generator testpmd txonly 64B UDP @CPU0 to {TARGET_MAC}; "
+                f"best of {TRIALS} x {WINDOW_S:g} s")
+
+    def stack(self) -> SppStack:
+        st = SppStack(self.procs)
+        st.start_ctl()
+        st.start_primary(PORT_A, PORT_B)
+        return st
+
+    # ---- cases --------------------------------------------------------
+    def primary_patch(self) -> Result:
+        ref = self.reference()
+        st = self.stack()
+        try:
+            st.patch_and_forward("phy:0", "phy:1")
+            rate = self.traffic()
+        finally:
+            st.stop()
+        return Result(rate.delivered, "pps", ref.delivered,
+                      f"primary patch phy:0->phy:1, worker lcore 1 @CPU1: {_fmt(rate)}; "
+                      + self.ref_note())
+
+    def _vf_pipeline(self, lcores: str, cores: tuple[int, int, int]) -> tuple[Rate, str]:
+        st = self.stack()
+        try:
+            st.start_vf(lcores)
+            for (name, role), core in zip((("cls", "classifier"), ("fwd", "forward"),
+                                           ("mgr", "merge")), cores, strict=True):
+                st.component(name, core, role)
+            st.port("cls", "phy:0", "rx")
+            st.port("cls", "ring:0", "tx")
+            st.port("fwd", "ring:0", "rx")
+            st.port("fwd", "ring:1", "tx")
+            st.port("mgr", "ring:1", "rx")
+            st.port("mgr", "phy:1", "tx")
+            st.mac_entry(TARGET_MAC, "ring:0")
+            rate = self.traffic()
+        finally:
+            st.stop()
+        return rate, f"vf cls/fwd/mgr on lcores {cores}: {_fmt(rate)}"
+
+    def vf_icmp_1lcore(self) -> Result:
+        ref = self.reference()
+        rate, what = self._vf_pipeline("2,3", (3, 3, 3))
+        return Result(rate.delivered, "pps", ref.delivered,
+                      f"{what}; vf lcore 3 and primary bridge lcore 1 share CPU 1; "
+                      + self.ref_note())
+
+    def vf_icmp_lcores(self) -> Result:
+        ref = self.reference()
+        rate, what = self._vf_pipeline("2-5", (3, 4, 5))
+        return Result(rate.delivered, "pps", ref.delivered,
+                      f"{what}; 2 CPUs only: lcores 2@0,3@1,4@0,5@1, primary bridge lcore 1 "
+                      "@CPU1, generator @CPU0 - lcores time-share CPUs; " + self.ref_note())
+
+    def classifier_entries(self) -> Result:
+        st = self.stack()
+        try:
+            st.start_vf("2,3")
+            st.component("cls", 3, "classifier")
+            st.port("cls", "phy:0", "rx")
+            st.port("cls", "phy:1", "tx")
+            st.mac_entry(TARGET_MAC, "phy:1")
+            one = self.traffic()
+            t0 = time.monotonic()
+            for i in range(1, TABLE_ENTRIES):
+                st.mac_entry(f"02:42:00:00:{i >> 8:02x}:{i & 0xff:02x}", "phy:1")
+            took = time.monotonic() - t0
+            full = self.traffic()
+        finally:
+            st.stop()
+        return Result(full.delivered, "pps", one.delivered,
+                      f"classifier phy:0->cls@lcore 3->phy:1 with {TABLE_ENTRIES} entries: "
+                      f"{_fmt(full)}; reference same pipeline with 1 entry: {_fmt(one)}; "
+                      f"{TABLE_ENTRIES - 1} entries added over REST in {took:.1f} s")
+
+
+CASES: dict[str, Callable[[Runner], Result]] = {
+    "primary-patch": Runner.primary_patch,
+    "vf-icmp-1lcore": Runner.vf_icmp_1lcore,
+    "vf-icmp-lcores": Runner.vf_icmp_lcores,
+    "classifier-entries": Runner.classifier_entries,
+}

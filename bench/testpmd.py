@@ -1,0 +1,37 @@
+"""dpdk-testpmd instances: the txonly generator and the io-forwarding reference."""
+
+from __future__ import annotations
+
+from bench.procs import Procs
+from bench.topo import GEN_IF, GEN_NS, PORT_A, PORT_B, TARGET_MAC
+
+READY = "Press enter to exit"
+# line-buffered: READY must reach the log file while testpmd runs
+TESTPMD = ["stdbuf", "-oL", "dpdk-testpmd"]
+COMMON = ["--no-pci", "--in-memory", "-m", "256", "--log-level=warning"]
+APP = ["--auto-start", "--nb-cores=1", "--total-num-mbufs=16384"]
+
+
+def _vdev(index: int, iface: str) -> list[str]:
+    return ["--vdev", f"net_af_xdp{index},iface={iface},start_queue=0,queue_count=1,busy_budget=0"]
+
+
+def start_generator(procs: Procs, name: str = "gen") -> None:
+    """64-byte frames to TARGET_MAC from GEN_IF in GEN_NS; main and tx lcore on CPU 0.
+
+    `ip netns exec` remounts /sys without bpffs; the af_xdp PMD wants it for its program.
+    """
+    argv = [*TESTPMD, "--lcores", "0@0,1@0", "--file-prefix", "spp-bench-gen", *COMMON,
+            *_vdev(0, GEN_IF), "--", "--forward-mode=txonly", "--txpkts=64",
+            f"--eth-peer=0,{TARGET_MAC}", *APP]
+    shell = "mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf; exec \"$@\""
+    procs.spawn(name, ["sh", "-c", shell, "sh", *argv], netns=GEN_NS)
+    procs.wait_log(name, READY, 60)
+
+
+def start_reference(procs: Procs, name: str = "ref") -> None:
+    """testpmd io forwarding PORT_A <-> PORT_B: main lcore on CPU 0, one fwd lcore on CPU 1."""
+    argv = [*TESTPMD, "--lcores", "0@0,1@1", "--file-prefix", "spp-bench-ref", *COMMON,
+            *_vdev(0, PORT_A), *_vdev(1, PORT_B), "--", "--forward-mode=io", *APP]
+    procs.spawn(name, argv)
+    procs.wait_log(name, READY, 60)
