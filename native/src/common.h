@@ -19,7 +19,7 @@
 #define SPP_POOL_NAME "spp_mbuf_pool"
 #define SPP_POOL_CACHE 256
 #define SPP_RING_SIZE 1024        /* ring:N, power of two */
-#define SPP_BRIDGE_RING_SIZE 2048 /* device <-> secondary ring pairs */
+#define SPP_BRIDGE_RING_SIZE 8192 /* device <-> secondary ring pairs: ~10 ms at 800 kpps */
 
 #define RTE_LOGTYPE_SPP RTE_LOGTYPE_USER1
 #define SPP_LOG(level, fmt, ...) \

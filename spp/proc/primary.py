@@ -33,7 +33,7 @@ log = logging.getLogger("spp.primary")
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_XDP_PROG = ROOT / "build" / "bpf" / "xdp_steer.o"
 RUN_DIR = Path("/run/spp")
-DEFAULT_MBUFS = 16384
+DEFAULT_MBUFS = 32768
 DEFAULT_MEMORY_MB = 512
 ALL_PORTS = (1 << 64) - 1
 
