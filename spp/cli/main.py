@@ -12,6 +12,7 @@ from typer import _click as click
 
 from spp.cli import host, primary, vf, xdp
 from spp.cli.common import client, ctl_addr, fail
+from spp.metrics import cli as metrics_cli
 
 app = typer.Typer(
     name="spp",
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 app.add_typer(host.app, name="host")
 app.add_typer(xdp.app, name="xdp")
+app.add_typer(metrics_cli.app, name="metrics")
 app.add_typer(primary.app, name="primary")
 app.add_typer(vf.app, name="vf")
 
