@@ -28,6 +28,7 @@ from spp.host.topology import Topology
 from spp.host.topology import default_topology as load_default_topology
 from spp.host.updown import host_down, host_up
 
+_session_state = {"locked": False}
 _SKIP_REASON = "needs root (network namespaces, veths, hugepages)"
 
 
@@ -58,6 +59,7 @@ def e2e_lock() -> Iterator[E2ELock]:
         pytest.skip(_SKIP_REASON)
     lock = E2ELock()
     lock.acquire()
+    _session_state["locked"] = True
     try:
         yield lock
     finally:
@@ -113,7 +115,9 @@ def _no_leftover_namespaces() -> Iterator[None]:
     """
     before = namespaces_with_prefix() if is_root() else set()
     yield
-    if not is_root():
+    # Only a session that held the e2e lock made namespaces; another session's
+    # namespaces (a concurrent run holding the lock) are not ours to judge.
+    if not is_root() or not _session_state["locked"]:
         return
     leftover = sorted(namespaces_with_prefix() - before)
     for ns in leftover:
