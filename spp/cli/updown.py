@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from spp.client import Client, SppError
+from spp.host.leftovers import pid_alive
 
 
 class UpError(Exception):
@@ -105,19 +106,6 @@ def up(topology: str, ctl_bind: str, timeout: float = 30.0,
         raise UpError(str(exc)) from None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def _is_ours(pid: int) -> bool:
     try:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -134,13 +122,13 @@ def stop_pidfile(path: Path, grace: float = 3.0) -> str | None:
         path.unlink(missing_ok=True)
         return None
     msg = None
-    if pid > 1 and _pid_alive(pid) and _is_ours(pid):
+    if pid > 1 and pid_alive(pid) and _is_ours(pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        while _pid_alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _pid_alive(pid):
+        if pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         msg = f"stopped {path.stem} (pid {pid})"

@@ -24,7 +24,8 @@ def _cmdline(pid: int) -> str:
     return raw.replace(b"\0", b" ").decode(errors="replace")
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -49,7 +50,7 @@ def read_pidfile(path: Path) -> int | None:
 
 def is_spp_process(pid: int) -> bool:
     """Alive and its command line names spp (guards against a recycled pid)."""
-    return pid != os.getpid() and _alive(pid) and "spp" in _cmdline(pid)
+    return pid != os.getpid() and pid_alive(pid) and "spp" in _cmdline(pid)
 
 
 def stop_pid(pid: int, timeout: float = 3.0) -> None:
@@ -57,13 +58,13 @@ def stop_pid(pid: int, timeout: float = 3.0) -> None:
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not pid_alive(pid):
             return
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
