@@ -11,7 +11,7 @@ Fixtures (all importable by name in any test):
 
 Markers: tests marked `e2e` or `root` are skipped when not running as root.
 Helpers for plain imports: spp.host.capture, spp.host.frames, spp.host.nsexec,
-spp.host.testing.root_required (a skipif marker).
+spp.host.testing (E2ELock, is_root).
 """
 
 from __future__ import annotations

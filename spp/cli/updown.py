@@ -1,32 +1,26 @@
 """`spp up` / `spp down`: host topology, controller, primary and vf 1 in the background.
 
-Uses spp.host.updown.host_up/host_down (host helper) and the lead's process
-mains through `spp primary start` / `spp vf start`. Pid and log files live in
-the run dir (SPP_RUN_DIR, default /run/spp): ctl.pid/.log, primary.pid/.log,
-vf1.pid/.log.
+Uses spp.host.updown.host_up/host_down and the process mains through
+`spp primary start` / `spp vf start`. Pid and log files live in the instance's
+run directory (spp.rundir: <run dir>/<file prefix>/): ctl.pid/.log,
+primary.pid/.log, vf1.pid/.log.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from spp import rundir
 from spp.client import Client, SppError
-from spp.host.leftovers import pid_alive
 
 
 class UpError(Exception):
     pass
-
-
-def run_dir() -> Path:
-    return Path(os.environ.get("SPP_RUN_DIR") or "/run/spp")
 
 
 def _load_topology(name: str) -> Any:
@@ -35,39 +29,43 @@ def _load_topology(name: str) -> Any:
     return load_topology(None if name == "default" else Path(name))
 
 
+INSTANCE = rundir.DEFAULT_INSTANCE
+
+
 def _spawn(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-    rd = run_dir()
-    rd.mkdir(parents=True, exist_ok=True)
-    with (rd / f"{name}.log").open("ab") as log:
+    log_file = rundir.log_path(name, INSTANCE)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "spp.cli.main", *argv],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    (rd / f"{name}.pid").write_text(f"{proc.pid}\n")
+    rundir.write_pid(rundir.pid_path(name, INSTANCE), proc.pid)
     return proc
 
 
 def _log_tail(name: str, lines: int = 3) -> str:
     try:
-        tail = (run_dir() / f"{name}.log").read_text(errors="replace").strip().splitlines()
+        text = rundir.log_path(name, INSTANCE).read_text(errors="replace")
     except OSError:
         return ""
-    return " | ".join(tail[-lines:])
+    return " | ".join(text.strip().splitlines()[-lines:])
 
 
 def _wait(name: str, proc: subprocess.Popen[bytes], ready: Any, timeout: float) -> None:
     deadline = time.monotonic() + timeout
+    log_file = rundir.log_path(name, INSTANCE)
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise UpError(f"{name} exited with code {proc.returncode} "
-                          f"(log {run_dir() / (name + '.log')}: {_log_tail(name)})")
+                          f"(log {log_file}: {_log_tail(name)})")
         with contextlib.suppress(SppError):
             if ready():
                 return
         time.sleep(0.2)
     raise UpError(f"{name} did not come up within {timeout:g} s "
-                  f"(log {run_dir() / (name + '.log')}: {_log_tail(name)})")
+                  f"(log {log_file}: {_log_tail(name)})")
 
 
 def up(topology: str, ctl_bind: str, timeout: float = 30.0,
@@ -86,7 +84,8 @@ def up(topology: str, ctl_bind: str, timeout: float = 30.0,
         echo(f"host topology {topo.name} up")
     cl = Client(f"{ctl_bind}:7777", timeout=2.0)
     try:
-        ctl = _spawn("ctl", ["ctl", "-b", ctl_bind, "--pid-file", str(run_dir() / "ctl.pid")])
+        ctl = _spawn("ctl", ["ctl", "-b", ctl_bind,
+                            "--pid-file", str(rundir.pid_path("ctl", INSTANCE))])
         _wait("ctl", ctl, lambda: cl.processes() is not None, timeout)
         echo(f"spp ctl up on {ctl_bind}:7777 (pid {ctl.pid})")
         pri_args = ["primary", "start"]
@@ -106,36 +105,6 @@ def up(topology: str, ctl_bind: str, timeout: float = 30.0,
         raise UpError(str(exc)) from None
 
 
-def _is_ours(pid: int) -> bool:
-    try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return pid != os.getpid() and b"spp" in cmd
-
-
-def stop_pidfile(path: Path, grace: float = 3.0) -> str | None:
-    """SIGTERM, then SIGKILL after `grace`, the spp process named by a pid file."""
-    try:
-        pid = int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        path.unlink(missing_ok=True)
-        return None
-    msg = None
-    if pid > 1 and pid_alive(pid) and _is_ours(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if pid_alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        msg = f"stopped {path.stem} (pid {pid})"
-    path.unlink(missing_ok=True)
-    return msg
-
-
 def down(ctl_bind: str = "127.0.0.1", topology: str = "default", host: bool = True,
          echo: Any = print) -> list[str]:
     """Stop what `up` started, even after a crash of any part; returns problems seen."""
@@ -149,13 +118,10 @@ def down(ctl_bind: str = "127.0.0.1", topology: str = "default", host: bool = Tr
         if any(p["type"] == "primary" for p in cl.processes()):
             cl.delete("primary")
             echo("Exit primary.")
-    rd = run_dir()
-    names = sorted(p.name for p in rd.glob("vf*.pid")) + ["primary.pid", "ctl.pid"]
-    for name in names:
-        if (rd / name).exists():
-            msg = stop_pidfile(rd / name)
-            if msg:
-                echo(msg)
+    for path in rundir.pid_files(INSTANCE):
+        pid = rundir.stop_pidfile(path)
+        if pid is not None:
+            echo(f"stopped {path.stem} (pid {pid})")
     if host:
         try:
             from spp.host.updown import HostError, host_down

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
 
+from spp import rundir
 from spp.ctl.conn import DEFAULT_TIMEOUT
 from spp.ctl.registry import Registry, start_listeners
 from spp.ctl.rest import make_app
@@ -64,20 +63,15 @@ class Controller:
 
 async def serve(ctl: Controller, pid_file: Path | None = None) -> None:
     await ctl.start()
-    if pid_file is not None:
-        pid_file.parent.mkdir(parents=True, exist_ok=True)
-        pid_file.write_text(f"{os.getpid()}\n")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await ctl.stop()
-        if pid_file is not None:
-            with contextlib.suppress(OSError):
-                pid_file.unlink()
+    with rundir.pid_file(pid_file):
+        try:
+            await stop.wait()
+        finally:
+            await ctl.stop()
 
 
 def run(

@@ -1,4 +1,4 @@
-"""What `spp host up` created, recorded in /run/spp/host-<topology>.json.
+"""What `spp host up` created, recorded in <run dir>/host-<topology>.json (spp.rundir).
 
 `down` removes exactly what is recorded here. The file is rewritten after every
 creation so that a crash half-way through `up` still leaves an exact record.
@@ -12,17 +12,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-RUN_DIR_ENV = "SPP_RUN_DIR"
-DEFAULT_RUN_DIR = "/run/spp"
-
-
-def run_dir() -> Path:
-    """Directory for state and pid files (env SPP_RUN_DIR overrides /run/spp)."""
-    return Path(os.environ.get(RUN_DIR_ENV) or DEFAULT_RUN_DIR)
+from spp import rundir
 
 
 def state_path(topology_name: str) -> Path:
-    return run_dir() / f"host-{topology_name}.json"
+    return rundir.root() / f"host-{topology_name}.json"
 
 
 @dataclass
@@ -98,7 +92,7 @@ def load_state(topology_name: str) -> HostState | None:
 
 def list_states() -> list[HostState]:
     result = []
-    for path in sorted(run_dir().glob("host-*.json")):
+    for path in sorted(rundir.root().glob("host-*.json")):
         state = load_state(path.stem.removeprefix("host-"))
         if state is not None:
             result.append(state)

@@ -1,4 +1,7 @@
-"""Helpers behind tests/conftest.py: root check, the e2e file lock, namespace hygiene."""
+"""The e2e lock, root check and namespace hygiene shared by tests and the benchmark.
+
+No test framework is imported here: the installed package must not need pytest.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,10 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 from spp.host import netdev
 
 E2E_LOCK = Path("/tmp/spp-e2e.lock")
 TEST_NS_PREFIXES = ("spp-", "ht-", "h3-")
-
-root_required = pytest.mark.skipif(
-    os.geteuid() != 0, reason="needs root (network namespaces, veths, hugepages)"
-)
 
 
 def is_root() -> bool:

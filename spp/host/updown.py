@@ -9,8 +9,9 @@ from typing import Any
 
 from pyroute2 import NetlinkError
 
+from spp import rundir
 from spp.host import leftovers, netdev
-from spp.host.state import HostState, list_states, load_state, run_dir
+from spp.host.state import HostState, list_states, load_state
 from spp.host.system import (
     BPFFS_DIR,
     DEFAULT_HUGEPAGES,
@@ -136,7 +137,7 @@ def host_down(target: HostState | Topology | str | None = None) -> list[str]:
 
 
 def _teardown(state: HostState | None, file_prefix: str, pin_prefix: str) -> list[str]:
-    removed = leftovers.stop_recorded_processes()
+    removed = leftovers.stop_recorded_processes(file_prefix)
     if state is not None:
         root_indexes = []
         for rec in state.links:
@@ -188,9 +189,10 @@ def host_show() -> dict[str, Any]:
     pin_prefixes = {"spp_"} | {s.bpf_pin_prefix for s in list_states()}
     mnt = mounts()
     pids = {}
-    for pidfile in sorted(run_dir().glob("*.pid")):
-        pid = leftovers.read_pidfile(pidfile)
-        pids[pidfile.name] = {"pid": pid, "alive": bool(pid and leftovers.is_spp_process(pid))}
+    for pidfile in sorted(rundir.root().glob("*/*.pid")):
+        pid = rundir.read_pid(pidfile)
+        name = f"{pidfile.parent.name}/{pidfile.name}"
+        pids[name] = {"pid": pid, "alive": bool(pid and rundir.is_ours(pid))}
     return {
         "topologies": topologies,
         "other_spp_namespaces": [

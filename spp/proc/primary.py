@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spp import rundir
 from spp.native import NativeError, check, eal_init, load
 from spp.proc import eal as ealmod
 from spp.proc.agent import CommandError, Rejected, serve_controller
@@ -32,7 +33,6 @@ log = logging.getLogger("spp.primary")
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_XDP_PROG = ROOT / "build" / "bpf" / "xdp_steer.o"
-RUN_DIR = Path("/run/spp")
 DEFAULT_MBUFS = 32768
 DEFAULT_MEMORY_MB = 512
 ALL_PORTS = (1 << 64) - 1
@@ -346,15 +346,17 @@ class Primary:
         argv = _opts_to_argv(eal) + ["--"] + _opts_to_argv(app)
         if "--client-id" not in app:
             argv += ["--client-id", str(cid)]
-        RUN_DIR.mkdir(parents=True, exist_ok=True)
-        logf = open(RUN_DIR / f"vf{cid}.log", "ab")  # noqa: SIM115 - handed to the child
+        instance = self.ealargs.file_prefix
+        log_file = rundir.log_path(f"vf{cid}", instance)
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        logf = log_file.open("ab")
         child = subprocess.Popen(
             [sys.executable, "-m", "spp.cli.main", "vf", *argv],
             stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         logf.close()
-        (RUN_DIR / f"vf{cid}.pid").write_text(f"{child.pid}\n")
+        rundir.write_pid(rundir.pid_path(f"vf{cid}", instance), child.pid)
         self.children[cid] = child
         log.info("launched spp_vf %d (pid %d): %s", cid, child.pid, " ".join(argv))
 
@@ -417,8 +419,8 @@ def main(argv: list[str]) -> int:
         log.info("ready: %d phy, %d rings, lcores %s; controller %s",
                  primary.lib.spp_primary_nb_phy(), primary.lib.spp_primary_nb_rings(),
                  ealargs.lcores, opts.ctl)
-        RUN_DIR.mkdir(parents=True, exist_ok=True)
-        asyncio.run(_serve(primary))
+        with rundir.pid_file(rundir.pid_path("primary", ealargs.file_prefix)):
+            asyncio.run(_serve(primary))
         return 0
     except Rejected as exc:
         print(f"spp primary: controller refused this primary: {exc}", file=sys.stderr)

@@ -13,9 +13,9 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from spp import rundir
 from spp.native import NativeError, check, eal_init, load
 from spp.proc import eal as ealmod
 from spp.proc.agent import CommandError, Rejected, serve_controller
@@ -26,7 +26,6 @@ log = logging.getLogger("spp.vf")
 
 COMP_TYPES = {"forward": 1, "merge": 2, "classifier": 3}
 VLAN_OPS = {"none": 0, "add": 1, "del": 2}
-RUN_DIR = Path("/run/spp")
 
 
 class UsageError(ValueError):
@@ -276,7 +275,8 @@ def main(argv: list[str]) -> int:
         vf.start()
         log.info("client-id %d ready: master lcore %d, workers %s; controller %s",
                  opts.client_id, ealargs.main_lcore, ealargs.worker_lcores, opts.ctl)
-        asyncio.run(_serve(vf))
+        with rundir.pid_file(rundir.pid_path(f"vf{opts.client_id}", ealargs.file_prefix)):
+            asyncio.run(_serve(vf))
         return 0
     except Rejected as exc:
         print(f"spp vf: controller refused this process: {exc}", file=sys.stderr)

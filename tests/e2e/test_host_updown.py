@@ -168,7 +168,8 @@ def test_down_after_crash_leaves_nothing(private: Topology, tmp_path: Path) -> N
     pin = Path("/sys/fs/bpf/spp_test_leftover")
     # a "crashed" SPP run: process still alive, hugepage + runtime files, pinned map, XDP
     fake = subprocess.Popen(["bash", "-c", "exec -a spp-fake-primary sleep 120"])
-    (run / "primary.pid").write_text(f"{fake.pid}\n")
+    (run / private.file_prefix).mkdir(parents=True, exist_ok=True)
+    (run / private.file_prefix / "primary.pid").write_text(f"{fake.pid}\n")
     huge.touch()
     dpdk_run.mkdir(parents=True, exist_ok=True)
     (dpdk_run / "config").write_text("")
@@ -213,7 +214,7 @@ def test_down_after_crash_leaves_nothing(private: Topology, tmp_path: Path) -> N
         if obj is not None:
             assert "xdp program on ht-p0" in removed
         assert not huge.exists() and not dpdk_run.exists() and not pin.exists()
-        assert not list(run.glob("*.pid"))
+        assert not list(run.glob("*/*.pid"))
         assert netdev.link_index("root", "ht-p0") is None
         assert not {"ht-remote", "ht-vm"} & set(netdev.list_namespaces())
     finally:

@@ -14,7 +14,8 @@ def test_up_failure_of_primary_reports_log_and_stops_the_controller(tmp_path, mo
         updown.up("default", "127.0.0.2", timeout=15, echo=lambda _m: None, host=False)
     assert str(exc.value).startswith("primary exited with code 2")
     assert "not-a-module" in str(exc.value)
-    assert not (tmp_path / "ctl.pid").exists() and not (tmp_path / "primary.pid").exists()
+    inst = tmp_path / "spp"
+    assert not (inst / "ctl.pid").exists() and not (inst / "primary.pid").exists()
 
 
 def _spawn_with_missing_primary(real):
@@ -30,9 +31,11 @@ def test_down_after_crash_stops_processes_from_pid_files(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)  # spp"])
-    (tmp_path / "vf1.pid").write_text(f"{proc.pid}\n")
-    (tmp_path / "primary.pid").write_text("999999\n")  # crashed: stale pid
+    inst = tmp_path / "spp"
+    inst.mkdir()
+    (inst / "vf1.pid").write_text(f"{proc.pid}\n")
+    (inst / "primary.pid").write_text("999999\n")  # crashed: stale pid
     problems = updown.down("127.0.0.2", host=False, echo=lambda _m: None)
     assert problems == []
     assert proc.wait(5) is not None
-    assert list(tmp_path.glob("*.pid")) == []
+    assert list(inst.glob("*.pid")) == []

@@ -116,20 +116,30 @@ def test_remove_dpdk_files_and_pins_only_with_prefix(tmp_path: Path) -> None:
     assert [p.name for p in disp.iterdir()] == ["dispatch-70-1"]
 
 
-def test_stop_recorded_processes_only_spp(tmp_path: Path) -> None:
+def test_stop_recorded_processes_stops_only_spp_processes_of_that_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
     spp = subprocess.Popen(["bash", "-c", "exec -a spp-fake-vf sleep 60"])
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    neighbour = subprocess.Popen(["bash", "-c", "exec -a spp-fake-other-instance sleep 60"])
     try:
-        (tmp_path / "vf-1.pid").write_text(f"{spp.pid}\n")
-        (tmp_path / "other.pid").write_text(f"{other.pid}\n")
-        (tmp_path / "garbage.pid").write_text("nope\n")
-        done = leftovers.stop_recorded_processes(tmp_path)
+        inst, next_door = tmp_path / "spptest", tmp_path / "spp"
+        inst.mkdir()
+        next_door.mkdir()
+        (inst / "vf-1.pid").write_text(f"{spp.pid}\n")
+        (inst / "other.pid").write_text(f"{other.pid}\n")
+        (inst / "garbage.pid").write_text("nope\n")
+        (next_door / "primary.pid").write_text(f"{neighbour.pid}\n")
+        done = leftovers.stop_recorded_processes("spptest")
         assert spp.wait(timeout=5) is not None
         assert other.poll() is None  # not an spp command line: left alone
+        assert neighbour.poll() is None  # another instance: left alone
         assert len(done) == 1 and str(spp.pid) in done[0]
-        assert list(tmp_path.glob("*.pid")) == []
+        assert list(inst.glob("*.pid")) == []
+        assert (next_door / "primary.pid").exists()
     finally:
-        for p in (spp, other):
+        for p in (spp, other, neighbour):
             p.kill()
             p.wait()
 

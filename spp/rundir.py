@@ -1,0 +1,149 @@
+"""The run directory: where SPP processes and tools keep pid, log and state files.
+
+One SPP instance is a controller, a primary and its secondaries that share one
+DPDK file prefix (`--file-prefix`, default `spp`). Its files live in
+`<root>/<prefix>/`; the root is /run/spp unless the environment variable
+SPP_RUN_DIR names another. Host topology state (`host-<topology>.json`) lives
+in the root itself, since a topology is what creates an instance.
+
+This module is the only place that knows these paths and the only place that
+stops a process by its pid file: every process main, `spp up`, `spp down`,
+`spp host down` and the primary's `launch` go through it. A process is only
+ever signalled by the pid its own pid file names, and only while that pid
+still runs a command line that is ours (a recycled pid is left alone).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT_ENV = "SPP_RUN_DIR"
+DEFAULT_ROOT = Path("/run/spp")
+DEFAULT_INSTANCE = "spp"
+OURS_MARKER = "spp"
+
+
+def root() -> Path:
+    """The run directory root (SPP_RUN_DIR, else /run/spp)."""
+    return Path(os.environ.get(ROOT_ENV) or DEFAULT_ROOT)
+
+
+def instance_dir(instance: str = DEFAULT_INSTANCE) -> Path:
+    """`<root>/<instance>`: pid and log files of one SPP instance (its DPDK file prefix)."""
+    if not instance or "/" in instance or instance in (".", ".."):
+        raise ValueError(f"'{instance}' is not a usable instance name (a DPDK file prefix)")
+    return root() / instance
+
+
+def pid_path(name: str, instance: str = DEFAULT_INSTANCE) -> Path:
+    """Pid file of process `name` (ctl, primary, vf1, ...) of an instance."""
+    return instance_dir(instance) / f"{name}.pid"
+
+
+def log_path(name: str, instance: str = DEFAULT_INSTANCE) -> Path:
+    """Log file of a process started in the background (`spp up`, `pri; launch`)."""
+    return instance_dir(instance) / f"{name}.log"
+
+
+def write_pid(path: Path, pid: int | None = None) -> None:
+    """Record `pid` (default: this process) atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(f"{pid or os.getpid()}\n")
+    os.replace(tmp, path)
+
+
+def read_pid(path: Path) -> int | None:
+    """The pid a pid file names, or None when it is missing or unreadable."""
+    try:
+        pid = int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if pid > 1 else None
+
+
+def remove_pid(path: Path, pid: int | None = None) -> None:
+    """Remove a pid file, but only if it still names `pid` (default: this process)."""
+    if read_pid(path) == (pid or os.getpid()):
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def pid_file(path: Path | None) -> Iterator[None]:
+    """Hold a pid file for this process while the block runs (None: no file)."""
+    if path is None:
+        yield
+        return
+    write_pid(path)
+    try:
+        yield
+    finally:
+        remove_pid(path)
+
+
+def pid_alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def cmdline(pid: int) -> str:
+    """The command line of `pid`, words separated by spaces ('' when it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace")
+
+
+def is_ours(pid: int, marker: str = OURS_MARKER) -> bool:
+    """Alive, not this process, and its command line carries `marker`."""
+    return pid != os.getpid() and pid_alive(pid) and marker in cmdline(pid)
+
+
+def stop_pid(pid: int, grace: float = 3.0) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds; returns once `pid` is gone (or 2 x grace)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + grace
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def stop_pidfile(path: Path, grace: float = 3.0, marker: str = OURS_MARKER) -> int | None:
+    """Stop the process a pid file names if it is ours; remove the file. Returns the pid stopped."""
+    pid = read_pid(path)
+    stopped = None
+    if pid is not None and is_ours(pid, marker):
+        stop_pid(pid, grace)
+        stopped = pid
+    path.unlink(missing_ok=True)
+    return stopped
+
+
+def pid_files(instance: str = DEFAULT_INSTANCE) -> list[Path]:
+    """Every pid file of an instance, secondaries first, then primary, then the controller."""
+    order = {"primary.pid": 1, "ctl.pid": 2}
+    d = instance_dir(instance)
+    files = sorted(d.glob("*.pid")) if d.is_dir() else []
+    return sorted(files, key=lambda p: (order.get(p.name, 0), p.name))
