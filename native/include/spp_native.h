@@ -8,8 +8,12 @@
  *
  * Conventions: functions return 0 (or a non-negative value) on success and
  * a negative errno on failure; spp_last_error() then holds a one-line,
- * operator-facing reason. All calls come from the control thread of the
- * process (the EAL main lcore); worker lcores never call back into Python.
+ * operator-facing reason for the calling thread. Python calls come from the
+ * control thread of the process (the EAL main lcore); worker lcores never
+ * call back into Python. In the primary, requests of secondaries (vhost
+ * creation, attach, port claims) run on its service thread; every
+ * spp_primary_* call and every such request changes or reads the primary's
+ * state under one lock, so they may come from any thread.
  */
 #ifndef SPP_NATIVE_H
 #define SPP_NATIVE_H
@@ -46,6 +50,28 @@
 #define SPP_DEV_BRIDGED 1 /* primary moves frames device <-> ring pair */
 #define SPP_DEV_DIRECT 2  /* secondaries poll the ethdev queue themselves */
 
+/* what the device itself counts (rte_eth_stats) */
+struct spp_dev_stats {
+	uint64_t ipackets;
+	uint64_t opackets;
+	uint64_t ibytes;
+	uint64_t obytes;
+	uint64_t imissed;
+	uint64_t ierrors;
+	uint64_t oerrors;
+	uint64_t rx_nombuf;
+};
+
+/* what the kernel counts for an AF_XDP socket (struct xdp_statistics) */
+struct spp_xsk_stats {
+	uint64_t rx_dropped;
+	uint64_t rx_invalid_descs;
+	uint64_t tx_invalid_descs;
+	uint64_t rx_ring_full;
+	uint64_t rx_fill_ring_empty_descs;
+	uint64_t tx_ring_empty_descs;
+};
+
 struct spp_dev_info {
 	uint16_t id;          /* N of phy:N / vhost:N */
 	uint16_t ethdev_id;
@@ -58,7 +84,20 @@ struct spp_dev_info {
 	uint64_t rx;       /* frames taken from the device */
 	uint64_t rx_drop;  /* taken but not deliverable (ring full, no patch) */
 	uint64_t tx;       /* frames handed to the device */
-	uint64_t tx_drop;  /* frames the device refused */
+	uint64_t tx_drop;  /* frames the device refused and that were dropped */
+	uint16_t lcore;    /* primary lcore bridging it; UINT16_MAX: none */
+	uint8_t has_stats; /* stats filled (in the primary only) */
+	uint8_t has_xsk;   /* xsk filled: an af_xdp port */
+	uint16_t reader_client;  /* owners of its ring sides (pid 0: none) */
+	uint16_t writer_client;
+	int32_t reader_pid;
+	int32_t writer_pid;
+	uint32_t rx_queued;      /* frames in its rx ring, waiting for the reader */
+	uint32_t tx_queued;      /* frames in its tx ring, waiting for the device */
+	uint64_t rx_no_reader;   /* part of rx_drop: nobody read the port */
+	uint64_t drained;        /* freed from its rings when a reader left */
+	struct spp_dev_stats stats;
+	struct spp_xsk_stats xsk;
 };
 
 struct spp_ring_info {
@@ -69,6 +108,21 @@ struct spp_ring_info {
 	uint64_t rx_drop;
 	uint64_t tx;       /* enqueued by a writer */
 	uint64_t tx_drop;  /* enqueue refused: ring full */
+	uint64_t drained;  /* freed when its reader left or a new one came */
+	uint16_t reader_client;
+	uint16_t writer_client;
+	int32_t reader_pid;
+	int32_t writer_pid;
+};
+
+struct spp_pool_info {
+	char name[SPP_NAMESIZE];
+	uint32_t size;          /* usable mbufs */
+	uint32_t in_use;
+	uint32_t available;
+	uint32_t outside_umem;  /* withdrawn: the af_xdp PMD's UMEM does not cover them */
+	uint64_t reserved;      /* mbufs the devices, rings and lcores can hold at most */
+	uint64_t lost;          /* left in caches of processes that died */
 };
 
 /* ---- common ---- */
@@ -80,14 +134,20 @@ int spp_worker_lcores(unsigned *out, unsigned max);
 int spp_is_primary(void);
 
 /* ---- primary ---- */
+/* before setup: bridge ring size (power of two), vhost ports the pool has room for */
+int spp_primary_configure(unsigned bridge_ring_size, unsigned vhost_ports);
+/* nb_mbufs 0: size the pool from the ports, rings and lcores */
 int spp_primary_setup(unsigned nb_rings, uint64_t portmask, unsigned nb_mbufs);
-int spp_primary_run(unsigned lcore);
+/* run the bridge on these worker lcores (devices spread round robin) */
+int spp_primary_start(const unsigned *lcores, unsigned nb_lcores);
+int spp_primary_run(unsigned lcore);  /* spp_primary_start() on one lcore */
 int spp_primary_shutdown(void);
 int spp_primary_nb_phy(void);
 int spp_primary_nb_rings(void);
 int spp_primary_phy_info(unsigned id, struct spp_dev_info *out);
 int spp_primary_vhost_info(unsigned id, struct spp_dev_info *out);
 int spp_primary_ring_info(unsigned id, struct spp_ring_info *out);
+int spp_primary_pool_info(struct spp_pool_info *out);
 int spp_primary_clear_stats(void);
 int spp_primary_add_ring(unsigned id);
 int spp_primary_add_vhost(unsigned id, int client);
@@ -148,6 +208,8 @@ int spp_vf_stop_workers(void);
 /* ---- diagnostics ---- */
 int spp_probe_ethdev_rx(uint16_t ethdev_id, uint16_t queue, unsigned wait_ms);
 int spp_probe_ethdev_tx(uint16_t ethdev_id, uint16_t queue, unsigned count);
+/* claim a side of phy:N's ring pair or ring:N and leave it half-way through an op */
+int spp_probe_ring_stall(int res_type, unsigned res_id, int consumer, unsigned n);
 /* CFFI-END */
 
 #endif /* SPP_NATIVE_H */

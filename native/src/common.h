@@ -18,8 +18,10 @@
 #define SPP_BURST 32
 #define SPP_POOL_NAME "spp_mbuf_pool"
 #define SPP_POOL_CACHE 256
+#define SPP_POOL_LCORES 32        /* lcores, over all SPP processes, the pool keeps caches for */
 #define SPP_RING_SIZE 1024        /* ring:N, power of two */
-#define SPP_BRIDGE_RING_SIZE 8192 /* device <-> secondary ring pairs: ~10 ms at 800 kpps */
+#define SPP_BRIDGE_RING_SIZE 8192 /* default of device <-> secondary ring pairs: ~10 ms at 800 kpps */
+#define SPP_MAX_BRIDGE_LCORES 16  /* primary lcores that bridge devices */
 
 #define RTE_LOGTYPE_SPP RTE_LOGTYPE_USER1
 #define SPP_LOG(level, fmt, ...) \

@@ -13,7 +13,6 @@
 #include <rte_lcore.h>
 
 #include "common.h"
-#include "shared.h"
 
 static_assert(SPP_MAX_LCORES >= RTE_MAX_LCORE, "lcore tables too small");
 
@@ -50,7 +49,6 @@ spp_eal_init(int argc, char **argv)
 int
 spp_eal_cleanup(void)
 {
-	spp_lcores_release();
 	return rte_eal_cleanup();
 }
 

@@ -13,6 +13,8 @@
 #include <rte_mempool.h>
 
 #include "common.h"
+#include "mp.h"
+#include "shared.h"
 
 int
 spp_probe_ethdev_rx(uint16_t ethdev_id, uint16_t queue, unsigned wait_ms)
@@ -63,4 +65,42 @@ spp_probe_ethdev_tx(uint16_t ethdev_id, uint16_t queue, unsigned count)
 			rte_pktmbuf_free(m);
 	}
 	return (int)sent;
+}
+
+/*
+ * Own one side of a ring like a reader or writer would, then move its head
+ * by up to `n` slots and never move its tail: the state a thread leaves
+ * when it is killed inside an enqueue or dequeue. Tests SIGKILL the caller
+ * afterwards and check that the primary makes the ring usable again.
+ */
+int
+spp_probe_ring_stall(int res_type, unsigned res_id, int consumer, unsigned n)
+{
+	struct rte_ring *r = NULL;
+	uint32_t avail;
+	int ret;
+
+	if (spp_shm == NULL)
+		return spp_fail(ENODEV, "not attached to a primary");
+	if (res_type == SPP_RES_RING && res_id < SPP_MAX_RINGS)
+		r = spp_shm->ring[res_id];
+	else if (res_type == SPP_RES_PHY && res_id < SPP_MAX_PHY && spp_shm->phy[res_id].in_use)
+		r = consumer ? spp_shm->phy[res_id].rx_ring : spp_shm->phy[res_id].tx_ring;
+	if (r == NULL)
+		return spp_fail(ENOENT, "no such ring");
+	ret = spp_mp_side(res_type, res_id, consumer, 1);
+	if (ret < 0)
+		return ret;
+	avail = consumer ? rte_ring_count(r) : rte_ring_free_count(r);
+	n = RTE_MIN(n, avail);
+	if ((consumer ? r->cons.sync_type : r->prod.sync_type) == RTE_RING_SYNC_MT_HTS) {
+		struct rte_ring_hts_headtail *ht = consumer ? &r->hts_cons : &r->hts_prod;
+
+		__atomic_fetch_add(&ht->ht.pos.head, n, __ATOMIC_ACQ_REL);
+	} else {
+		struct rte_ring_headtail *ht = consumer ? &r->cons : &r->prod;
+
+		__atomic_fetch_add(&ht->head, n, __ATOMIC_ACQ_REL);
+	}
+	return (int)n;
 }

@@ -1,23 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * shared.c - create (primary) or find (secondary) the shared memzone, and
- * keep lcore ids unique across the processes that share a mempool: its
- * per-lcore caches are indexed by lcore id, so two processes running the
- * same lcore id would corrupt them.
+ * tell whether a process that owns part of it is still alive.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <rte_errno.h>
-#include <rte_lcore.h>
 #include <rte_memzone.h>
 
 #include "shared.h"
 
 struct spp_shared *spp_shm;
-static int lcores_claimed;
 
 int
 spp_shared_create(void)
@@ -32,6 +29,7 @@ spp_shared_create(void)
 	memset(spp_shm, 0, sizeof(*spp_shm));
 	spp_shm->magic = SPP_SHARED_MAGIC;
 	spp_shm->version = SPP_SHARED_VERSION;
+	spp_shm->primary_pid = getpid();
 	return 0;
 }
 
@@ -49,35 +47,32 @@ spp_shared_attach(void)
 	return 0;
 }
 
+/*
+ * A process that still runs. kill(pid, 0) alone is not enough: a child the
+ * primary launched stays a zombie until it is reaped, and a zombie owns
+ * nothing any more.
+ */
 int
-spp_lcores_claim(void)
+spp_pid_alive(pid_t pid)
 {
-	pid_t self = getpid();
-	unsigned int lcore;
+	char path[64], buf[256];
+	const char *state;
+	FILE *f;
+	size_t n;
 
-	RTE_LCORE_FOREACH(lcore) {
-		pid_t owner = spp_shm->lcore_owner[lcore];
-
-		if (owner != 0 && owner != self && kill(owner, 0) == 0)
-			return spp_fail(EBUSY, "lcore %u is already used by process %d; "
-					"give each SPP process its own lcore ids", lcore, owner);
-	}
-	RTE_LCORE_FOREACH(lcore)
-		spp_shm->lcore_owner[lcore] = self;
-	lcores_claimed = 1;
-	return 0;
-}
-
-void
-spp_lcores_release(void)
-{
-	pid_t self = getpid();
-	unsigned int lcore;
-
-	if (!lcores_claimed || spp_shm == NULL)
-		return;
-	for (lcore = 0; lcore < SPP_MAX_LCORES; lcore++)
-		if (spp_shm->lcore_owner[lcore] == self)
-			spp_shm->lcore_owner[lcore] = 0;
-	lcores_claimed = 0;
+	if (pid <= 0)
+		return 0;
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	state = strrchr(buf, ')');  /* "pid (comm) S ..."; comm may hold spaces */
+	if (state == NULL || state[1] == '\0')
+		return 1;
+	return state[2] != 'Z' && state[2] != 'X';
 }

@@ -11,6 +11,7 @@
  * waits for the control plane and forwarding never pauses.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_eal.h>
@@ -18,6 +19,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 
 #include "mp.h"
@@ -112,6 +114,8 @@ spp_vf_stop_workers(void)
 int
 spp_vf_attach(unsigned client_id, int vhost_client)
 {
+	uint64_t lcores[2] = { 0, 0 };
+	unsigned int lcore;
 	size_t sz;
 	int ret;
 
@@ -120,7 +124,9 @@ spp_vf_attach(unsigned client_id, int vhost_client)
 	ret = spp_shared_attach();
 	if (ret < 0)
 		return ret;
-	ret = spp_lcores_claim();
+	RTE_LCORE_FOREACH(lcore)
+		lcores[lcore / 64] |= 1ULL << (lcore % 64);
+	ret = spp_mp_attach(client_id, lcores);
 	if (ret < 0)
 		return ret;
 	sz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
@@ -133,11 +139,19 @@ spp_vf_attach(unsigned client_id, int vhost_client)
 	return 0;
 }
 
+/*
+ * Leave in order: stop the workers, give back every port side, return the
+ * mbufs cached for our lcores to the pool (nobody else may touch those
+ * caches), then let the primary free our lcore ids.
+ */
 int
 spp_vf_detach(void)
 {
-	unsigned int i;
+	struct rte_mempool *pool = rte_mempool_lookup(SPP_POOL_NAME);
+	unsigned int i, lcore;
 
+	if (!vf.attached)
+		return 0;
 	spp_vf_stop_workers();
 	for (i = 0; i < SPP_MAX_COMPONENTS; i++)
 		spp_vf_component_clear(i);
@@ -145,6 +159,11 @@ spp_vf_detach(void)
 		rte_free(vf.plan[i]);
 		vf.plan[i] = NULL;
 	}
+	if (pool != NULL)
+		RTE_LCORE_FOREACH(lcore)
+			rte_mempool_cache_flush(rte_mempool_default_cache(pool, lcore), pool);
+	if (spp_mp_detach() < 0)
+		SPP_LOG(WARNING, "detach: %s", spp_last_error());
 	rte_free(vf.qsbr);
 	vf.qsbr = NULL;
 	vf.attached = 0;
@@ -291,6 +310,91 @@ check_ports(const struct spp_comp_port *ports, uint16_t n)
 	return 0;
 }
 
+/*
+ * Which sides of which ports this process uses. A component's ports count
+ * from the moment they are configured, ready or not, so a refused claim is
+ * reported when the port is attached. The primary hands a port's reading
+ * or writing side to one process at a time (shared.h); this process claims
+ * a side when its first component starts using it and gives it back when
+ * its last component stopped using it (and no worker can still be inside).
+ */
+struct slot_ports {
+	uint16_t nb_rx, nb_tx;
+	uint16_t rx[SPP_MAX_COMP_PORTS];
+	uint16_t tx[SPP_MAX_COMP_PORTS];
+};
+
+static struct slot_ports vf_slot_ports[SPP_MAX_COMPONENTS];
+
+static void
+count_users(uint16_t users[2][SPP_VF_MAX_PORTS], unsigned int skip_slot,
+	    const struct slot_ports *instead)
+{
+	unsigned int s, i;
+
+	memset(users, 0, 2 * SPP_VF_MAX_PORTS * sizeof(users[0][0]));
+	for (s = 0; s < SPP_MAX_COMPONENTS; s++) {
+		const struct slot_ports *p = s == skip_slot ? instead : &vf_slot_ports[s];
+
+		for (i = 0; i < p->nb_rx; i++)
+			users[1][p->rx[i]]++;
+		for (i = 0; i < p->nb_tx; i++)
+			users[0][p->tx[i]]++;
+	}
+}
+
+static int
+port_side(unsigned int handle, int consumer, int claim)
+{
+	const struct vf_port *p = &vf_ports[handle];
+
+	if (p->kind != VF_PORT_RING)
+		return 0;  /* directly polled devices: no ring to own */
+	return spp_mp_side(p->res_type, p->res_id, consumer, claim);
+}
+
+/* Claim the sides `next` starts using in `slot`; all or none. */
+static int
+sides_claim(unsigned int slot, const struct slot_ports *next)
+{
+	static uint16_t before[2][SPP_VF_MAX_PORTS], after[2][SPP_VF_MAX_PORTS];
+	char reason[256];
+	unsigned int h, dir;
+	int ret = 0;
+
+	count_users(before, SPP_MAX_COMPONENTS, NULL);
+	count_users(after, slot, next);
+	for (dir = 0; dir < 2 && ret == 0; dir++)
+		for (h = 0; h < SPP_VF_MAX_PORTS && ret == 0; h++)
+			if (before[dir][h] == 0 && after[dir][h] != 0)
+				ret = port_side(h, (int)dir, 1);
+	if (ret == 0)
+		return 0;
+	snprintf(reason, sizeof(reason), "%s", spp_last_error());
+	for (dir = 0; dir < 2; dir++)   /* undo: releasing a side not held is a no-op */
+		for (h = 0; h < SPP_VF_MAX_PORTS; h++)
+			if (before[dir][h] == 0 && after[dir][h] != 0)
+				port_side(h, (int)dir, 0);
+	return spp_fail(-ret, "%s", reason);
+}
+
+/* After `slot` was published with `next` and no worker uses what it dropped. */
+static void
+sides_release(unsigned int slot, const struct slot_ports *next)
+{
+	static uint16_t before[2][SPP_VF_MAX_PORTS], after[2][SPP_VF_MAX_PORTS];
+	unsigned int h, dir;
+
+	count_users(before, SPP_MAX_COMPONENTS, NULL);
+	count_users(after, slot, next);
+	vf_slot_ports[slot] = *next;
+	for (dir = 0; dir < 2; dir++)
+		for (h = 0; h < SPP_VF_MAX_PORTS; h++)
+			if (before[dir][h] != 0 && after[dir][h] == 0 &&
+			    port_side(h, (int)dir, 0) < 0)
+				SPP_LOG(WARNING, "releasing port %u: %s", h, spp_last_error());
+}
+
 static void
 conf_free(struct comp_conf *c)
 {
@@ -314,7 +418,9 @@ int
 spp_vf_component_update(unsigned slot, const struct spp_comp_spec *spec,
 			const struct spp_cls_entry *entries, unsigned nb_entries)
 {
+	struct slot_ports ports = { 0 };
 	struct comp_conf *conf;
+	unsigned int i;
 	int ret;
 
 	if (slot >= SPP_MAX_COMPONENTS)
@@ -329,9 +435,19 @@ spp_vf_component_update(unsigned slot, const struct spp_comp_spec *spec,
 		ret = check_ports(spec->tx, spec->nb_tx);
 	if (ret < 0)
 		return ret;
+	ports.nb_rx = spec->nb_rx;
+	ports.nb_tx = spec->nb_tx;
+	for (i = 0; i < spec->nb_rx; i++)
+		ports.rx[i] = spec->rx[i].handle;
+	for (i = 0; i < spec->nb_tx; i++)
+		ports.tx[i] = spec->tx[i].handle;
 	if (!comp_ready(spec)) {
 		/* not enough ports for its role yet: keep it idle */
+		ret = sides_claim(slot, &ports);
+		if (ret < 0)
+			return ret;
 		slot_publish(slot, NULL);
+		sides_release(slot, &ports);
 		return 0;
 	}
 
@@ -350,16 +466,25 @@ spp_vf_component_update(unsigned slot, const struct spp_comp_spec *spec,
 			return -EINVAL;
 		}
 	}
+	ret = sides_claim(slot, &ports);
+	if (ret < 0) {
+		conf_free(conf);
+		return ret;
+	}
 	slot_publish(slot, conf);
+	sides_release(slot, &ports);
 	return 0;
 }
 
 int
 spp_vf_component_clear(unsigned slot)
 {
+	static const struct slot_ports none;
+
 	if (slot >= SPP_MAX_COMPONENTS)
 		return spp_fail(EINVAL, "component slot %u out of range", slot);
 	slot_publish(slot, NULL);
+	sides_release(slot, &none);
 	memset(&vf_slots[slot].st, 0, sizeof(vf_slots[slot].st));
 	return 0;
 }

@@ -7,8 +7,14 @@ Two ways to say the same thing:
 
 Each `--phy IFACE` becomes an af_xdp port that loads our XDP steering
 program; `--pci BDF` allows one real NIC for DPDK's physical PMDs. The main
-lcore runs this Python control loop; the first worker lcore runs the C
-bridge/patch loop.
+lcore runs this Python control loop; the worker lcores (all of them, or the
+first `--bridge-lcores N`) run the C bridge/patch loop, the devices spread
+over them round robin.
+
+The mbuf pool is sized from the ports and rings given (`--mbufs N` sets it
+instead, and may then run out), with room for `--vhost-ports N` vhost ports
+(default 4) created later; `--bridge-ring-size N` sets the depth of each
+device's ring pair (default 8192).
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ log = logging.getLogger("spp.primary")
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_XDP_PROG = ROOT / "build" / "bpf" / "xdp_steer.o"
-DEFAULT_MBUFS = 32768
 DEFAULT_MEMORY_MB = 512
+DEFAULT_BRIDGE_RING = 8192
+DEFAULT_VHOST_PORTS = 4
 ALL_PORTS = (1 << 64) - 1
 
 
@@ -52,11 +59,15 @@ class PrimaryOptions:
     xdp_prog: Path | None = DEFAULT_XDP_PROG
     xdp_mode: str = "all"
     xdp_drop: bool = False
-    mbufs: int = DEFAULT_MBUFS
+    mbufs: int = 0  # 0: sized from the ports and rings
+    bridge_ring_size: int = DEFAULT_BRIDGE_RING
+    vhost_ports: int = DEFAULT_VHOST_PORTS
+    bridge_lcores: int | None = None  # None: every worker lcore
     eal: list[str] = field(default_factory=list)
 
 
-FRIENDLY_VALUED = {"--phy", "--pci", "--rings", "--ctl", "--xdp-prog", "--xdp-mode", "--mbufs"}
+FRIENDLY_VALUED = {"--phy", "--pci", "--rings", "--ctl", "--xdp-prog", "--xdp-mode", "--mbufs",
+                   "--bridge-ring-size", "--vhost-ports", "--bridge-lcores"}
 FRIENDLY_FLAGS = {"--xdp-drop", "--no-xdp-prog"}
 
 
@@ -110,6 +121,12 @@ def parse_args(argv: list[str]) -> PrimaryOptions:
             opts.xdp_mode = value
         elif name == "--mbufs":
             opts.mbufs = _int(value, "--mbufs")
+        elif name == "--bridge-ring-size":
+            opts.bridge_ring_size = _int(value, "--bridge-ring-size")
+        elif name == "--vhost-ports":
+            opts.vhost_ports = _int(value, "--vhost-ports")
+        elif name == "--bridge-lcores":
+            opts.bridge_lcores = _int(value, "--bridge-lcores")
 
     j = 0
     while j < len(app):
@@ -136,9 +153,27 @@ def parse_args(argv: list[str]) -> PrimaryOptions:
         opts.rings = 10
     if not 1 <= opts.rings <= 64:
         raise UsageError(f"number of rings must be between 1 and 64, not {opts.rings}")
-    if opts.mbufs < 1024:
+    if opts.mbufs and opts.mbufs < 1024:
         raise UsageError(f"--mbufs {opts.mbufs} is too small (at least 1024)")
+    size = opts.bridge_ring_size
+    if not 64 <= size <= 1 << 20 or size & (size - 1):
+        raise UsageError(f"--bridge-ring-size {size} is not a power of two between 64 and "
+                         f"{1 << 20}")
+    if not 0 <= opts.vhost_ports <= 32:
+        raise UsageError(f"--vhost-ports must be between 0 and 32, not {opts.vhost_ports}")
+    if opts.bridge_lcores is not None and not 1 <= opts.bridge_lcores <= 16:
+        raise UsageError(f"--bridge-lcores must be between 1 and 16, not {opts.bridge_lcores}")
     return opts
+
+
+def bridge_lcores(opts: PrimaryOptions, workers: list[int]) -> list[int]:
+    """The worker lcores that bridge devices: all, or the first --bridge-lcores."""
+    if opts.bridge_lcores is None:
+        return workers[:16]
+    if opts.bridge_lcores > len(workers):
+        raise UsageError(f"--bridge-lcores {opts.bridge_lcores} needs as many worker lcores, "
+                         f"but -l gives {len(workers)} ({','.join(map(str, workers))})")
+    return workers[:opts.bridge_lcores]
 
 
 def vdev_for_phy(index: int, iface: str, xdp_prog: Path | None) -> str:
@@ -164,6 +199,17 @@ def _mac(raw: Any) -> str:
     return ":".join(f"{b:02x}" for b in bytes(raw))
 
 
+DEV_STATS = ("ipackets", "opackets", "ibytes", "obytes", "imissed", "ierrors", "oerrors",
+             "rx_nombuf")
+XSK_STATS = ("rx_dropped", "rx_invalid_descs", "tx_invalid_descs", "rx_ring_full",
+             "rx_fill_ring_empty_descs", "tx_ring_empty_descs")
+
+
+def _owner(pid: int, client_id: int) -> dict[str, int] | None:
+    """Who holds a port's or ring's reading or writing side (client 0: the primary)."""
+    return {"pid": pid, "client_id": client_id} if pid else None
+
+
 def _steering() -> Any:
     from spp.xdp import XdpSteering  # optional: needs bcc
 
@@ -183,6 +229,7 @@ class Primary:
         self.stop: asyncio.Event | None = None
         self.started = False
         self._steer: Any = None
+        self.bridge_lcores = bridge_lcores(opts, ealargs.worker_lcores)
 
     def _check(self, ret: int) -> int:
         return check(ret, self.ffi, self.lib)
@@ -192,8 +239,11 @@ class Primary:
         eal_init(self.ffi, self.lib, "spp-primary", self.ealargs.args)
         self.started = True
         mask = self.opts.portmask if self.opts.portmask is not None else ALL_PORTS
+        self._check(self.lib.spp_primary_configure(self.opts.bridge_ring_size,
+                                                   self.opts.vhost_ports))
         self._check(self.lib.spp_primary_setup(self.opts.rings, mask, self.opts.mbufs))
-        self._check(self.lib.spp_primary_run(self.ealargs.worker_lcores[0]))
+        lcores = self.bridge_lcores
+        self._check(self.lib.spp_primary_start(self.ffi.new("unsigned[]", lcores), len(lcores)))
         self._apply_xdp_mode()
 
     def _apply_xdp_mode(self) -> None:
@@ -265,10 +315,14 @@ class Primary:
                 ring_ports.append({
                     "id": rinfo.id, "rx": rinfo.rx, "rx_drop": rinfo.rx_drop,
                     "tx": rinfo.tx, "tx_drop": rinfo.tx_drop,
-                    "size": rinfo.size, "count": rinfo.count,
+                    "size": rinfo.size, "count": rinfo.count, "drained": rinfo.drained,
+                    "reader": _owner(rinfo.reader_pid, rinfo.reader_client),
+                    "writer": _owner(rinfo.writer_pid, rinfo.writer_client),
                 })
         return {
             "lcores": self.ealargs.lcores,
+            "bridge_lcores": list(self.bridge_lcores),
+            "mbuf_pool": self._pool_json(),
             "phy_ports": phy_ports,
             "ring_ports": ring_ports,
             "vhost_ports": vhost_ports,
@@ -278,14 +332,33 @@ class Primary:
         }
 
     def _dev_json(self, info: Any) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": info.id, "rx": info.rx, "tx": info.tx, "tx_drop": info.tx_drop,
-            "rx_drop": info.rx_drop, "eth": _mac(info.mac),
+            "rx_drop": info.rx_drop, "rx_no_reader": info.rx_no_reader,
+            "drained": info.drained, "rx_queued": info.rx_queued,
+            "tx_queued": info.tx_queued, "eth": _mac(info.mac),
             "iface": self.ffi.string(info.name).decode(),
             "driver": self.ffi.string(info.driver).decode(),
             "mode": "bridged" if info.kind == 1 else "direct",
             "link": "up" if info.link_up else "down",
+            "lcore": None if info.lcore == 0xFFFF else info.lcore,
+            "reader": _owner(info.reader_pid, info.reader_client),
+            "writer": _owner(info.writer_pid, info.writer_client),
         }
+        if info.has_stats:
+            out["stats"] = {k: getattr(info.stats, k) for k in DEV_STATS}
+        if info.has_xsk:
+            out["xdp_socket"] = {k: getattr(info.xsk, k) for k in XSK_STATS}
+        return out
+
+    def _pool_json(self) -> dict[str, Any]:
+        pool = self.ffi.new("struct spp_pool_info *")
+        if self.lib.spp_primary_pool_info(pool) != 0:
+            return {}
+        return {"name": self.ffi.string(pool.name).decode(), "size": pool.size,
+                "in_use": pool.in_use, "available": pool.available,
+                "reserved": pool.reserved, "outside_umem": pool.outside_umem,
+                "lost": pool.lost}
 
     def _xdp_status(self) -> dict[str, Any]:
         if self.opts.xdp_prog is None or not self.opts.phys:
