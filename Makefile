@@ -5,7 +5,7 @@ BUILD   := build
 NATIVE_SO := $(wildcard spp/_native*.so)
 CASES   ?=
 
-.PHONY: all setup build native bpf demo test test-unit test-e2e bench lint clean
+.PHONY: all setup build native bpf demo test test-unit test-e2e bench soak lint clean
 
 all: build
 
@@ -39,6 +39,11 @@ test-e2e: build
 
 bench: setup build
 	@$(PY) -m bench $(CASES)
+
+# not in CI: 8 phy + 8 vhost ports under load for 10 min (SOAK_SECONDS) while the
+# configuration changes every second; frames in = out + counted drops, pool back to baseline
+soak: setup build
+	@$(PY) tests/soak/run.py
 
 lint:
 	@$(VENV)/bin/ruff check spp tests $(wildcard bench)
