@@ -36,3 +36,15 @@ def serve(
         typer.echo(f"spp metrics: cannot listen on {addr}:{port}: {exc.strerror or exc}",
                    err=True)
         raise typer.Exit(1) from None
+
+
+@app.command()
+def dashboards(
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Directory for the JSON files (default: grafana/dashboards).")] = None,
+) -> None:
+    """Write the Grafana dashboards (generated with grafanalib) as JSON."""
+    from spp.metrics.dashboards import OUT_DIR, write_all
+
+    for path in write_all(out or OUT_DIR):
+        typer.echo(f"wrote {path}")

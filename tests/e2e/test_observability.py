@@ -169,3 +169,50 @@ def test_cpu_usage_busy_cycles_rise_on_the_lcores_that_carry_traffic_only(
     assert comps["fwd1"]["packets"] >= 400 and comps["fwd1"]["cycles_per_packet"] > 0
     idle = {lc["lcore"]: lc["idle"] for lc in vf["lcore_cycles"]}
     assert idle[5] > 0 and vf["tsc_hz"] > 0
+
+
+# metric -> the status field (JSON contract of issue 9) it is made from
+PRODUCED_BY = {
+    "spp_mbuf_pool_in_use": "mbuf_pool",
+    "spp_mbuf_pool_size": "mbuf_pool",
+    "spp_device_packets_total": "stats",
+    "spp_device_bytes_total": "stats",
+    "spp_device_dropped_total": "stats",
+    "spp_xdp_socket_dropped_total": "xdp_socket",
+}
+
+
+def _reported(primary: dict[str, Any], field: str) -> bool:
+    if field == "mbuf_pool":
+        return isinstance(primary.get("mbuf_pool"), dict)
+    return any(isinstance(p.get(field), dict) for p in primary.get("phy_ports", []))
+
+
+def test_every_dashboard_query_returns_series_from_the_real_prometheus(
+        traffic: Observed) -> None:
+    from spp.metrics.dashboards import all_queries
+
+    s, prom = traffic.sent, traffic.prom
+    assert s is not None
+    at = s.start + SECONDS * 0.75  # rate windows inside the send
+    primary = traffic.stack.primary_status()
+    empty, not_yet = [], []
+    count = 0
+    for name, title, expr in all_queries():
+        promql = expr.replace("$__rate_interval", "4s").replace("$client_id", ".*")
+        count += 1
+        if prom.query(promql, at=at):
+            continue
+        fields = {PRODUCED_BY[m] for m in PRODUCED_BY if m in expr}
+        if fields and not any(_reported(primary, f) for f in fields):
+            not_yet.append(f"{name} '{title}': the primary reports no {sorted(fields)} yet")
+        else:
+            empty.append(f"{name} '{title}': {promql}")
+    assert count >= 25
+    assert not empty, "panels without series:\n" + "\n".join(empty)
+    values = prom.api("label/client_id/values", **{"match[]": "spp_classifier_entries"})
+    assert values == ["1"]  # the dashboards' `client_id` variable
+    if not_yet:
+        import warnings
+
+        warnings.warn("; ".join(not_yet), stacklevel=1)
