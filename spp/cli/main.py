@@ -86,6 +86,20 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Raw JSON.")] = 
 
 
 @app.command()
+def top(
+    once: Annotated[bool, typer.Option("--once", help="Print one view and exit.")] = False,
+    interval: Annotated[float, typer.Option(
+        "--interval", "-i", min=0.1, help="Seconds between samples.")] = 1.0,
+    show_all: Annotated[bool, typer.Option("--all", help="Also ports that moved nothing.")]
+    = False,
+) -> None:
+    """Live view of port and component rates, drops by reason, lcore busy, ring fill."""
+    from spp.cli.top import run
+
+    raise typer.Exit(run(client(), interval, once, show_all))
+
+
+@app.command()
 def playback(
     file: Path,
     keep_going: Annotated[bool, typer.Option(help="Run every line, fail at the end.")] = False,

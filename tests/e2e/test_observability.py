@@ -216,3 +216,68 @@ def test_every_dashboard_query_returns_series_from_the_real_prometheus(
         import warnings
 
         warnings.warn("; ".join(not_yet), stacklevel=1)
+
+
+def _row(screen: str, first: str) -> list[str]:
+    """Cells of the table row whose first cell is `first` (rich's box characters)."""
+    for line in screen.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│┃").split("│")]
+        if cells and cells[0] == first:
+            return cells
+    raise AssertionError(f"no row {first!r} on the screen:\n{screen}")
+
+
+def _near(shown: str, want: float, tol: float = 0.15) -> bool:
+    return abs(float(shown) - want) <= tol * want
+
+
+def test_spp_top_shows_the_rates_sent(observed: Observed) -> None:
+    """`spp top` in a real terminal (tmux) and `spp top --once`, while 150 frames/s go to
+    MAC1 (fwd1) and 50 frames/s to MAC2 (fwd2); each rate within 15%."""
+    import os
+    import sys
+    import threading
+
+    api = observed.stack.api
+    session = f"spp-top-{os.getpid()}"
+    env = f"SPP_CTL=127.0.0.1:{api}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "60",
+                    f"env {env} {sys.executable} -m spp.cli.main top"], check=True)
+    subprocess.run(["tmux", "resize-window", "-t", session, "-x", "160", "-y", "60"],
+                   capture_output=True)
+    sender = threading.Thread(target=send_pattern, args=(6.0, 200.0),
+                              kwargs={"pattern": (MAC1, MAC1, MAC1, MAC2)})
+    try:
+        sender.start()
+        time.sleep(3.5)
+        screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
+                                capture_output=True, text=True, check=True).stdout
+        once = subprocess.run([sys.executable, "-m", "spp.cli.main", "top", "--once"],
+                              env={**os.environ, "SPP_CTL": f"127.0.0.1:{api}",
+                                   "COLUMNS": "200"},
+                              capture_output=True, text=True, timeout=30)
+    finally:
+        sender.join()
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    assert once.returncode == 0, once.stderr
+    for view in (screen, once.stdout):
+        assert _near(_row(view, "phy:0 (spp-p0)")[1], 200), view
+        assert _near(_row(view, "phy:1 (spp-p1)")[2], 200), view
+        assert _near(_row(view, "vf:1 phy:0")[1], 200), view
+        comps = {}
+        for line in view.splitlines():
+            cells = [c.strip() for c in line.strip().strip("│").split("│")]
+            if len(cells) >= 8 and cells[0] == "vf:1":
+                comps[cells[1]] = cells
+        assert _near(comps["cls"][4], 200) and _near(comps["cls"][5], 200), view
+        assert _near(comps["fwd1"][4], 150) and _near(comps["fwd2"][4], 50), view
+        assert _near(comps["mgr"][5], 200), view
+        assert comps["cls"][6] == "0" and comps["fwd1"][7] != "-", view
+        lcore = {}
+        for line in view.splitlines():
+            cells = [c.strip() for c in line.strip().strip("│").split("│")]
+            if len(cells) == 4 and cells[1].isdigit():
+                lcore[(cells[0], int(cells[1]))] = float(cells[3])
+        for key in (("primary", 1), ("vf:1", 3), ("vf:1", 4), ("vf:1", 6)):
+            assert lcore[key] > 0, view  # busy Mcycles/s of lcores on the path
+        assert "idle port(s) not shown" in view  # ring:4.. moved nothing
