@@ -115,22 +115,31 @@ class Runner:
                       "@CPU1, generator @CPU0 - lcores time-share CPUs; " + self.ref_note())
 
     def testpmd_cycles(self) -> Cycles:
-        """dpdk-testpmd io forwarding with --record-core-cycles under the same generator."""
-        testpmd.start_reference(self.procs, "ref-cycles", extra=("--record-core-cycles",))
-        try:
-            testpmd.start_generator(self.procs)
+        """dpdk-testpmd io forwarding with --record-core-cycles under the same generator:
+        the lowest of CYCLE_TRIALS runs (it reports once, when it stops)."""
+        runs = []
+        for _ in range(CYCLE_TRIALS):
+            testpmd.start_reference(self.procs, "ref-cycles", extra=("--record-core-cycles",))
             try:
-                time.sleep(WARMUP_S + CYCLE_WINDOW_S)
+                testpmd.start_generator(self.procs)
+                try:
+                    time.sleep(WARMUP_S + CYCLE_WINDOW_S)
+                finally:
+                    self.procs.stop("gen")
+                time.sleep(0.5)
+                cpp, busy, pkts = testpmd.stop_and_read_cycles(self.procs, "ref-cycles")
             finally:
-                self.procs.stop("gen")
-            time.sleep(0.5)
-            cpp, busy, pkts = testpmd.stop_and_read_cycles(self.procs, "ref-cycles")
-        finally:
-            self.procs.stop("ref-cycles")
-        return Cycles(cpp, busy, pkts)
+                self.procs.stop("ref-cycles")
+            runs.append(Cycles(cpp, busy, pkts))
+        best = min(runs, key=lambda c: c.per_packet)
+        best.note = "runs " + ", ".join(f"{c.per_packet:.0f}" for c in runs)
+        return best
 
     def spp_cycles(self, lcores: str, cores: tuple[int, int, int]) -> Cycles:
+        """Busy cycles of every worker lcore per frame sent on phy:1: the lowest of
+        CYCLE_TRIALS windows under the generator."""
         st = self.stack()
+        windows: list[Cycles] = []
         try:
             st.start_vf(lcores)
             for (name, role), core in zip((("cls", "classifier"), ("fwd", "forward"),
@@ -145,18 +154,25 @@ class Runner:
             try:
                 time.sleep(WARMUP_S)
                 busy0, sent0, lc0 = _busy_and_sent(st)
-                time.sleep(CYCLE_WINDOW_S)
-                busy1, sent1, lc1 = _busy_and_sent(st)
+                for _ in range(CYCLE_TRIALS):
+                    time.sleep(CYCLE_WINDOW_S)
+                    busy1, sent1, lc1 = _busy_and_sent(st)
+                    sent = sent1 - sent0
+                    if sent <= 0:
+                        raise BenchError("no frame left phy:1 during a cycles window")
+                    split = ", ".join(f"{k} {(lc1[k] - lc0.get(k, 0)) / sent:.0f}"
+                                      for k in sorted(lc1))
+                    windows.append(Cycles((busy1 - busy0) / sent, busy1 - busy0, sent,
+                                          f"{sent / CYCLE_WINDOW_S:,.0f} pps forwarded; "
+                                          f"per lcore: {split}"))
+                    busy0, sent0, lc0 = busy1, sent1, lc1
             finally:
                 self.procs.stop("gen")
         finally:
             st.stop()
-        sent = sent1 - sent0
-        if sent <= 0:
-            raise BenchError("no frame left phy:1 during the cycles window")
-        split = ", ".join(f"{k} {(lc1[k] - lc0.get(k, 0)) / sent:.0f}" for k in sorted(lc1))
-        return Cycles((busy1 - busy0) / sent, busy1 - busy0, sent,
-                      f"{sent / CYCLE_WINDOW_S:,.0f} pps forwarded; per lcore: {split}")
+        best = min(windows, key=lambda c: c.per_packet)
+        best.note += "; windows " + ", ".join(f"{c.per_packet:.0f}" for c in windows)
+        return best
 
     def vf_icmp_cycles(self) -> Result:
         ref = self.testpmd_cycles()
@@ -166,7 +182,8 @@ class Runner:
                       f"(cls, fwd, mgr) per frame sent on phy:1: {ours.per_packet:.0f} "
                       f"({ours.note}); reference dpdk-testpmd --record-core-cycles io-fwd "
                       f"{PORT_A}->{PORT_B}: {ref.per_packet:.0f} cycles/pkt over "
-                      f"{ref.packets:,} packets; same generator (testpmd txonly @CPU0)")
+                      f"{ref.packets:,} packets ({ref.note}); same generator (testpmd txonly "
+                      f"@CPU0); lowest of {CYCLE_TRIALS} each")
 
     def classifier_entries(self) -> Result:
         st = self.stack()
@@ -191,7 +208,8 @@ class Runner:
                       ref_label="same pipeline, 1 entry")
 
 
-CYCLE_WINDOW_S = 4.0
+CYCLE_WINDOW_S = 3.0
+CYCLE_TRIALS = 3  # lowest of: other load on the shared CPUs only ever adds cycles
 
 
 @dataclass
