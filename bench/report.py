@@ -68,6 +68,7 @@ def chart(cases: list[CaseRecord], path: Path, started: float) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     cols = min(len(cases), 3)
     rows = (len(cases) + cols - 1) // cols
@@ -84,6 +85,7 @@ def chart(cases: list[CaseRecord], path: Path, started: float) -> None:
         ax.set_title(f"{c.case}\n{ratio} ({better})", fontsize=10)
         ax.set_ylabel(c.unit)
         ax.set_ylim(0, max(values) * 1.18 or 1)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _short(v)))
         ax.tick_params(axis="x", labelsize=8)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle("make bench: spp-xdp against its reference, measured in the same run "
