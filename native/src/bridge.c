@@ -21,6 +21,7 @@
 #include <rte_ring_peek.h>
 
 #include "bridge.h"
+#include "cycles.h"
 
 static struct {
 	struct rte_rcu_qsbr *qsbr;
@@ -95,7 +96,9 @@ br_worker(void *arg)
 {
 	unsigned int idx = (unsigned int)(uintptr_t)arg;
 	unsigned int lcore = rte_lcore_id();
+	struct spp_cycles *cyc = &spp_lcore_cyc[lcore].c;
 	struct spp_idle idle = { 0 };
+	uint64_t round = rte_rdtsc();
 
 	rte_rcu_qsbr_thread_online(br.qsbr, lcore);
 	SPP_LOG(INFO, "bridge lcore %u running", lcore);
@@ -114,6 +117,7 @@ br_worker(void *arg)
 		}
 		rte_rcu_qsbr_quiescent(br.qsbr, lcore);
 		spp_idle_update(&idle, work);
+		spp_cycles_round(cyc, &round, work);
 	}
 
 	rte_rcu_qsbr_thread_offline(br.qsbr, lcore);
