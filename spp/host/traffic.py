@@ -160,7 +160,8 @@ def main() -> int:
         if end is not None and now >= end:
             break
         for i, flow in enumerate(flows):
-            due = int((now - start) * rates[i]) - sent[i]
+            # at most 10 ms worth at once: a sender that fell behind stays behind
+            due = min(int((now - start) * rates[i]) - sent[i], int(rates[i] / 100) + 1)
             for _ in range(max(0, due)):
                 frame = make_frame(flow.dst, flow.src, flow.tag, sent[i], size)
                 try:

@@ -206,6 +206,22 @@ XSK_STATS = ("rx_dropped", "rx_invalid_descs", "tx_invalid_descs", "rx_ring_full
              "rx_fill_ring_empty_descs", "tx_ring_empty_descs")
 
 
+NETDEV_STATS = ("rx_packets", "rx_bytes", "rx_dropped", "rx_errors", "rx_nohandler",
+                "tx_packets", "tx_bytes", "tx_dropped", "tx_errors")
+
+
+def _netdev_stats(iface: str) -> dict[str, int]:
+    """The kernel's own counters of an af_xdp port's interface (what it dropped around XDP)."""
+    base = Path("/sys/class/net") / iface / "statistics"
+    out = {}
+    for key in NETDEV_STATS:
+        try:
+            out[key] = int((base / key).read_text())
+        except (OSError, ValueError):
+            continue
+    return out
+
+
 def _owner(pid: int, client_id: int) -> dict[str, int] | None:
     """Who holds a port's or ring's reading or writing side (client 0: the primary)."""
     return {"pid": pid, "client_id": client_id} if pid else None
@@ -351,6 +367,9 @@ class Primary:
             out["stats"] = {k: getattr(info.stats, k) for k in DEV_STATS}
         if info.has_xsk:
             out["xdp_socket"] = {k: getattr(info.xsk, k) for k in XSK_STATS}
+            netdev = _netdev_stats(out["iface"])
+            if netdev:
+                out["netdev"] = netdev
         return out
 
     def _pool_json(self) -> dict[str, Any]:

@@ -132,7 +132,12 @@ def _status(st: Stack) -> dict[str, Any]:
     return st.primary_status()
 
 
-def _books(st: Stack, peer: dict[str, int], sent: int, out: int) -> dict[str, Any]:
+def _netdev(st: Stack, key: str) -> int:
+    return sum(p["netdev"][key] for p in _status(st)["phy_ports"])
+
+
+def _books(st: Stack, peer: dict[str, int], sent: int, out: int,
+           veth_tx_dropped: int) -> dict[str, Any]:
     pst = _status(st)
     comps = {c["name"]: c["counters"] for c in st.vf_status(1)["components"] if "name" in c}
     phys, vhosts = pst["phy_ports"], pst["vhost_ports"]
@@ -140,6 +145,8 @@ def _books(st: Stack, peer: dict[str, int], sent: int, out: int) -> dict[str, An
         "kernel_xsk_rx": sum(p["xdp_socket"]["rx_dropped"] + p["xdp_socket"]["rx_ring_full"]
                              for p in phys),
         "kernel_xsk_tx_invalid": sum(p["xdp_socket"]["tx_invalid_descs"] for p in phys),
+        # sent by the af_xdp socket, dropped by the veth on the way to its peer
+        "kernel_veth_tx_dropped": veth_tx_dropped,
         "bridge_rx_drop": sum(p["rx_drop"] for p in phys + vhosts),
         "bridge_tx_drop": sum(p["tx_drop"] for p in phys + vhosts),
         "drained": sum(p["drained"] for p in phys + vhosts),
@@ -200,6 +207,7 @@ def _soak(st: Stack, topo: Any, logdir: Path, peer: list[subprocess.Popen[bytes]
     base = settle(lambda: _status(st)["mbuf_pool"]["in_use"])
     out0 = {k: iface_counter(NS, f"sk-eth{k}", "rx_packets") for k in range(N)}
     refused0 = {k: iface_counter(NS, f"sk-eth{k}", "tx_dropped") for k in range(N)}
+    veth0 = _netdev(st, "tx_dropped")
     st.client.delete("/primary/status")
     flows = [Flow(NS, f"sk-eth{k}", dst=NOBODY, src=f"02:00:00:00:5c:{k:02x}", tag=k)
              for k in range(N)]
@@ -225,7 +233,9 @@ def _soak(st: Stack, topo: Any, logdir: Path, peer: list[subprocess.Popen[bytes]
     sent = sum(sent_by_flow.values()) - sum(
         iface_counter(NS, f"sk-eth{k}", "tx_dropped") - refused0[k] for k in range(N))
     out = sum(iface_counter(NS, f"sk-eth{k}", "rx_packets") - out0[k] for k in range(N))
-    books = _books(st, peer_totals, sent, out)
+    books = _books(st, peer_totals, sent, out, _netdev(st, "tx_dropped") - veth0)
+    (logdir / "primary-status.json").write_text(json.dumps(_status(st), indent=1))
+    (logdir / "vf-status.json").write_text(json.dumps(st.vf_status(1), indent=1))
     alive = {name: proc.poll() is None for name, proc in st.procs.items()}
     end = settle(lambda: _status(st)["mbuf_pool"]["in_use"], quiet=2.0)
     result.update({
