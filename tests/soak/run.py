@@ -88,6 +88,7 @@ class Changes:
         self.ok = 0
         self.refused: list[str] = []
         self.vlan = [False] * N
+        self.gone_drops = 0  # drops counted by forwarders that were stopped since
 
     def step(self) -> None:
         k = self.i % N
@@ -103,9 +104,12 @@ class Changes:
                 vlan = {"operation": "add", "id": 100 + k, "pcp": 0} if self.vlan[k] else None
                 st.vf(1, port("detach", f"phy:{k}", "tx", f"out{k}"),
                       port("attach", f"phy:{k}", "tx", f"out{k}", vlan))
-            elif kind == 2:  # a forwarder stops and starts again
+            elif kind == 2:  # a forwarder stops and starts again; its counters go with it
                 core = VF_WORKERS[k % len(VF_WORKERS)]
-                self.st.client.request("DELETE", f"/vfs/1/components/in{k}", None)
+                st.vf(1, port("detach", f"phy:{k}", "rx", f"in{k}"))  # idle: counters final
+                self.gone_drops += sum(v for key, v in _components(st)[f"in{k}"].items()
+                                       if key.startswith("drop_"))
+                st.client.request("DELETE", f"/vfs/1/components/in{k}", None)
                 st.vf(1, component(f"in{k}", core, "forward"),
                       port("attach", f"phy:{k}", "rx", f"in{k}"),
                       port("attach", f"vhost:{k}", "tx", f"in{k}"))
@@ -132,14 +136,18 @@ def _status(st: Stack) -> dict[str, Any]:
     return st.primary_status()
 
 
+def _components(st: Stack) -> dict[str, dict[str, int]]:
+    return {c["name"]: c["counters"] for c in st.vf_status(1)["components"] if "name" in c}
+
+
 def _netdev(st: Stack, key: str) -> int:
     return sum(p["netdev"][key] for p in _status(st)["phy_ports"])
 
 
 def _books(st: Stack, peer: dict[str, int], sent: int, out: int,
-           veth_tx_dropped: int) -> dict[str, Any]:
+           veth_tx_dropped: int, gone_drops: int) -> dict[str, Any]:
     pst = _status(st)
-    comps = {c["name"]: c["counters"] for c in st.vf_status(1)["components"] if "name" in c}
+    comps = _components(st)
     phys, vhosts = pst["phy_ports"], pst["vhost_ports"]
     drops = {
         "kernel_xsk_rx": sum(p["xdp_socket"]["rx_dropped"] + p["xdp_socket"]["rx_ring_full"]
@@ -150,8 +158,8 @@ def _books(st: Stack, peer: dict[str, int], sent: int, out: int,
         "bridge_rx_drop": sum(p["rx_drop"] for p in phys + vhosts),
         "bridge_tx_drop": sum(p["tx_drop"] for p in phys + vhosts),
         "drained": sum(p["drained"] for p in phys + vhosts),
-        "vf_components": sum(v for c in comps.values() for k, v in c.items()
-                             if k.startswith("drop_")),
+        "vf_components": gone_drops + sum(v for c in comps.values() for k, v in c.items()
+                                          if k.startswith("drop_")),
         "peer_rx_dropped": peer.get("RX-dropped", 0),
         "peer_tx_dropped": peer.get("TX-dropped", 0),
     }
@@ -233,7 +241,8 @@ def _soak(st: Stack, topo: Any, logdir: Path, peer: list[subprocess.Popen[bytes]
     sent = sum(sent_by_flow.values()) - sum(
         iface_counter(NS, f"sk-eth{k}", "tx_dropped") - refused0[k] for k in range(N))
     out = sum(iface_counter(NS, f"sk-eth{k}", "rx_packets") - out0[k] for k in range(N))
-    books = _books(st, peer_totals, sent, out, _netdev(st, "tx_dropped") - veth0)
+    books = _books(st, peer_totals, sent, out, _netdev(st, "tx_dropped") - veth0,
+                   changes.gone_drops)
     (logdir / "primary-status.json").write_text(json.dumps(_status(st), indent=1))
     (logdir / "vf-status.json").write_text(json.dumps(st.vf_status(1), indent=1))
     alive = {name: proc.poll() is None for name, proc in st.procs.items()}
