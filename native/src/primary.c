@@ -64,6 +64,7 @@ struct patch {
 };
 
 #define MAX_PATCHES (SPP_MAX_PHY + SPP_MAX_RINGS)
+#define PATCH_OWNER "a patch of the primary"
 
 static struct {
 	struct rte_mempool *pool;
@@ -303,7 +304,12 @@ dev_start(uint16_t port_id, uint16_t nb_queues)
 	if (ret != 0)
 		return spp_fail(-ret, "port %u (%s): start failed: %s", port_id,
 				info.driver_name, rte_strerror(-ret));
-	rte_eth_promiscuous_enable(port_id);
+	/* without it a port only sees frames for its own MAC: say so, keep going */
+	ret = rte_eth_promiscuous_enable(port_id);
+	if (ret != 0)
+		SPP_LOG(WARNING, "port %u (%s): cannot enable promiscuous mode: %s; it receives "
+			"only frames for its own MAC and broadcast/multicast", port_id,
+			info.driver_name, rte_strerror(-ret));
 	return nb_queues;
 }
 
@@ -573,6 +579,7 @@ dev_info(const struct spp_shared_dev *dev, const struct spp_bridge_counters *bas
 	if (rte_eal_process_type() == RTE_PROC_PRIMARY &&
 	    rte_eth_link_get_nowait(dev->ethdev_id, &link) == 0)
 		out->link_up = link.link_status;
+	out->promiscuous = rte_eth_promiscuous_get(dev->ethdev_id) == 1;
 	out->rx = dev->ctr.rx - base->rx;
 	out->rx_drop = dev->ctr.rx_drop - base->rx_drop;
 	out->tx = dev->ctr.tx - base->tx;
@@ -668,6 +675,10 @@ spp_primary_patch(int src_type, unsigned src_id, int dst_type, unsigned dst_id)
 		return spp_fail(ENOENT, "%s:%u does not exist", res_name(src_type), src_id);
 	if (!res_exists(dst_type, dst_id))
 		return spp_fail(ENOENT, "%s:%u does not exist", res_name(dst_type), dst_id);
+	/* a patch from a directly polled device polls its queue 0 here (claim.c) */
+	if (src_type == SPP_RES_PHY && spp_shm->phy[src_id].kind == SPP_DEV_DIRECT &&
+	    spp_queue_claim(src_id, 0, PATCH_OWNER) < 0)
+		return -EBUSY;
 	for (i = 0; i < pri.nb_patches; i++)
 		if (pri.patches[i].src_type == src_type && pri.patches[i].src_id == src_id)
 			break;
@@ -683,6 +694,11 @@ spp_primary_patch(int src_type, unsigned src_id, int dst_type, unsigned dst_id)
 int
 spp_primary_patch_reset(void)
 {
+	unsigned int i;
+
+	for (i = 0; i < pri.nb_patches; i++)
+		if (pri.patches[i].src_type == SPP_RES_PHY)
+			spp_queue_release(pri.patches[i].src_id, 0, PATCH_OWNER);
 	pri.nb_patches = 0;
 	return publish_plan();
 }
