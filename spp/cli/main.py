@@ -101,10 +101,11 @@ def playback(
 @app.command()
 def up(
     topology: Annotated[str, typer.Option(help="`default` or a topology YAML.")] = "default",
-    ctl_bind: Annotated[str, typer.Option(help="Controller address.")] = "127.0.0.1",
+    ctl_bind: Annotated[str | None, typer.Option(
+        help="Controller address (default: the topology's `ctl.bind`).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each part.")] = 30.0,
 ) -> None:
-    """Host topology, then spp ctl, primary and vf 1 in the background."""
+    """Host topology, then spp ctl, primary and vf 1 of its instance in the background."""
     from spp.cli.updown import UpError
     from spp.cli.updown import up as do_up
 
@@ -117,7 +118,8 @@ def up(
 @app.command()
 def down(
     topology: Annotated[str, typer.Option(help="`default` or a topology YAML.")] = "default",
-    ctl_bind: Annotated[str, typer.Option(help="Controller address.")] = "127.0.0.1",
+    ctl_bind: Annotated[str | None, typer.Option(
+        help="Controller address (default: the topology's `ctl.bind`).")] = None,
 ) -> None:
     """Stop vf, primary and spp ctl (REST, then pid files), then the host topology."""
     from spp.cli.updown import down as do_down
