@@ -20,11 +20,14 @@ from spp.client import SppError
 pytestmark = pytest.mark.e2e
 
 
-def _null_phy(stack: Stack) -> int:
+def _phys(stack: Stack) -> tuple[str, str]:
+    """(the directly polled net_null port, the bridged af_xdp port) as uids."""
     phys = stack.primary_status()["phy_ports"]
     null = [p for p in phys if p["driver"] == "net_null"]
+    afxdp = [p for p in phys if p["driver"] == "net_af_xdp"]
     assert len(null) == 1 and null[0]["mode"] == "direct", phys
-    return null[0]["id"]
+    assert len(afxdp) == 1 and afxdp[0]["mode"] == "bridged", phys
+    return f"phy:{null[0]['id']}", f"phy:{afxdp[0]['id']}"
 
 
 def _refused(stack: Stack, cid: int, req: tuple) -> str:
@@ -37,8 +40,7 @@ def test_a_direct_queue_has_one_poller_across_components_and_processes(stack: St
     stack.start_primary("--phy", "spp-p0", "--vdev", "net_null0,no-rx=1")
     stack.start_vf(1, "2-4")
     stack.start_vf(2, "5-6")
-    n = _null_phy(stack)
-    uid = f"phy:{n}"
+    uid, bridged = _phys(stack)
     stack.vf(1, component("c1", 3, "forward"), component("c2", 4, "forward"),
              port("attach", uid, "rx", "c1"), port("attach", "ring:0", "tx", "c1"))
     stack.vf(2, component("c3", 6, "forward"))
@@ -56,12 +58,12 @@ def test_a_direct_queue_has_one_poller_across_components_and_processes(stack: St
     assert stack.primary_status()["patches"] == []
 
     # sending to the device is not polling it; bridged ports take any number of readers
-    stack.vf(1, port("attach", uid, "tx", "c2"), port("attach", "phy:0", "rx", "c2"))
-    stack.vf(2, port("attach", "phy:0", "rx", "c3"))
+    stack.vf(1, port("attach", uid, "tx", "c2"), port("attach", bridged, "rx", "c2"))
+    stack.vf(2, port("attach", bridged, "rx", "c3"))
 
     # a detach frees the queue for another process
     stack.vf(1, port("detach", uid, "rx", "c1"))
-    stack.vf(2, port("detach", "phy:0", "rx", "c3"), port("attach", uid, "rx", "c3"))
+    stack.vf(2, port("detach", bridged, "rx", "c3"), port("attach", uid, "rx", "c3"))
     reason = _refused(stack, 1, port("attach", uid, "rx", "c1"))
     assert "polled directly by component 'c3' of spp_vf 2" in reason
 

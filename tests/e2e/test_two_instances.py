@@ -30,6 +30,8 @@ MAC = "52:54:00:12:34:56"
 
 class Instance:
     def __init__(self, tag: str, tmp: Path) -> None:
+        self.env = {**os.environ, "SPP_RUN_DIR": str(tmp / "run"),  # pid/log/state files
+                    "SPP_HISTORY": str(tmp / "history")}
         self.tag = tag                      # "a" or "b"
         self.prefix = f"i9{tag}"            # file prefix = instance name
         self.ns = f"spp-i9{tag}"
@@ -57,7 +59,8 @@ veths:
         self.client = Client(f"127.0.0.1:{self.api}", timeout=10)
 
     def spp(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*SPP, *args], capture_output=True, text=True, timeout=timeout)
+        return subprocess.run([*SPP, *args], capture_output=True, text=True, timeout=timeout,
+                              env=self.env)
 
     def up(self) -> None:
         res = self.spp("up", "--topology", str(self.topology))
@@ -102,16 +105,15 @@ def instances(e2e_lock, tmp_path: Path) -> Iterator[tuple[Instance, Instance]]:
             inst.down()
 
 
-def shell(first: Instance, lines: list[str], tmp: Path) -> str:
-    env = {**os.environ, "SPP_HISTORY": str(tmp / "history")}
+def shell(first: Instance, lines: list[str]) -> str:
     res = subprocess.run([*SPP, "shell", "-b", f"127.0.0.1:{first.api}"], input="\n".join(lines),
-                         capture_output=True, text=True, timeout=60, env=env)
+                         capture_output=True, text=True, timeout=60, env=first.env)
     assert res.returncode == 0, res.stdout + res.stderr
     return res.stdout
 
 
 def test_two_instances_forward_side_by_side_and_down_leaves_the_other(
-        instances: tuple[Instance, Instance], tmp_path: Path) -> None:
+        instances: tuple[Instance, Instance]) -> None:
     a, b = instances
     a.up()
     b.up()
@@ -120,7 +122,7 @@ def test_two_instances_forward_side_by_side_and_down_leaves_the_other(
     out = shell(a, [f"server add 127.0.0.1:{b.api}", "server",
                     *forwarder,                     # on instance a (server 1)
                     "server 2", *forwarder,         # on instance b
-                    "server 1", "status"], tmp_path)
+                    "server 1", "status"])
     assert f'Switch spp-ctl to "2: 127.0.0.1:{b.api}"' in out
     assert f'Switch spp-ctl to "1: 127.0.0.1:{a.api}"' in out
     assert out.count("core:3 'fwd' (type: forward)") == 2, out
@@ -168,6 +170,7 @@ def test_a_phy_port_of_a_running_instance_is_refused_to_another(
     a, _b = instances
     a.up()
     res = a.spp("primary", "start", "--file-prefix=i9x", "--phy", a.p0, timeout=60)
+    assert not (Path(a.env["SPP_RUN_DIR"]) / "i9x" / "primary.pid").exists()
     assert res.returncode != 0
     assert f"interface '{a.p0}' is a phy port of SPP instance 'i9a'" in res.stderr, res.stderr
     assert "Traceback" not in res.stderr

