@@ -183,7 +183,7 @@ class NativeDataPlane:
 
     def steer(self, rx: Uid, add: list[TableEntry], remove: list[TableEntry]) -> None:
         """Mirror classifier entries into the XDP steering map of an af_xdp phy port."""
-        if rx.kind != "phy":
+        if rx.kind != "phy" or not any(e.mac is not None for e in [*add, *remove]):
             return
         iface = self._iface(rx.id)
         if iface is None:
