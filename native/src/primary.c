@@ -675,18 +675,17 @@ spp_primary_patch(int src_type, unsigned src_id, int dst_type, unsigned dst_id)
 		return spp_fail(ENOENT, "%s:%u does not exist", res_name(src_type), src_id);
 	if (!res_exists(dst_type, dst_id))
 		return spp_fail(ENOENT, "%s:%u does not exist", res_name(dst_type), dst_id);
+	for (i = 0; i < pri.nb_patches; i++)
+		if (pri.patches[i].src_type == src_type && pri.patches[i].src_id == src_id)
+			break;
+	if (i == pri.nb_patches && pri.nb_patches == MAX_PATCHES)
+		return spp_fail(E2BIG, "too many patches");
 	/* a patch from a directly polled device polls its queue 0 here (claim.c) */
 	if (src_type == SPP_RES_PHY && spp_shm->phy[src_id].kind == SPP_DEV_DIRECT &&
 	    spp_queue_claim(src_id, 0, PATCH_OWNER) < 0)
 		return -EBUSY;
-	for (i = 0; i < pri.nb_patches; i++)
-		if (pri.patches[i].src_type == src_type && pri.patches[i].src_id == src_id)
-			break;
-	if (i == pri.nb_patches) {
-		if (pri.nb_patches == MAX_PATCHES)
-			return spp_fail(E2BIG, "too many patches");
+	if (i == pri.nb_patches)
 		pri.nb_patches++;
-	}
 	pri.patches[i] = (struct patch){ src_type, src_id, dst_type, dst_id };
 	return publish_plan();
 }
