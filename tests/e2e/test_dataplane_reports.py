@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 from stack import Stack, component, port, table, wait_for
 
@@ -34,3 +36,12 @@ def test_port_status_says_whether_promiscuous_mode_took(stack: Stack) -> None:
     assert phy["promiscuous"] is True and phy["driver"] == "net_af_xdp"
     xdp = stack.primary_status()["xdp"]["spp-p0"]
     assert xdp["mode"] == "all" and "error" not in xdp
+
+
+def test_a_primary_restarted_after_kill9_takes_its_interfaces_back(stack: Stack) -> None:
+    stack.start_primary("--phy", "spp-p0")
+    stack.stop("primary", signal.SIGKILL)  # leaves its XDP program and pins behind
+    stack.start_primary("--phy", "spp-p0")
+    assert "removing a stale XDP program" in stack.log("primary")
+    xdp = stack.primary_status()["xdp"]["spp-p0"]
+    assert "error" not in xdp and xdp["mode"] == "all", xdp
