@@ -142,6 +142,12 @@ struct spp_comp_counters {
 #define SPP_CLS_HIT 1
 #define SPP_CLS_FLOOD 2
 #define SPP_CLS_DEFAULT 3
+/* TSC cycles of a worker lcore or of a component (native/src/cycles.h) */
+struct spp_cycles {
+	uint64_t busy;     /* poll rounds (lcore) or burst calls (component) that moved frames */
+	uint64_t idle;     /* lcore only: rounds that moved nothing, back-off sleep included */
+	uint64_t packets;  /* frames moved in those busy rounds or calls */
+};
 
 struct spp_port_counters {
 	uint64_t rx;
@@ -170,6 +176,10 @@ int spp_vf_stop_workers(void);
  */
 int spp_vf_rx_claim(unsigned handle, const char *owner);
 int spp_vf_rx_release(unsigned handle, const char *owner);
+int spp_vf_component_cycles(unsigned slot, struct spp_cycles *out);
+/* ---- cycle accounting (either process) ---- */
+uint64_t spp_tsc_hz(void);
+int spp_lcore_cycles(unsigned lcore, struct spp_cycles *out);
 /* ---- diagnostics ---- */
 int spp_probe_ethdev_rx(uint16_t ethdev_id, uint16_t queue, unsigned wait_ms);
 int spp_probe_ethdev_tx(uint16_t ethdev_id, uint16_t queue, unsigned count);

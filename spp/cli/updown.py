@@ -3,10 +3,11 @@
 Uses spp.host.updown.host_up/host_down and the process mains through
 `spp primary start` / `spp vf start`. A topology is one SPP instance: its
 `file_prefix` names the DPDK file prefix, the run directory (spp.rundir:
-<run dir>/<file prefix>/ holds ctl.pid/.log, primary.pid/.log, vf1.pid/.log)
-and the XDP pin directory; its `ctl` section the controller's address and
-ports. So several instances run side by side, each brought up and down on its
-own (`spp up --topology A.yaml`, `spp down --topology A.yaml`).
+<run dir>/<file prefix>/ holds ctl.pid/.log, primary.pid/.log, vf1.pid/.log and
+metrics.pid/.log of the Prometheus exporter) and the XDP pin directory; its
+`ctl` section the controller's address and ports and the exporter's port
+(default 127.0.0.1:9877). So several instances run side by side, each brought
+up and down on its own (`spp up --topology A.yaml`, `spp down --topology A.yaml`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from spp import rundir
 from spp.client import Client, SppError
+from spp.metrics.server import DEFAULT_ADDR as METRICS_ADDR
 
 
 class UpError(Exception):
@@ -69,8 +71,18 @@ def _wait(name: str, proc: subprocess.Popen[bytes], ready: Any, timeout: float,
                   f"(log {log_file}: {_log_tail(name, instance)})")
 
 
+def _metrics_ready(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as res:
+            return bool(res.status == 200)
+    except OSError:
+        return False
+
+
 def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
-       echo: Any = print, host: bool = True) -> None:
+       echo: Any = print, host: bool = True, metrics: bool = True) -> None:
     """Bring an instance up; on failure clean up what was started and raise UpError."""
     try:
         topo = _load_topology(topology)
@@ -107,6 +119,16 @@ def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
                               "--ctl", f"{bind}:{ctl.sec_port}", "-l", "2-6"], inst)
         _wait("vf1", proc, lambda: 1 in cl.vf_ids(), timeout, inst)
         echo(f"vf 1 up (pid {proc.pid})")
+        if metrics:
+            url = f"http://{METRICS_ADDR}:{ctl.metrics_port}/metrics"
+            proc = _spawn("metrics", ["metrics", "serve", "--addr", METRICS_ADDR,
+                                      "--port", str(ctl.metrics_port),
+                                      "--ctl-url", f"http://{bind}:{ctl.api_port}",
+                                      "--pid-file", str(rundir.pid_path("metrics", inst))],
+                          inst)
+            _wait("metrics", proc, lambda: _metrics_ready(url), timeout, inst)
+            echo(f"metrics exporter on {url} (pid {proc.pid}); "
+                 f"point Prometheus at {METRICS_ADDR}:{ctl.metrics_port}")
     except (UpError, OSError) as exc:
         down(bind, topology, host=False, echo=lambda _m: None)
         raise UpError(str(exc)) from None

@@ -6,8 +6,8 @@ Schema (see README.md, "Host setup")::
     file_prefix: spp              # DPDK --file-prefix: names the SPP instance (run dir,
                                   # XDP maps under /sys/fs/bpf/spp/<file_prefix>/)
     bpf_pin_prefix: spp_          # legacy flat pins /sys/fs/bpf/<prefix>* removed by `down`
-    ctl: {bind: 127.0.0.1, api_port: 7777, pri_port: 5555, sec_port: 6666}
-                                  # optional: the controller `spp up`/`spp down` use
+    ctl: {bind: 127.0.0.1, api_port: 7777, pri_port: 5555, sec_port: 6666,
+          metrics_port: 9877}     # optional: the controller (and exporter) of `spp up`
     namespaces: [spp-remote, spp-vm1]
     veths:
       - ends:
@@ -43,7 +43,7 @@ _END_KEYS = {"name", "netns", "mac", "ipv4", "mtu", "tx_checksum", "phy"}
 _VETH_KEYS = {"ends", "mtu", "tx_checksum"}
 _TOP_KEYS = {"name", "file_prefix", "bpf_pin_prefix", "namespaces", "veths", "description",
              "ctl"}
-_CTL_KEYS = {"bind", "api_port", "pri_port", "sec_port"}
+_CTL_KEYS = {"bind", "api_port", "pri_port", "sec_port", "metrics_port"}
 
 
 class TopologyError(ValueError):
@@ -83,6 +83,7 @@ class CtlPorts:
     api_port: int = 7777
     pri_port: int = 5555
     sec_port: int = 6666
+    metrics_port: int = 9877  # `spp metrics serve` started by `spp up`
 
     @property
     def api(self) -> str:
@@ -239,13 +240,13 @@ def _parse_ctl(raw: Any) -> CtlPorts:
     except ValueError:
         raise TopologyError(f"ctl: bind must be an IP address, got {bind!r}") from None
     ports = {}
-    for key in ("api_port", "pri_port", "sec_port"):
+    for key in ("api_port", "pri_port", "sec_port", "metrics_port"):
         value = raw.get(key, getattr(CtlPorts, key))
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
             raise TopologyError(f"ctl: {key} must be a TCP port 1..65535, got {value!r}")
         ports[key] = value
-    if len(set(ports.values())) != 3:
-        raise TopologyError("ctl: api_port, pri_port and sec_port must differ")
+    if len(set(ports.values())) != 4:
+        raise TopologyError("ctl: api_port, pri_port, sec_port and metrics_port must differ")
     return CtlPorts(bind=bind, **ports)
 
 

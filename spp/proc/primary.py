@@ -25,6 +25,7 @@ from typing import Any
 
 from spp import rundir
 from spp.native import NativeError, check, eal_init, load
+from spp.proc import cycles
 from spp.proc import eal as ealmod
 from spp.proc.agent import CommandError, Rejected, serve_controller
 from spp.proc.resources import ResourceError, parse_uid
@@ -330,6 +331,7 @@ class Primary:
             "patches": [{"src": s, "dst": d} for s, d in self.patches],
             "forwarding": self.forwarding,
             "xdp": self._xdp_status(),
+            **cycles.cycle_fields(self.ffi, self.lib, self.ealargs.worker_lcores),
         }
 
     def _dev_json(self, info: Any) -> dict[str, Any]:
