@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,7 +39,7 @@ class Instance:
         self.p0, self.p1 = f"i{tag}-p0", f"i{tag}-p1"
         self.r0, self.r1 = f"i{tag}-r0", f"i{tag}-r1"
         self.api = free_port()
-        pri, sec = free_port(), free_port()
+        pri, sec, self.metrics = free_port(), free_port(), free_port()
         n = 0xa if tag == "a" else 0xb
         self.src = f"02:00:00:00:{n:02x}:10"
         self.topology = tmp / f"{self.prefix}.yaml"
@@ -46,7 +47,8 @@ class Instance:
 name: {self.prefix}
 file_prefix: {self.prefix}
 bpf_pin_prefix: {self.prefix}_
-ctl: {{bind: 127.0.0.1, api_port: {self.api}, pri_port: {pri}, sec_port: {sec}}}
+ctl: {{bind: 127.0.0.1, api_port: {self.api}, pri_port: {pri}, sec_port: {sec},
+      metrics_port: {self.metrics}}}
 namespaces: [{self.ns}]
 veths:
   - ends:
@@ -84,6 +86,11 @@ veths:
     def _ours(self, cap: Capture, seq0: int) -> set[int]:
         return {p.icmp_seq for p in (f.parse() for f in cap.frames(received_only=True))
                 if p.src == self.src and p.icmp_seq is not None and p.icmp_seq >= seq0}
+
+    def exported(self) -> str:
+        """What this instance's Prometheus exporter serves now."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics}/metrics", timeout=5) as r:
+            return r.read().decode()
 
     def pins(self) -> list[str]:
         root = instance_dir(self.prefix)
@@ -157,6 +164,7 @@ def test_two_instances_forward_side_by_side_and_down_leaves_the_other(
                         for m in ("spp_fdb", "spp_port_cfg", "spp_xdp_stats")]
     assert MAC in b.xdp_list()
     assert [p["type"] for p in b.client.processes()].count("vf") == 1
+    assert 'spp_component_rx_packets_total{' in b.exported()  # b's exporter serves b
     wait_for(lambda: b.client.primary_status()["xdp"][b.p0]["to_spp_pkts"] >= 40, 3,
              "instance b's XDP counters to keep counting")
 
