@@ -6,18 +6,17 @@ request and print the same message.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from spp import resources as R
 from spp.cli import statusfmt
 from spp.client import Client
 
 VF_CMDS = ("status", "component", "port", "classifier_table", "exit")
 PRI_CMDS = ("status", "clear", "launch", "patch", "forward", "stop", "exit")
 ROLES = ("forward", "merge", "classifier", "classifier_mac")
-UID_RE = re.compile(r"^(phy|ring|vhost):(0|[1-9][0-9]*)$")
 
 
 class CommandError(Exception):
@@ -37,9 +36,20 @@ class Action:
 
 
 def _int(word: str, what: str) -> int:
-    if not re.fullmatch(r"[0-9]+", word):
+    if not R.is_ascii_id(word):
         raise CommandError(f"Invalid {what} '{word}'.")
     return int(word)
+
+
+def _uid(word: str, queue: bool = True) -> str:
+    """A resource UID as the shared parser reads it (`phy:0`, `ring:3`, `phy:0nq1`)."""
+    try:
+        ref = R.parse_port(word)
+    except R.ResourceError as exc:
+        raise CommandError(f"Invalid resource UID '{word}': {exc}.") from None
+    if ref.queue and not queue:
+        raise CommandError(f"Invalid resource UID '{word}': no queue here.")
+    return word
 
 
 def _syntax(usage: str) -> CommandError:
@@ -88,9 +98,7 @@ def _component(base: str, args: list[str]) -> Action:
 def _port(base: str, args: list[str]) -> Action:
     if len(args) < 4 or args[0] not in ("add", "del"):
         raise _syntax(PORT_USAGE)
-    op, uid, rest = args[0], args[1], args[2:]
-    if not UID_RE.match(uid):
-        raise CommandError(f"Invalid resource UID '{uid}'.")
+    op, uid, rest = args[0], _uid(args[1]), args[2:]
     body: dict[str, Any] = {"action": "attach" if op == "add" else "detach", "port": uid}
     if rest[0] == "nq":
         if len(rest) < 3:
@@ -173,10 +181,7 @@ def pri_action(words: list[str]) -> Action:
     if cmd == "patch" and args == ["reset"]:
         return Action("DELETE", "primary/patches", done=lambda _r: "Clear all of patches.")
     if cmd == "patch" and len(args) == 2:
-        src, dst = args
-        for uid in args:
-            if not UID_RE.match(uid):
-                raise CommandError(f"Invalid resource UID '{uid}'.")
+        src, dst = _uid(args[0], queue=False), _uid(args[1], queue=False)
         return Action("PUT", "primary/patches", {"src": src, "dst": dst},
                       lambda _r: f"Patch ports ({src} -> {dst}).")
     if cmd == "forward" and not args:
