@@ -105,6 +105,7 @@ class FakePrimary(FakeProc):
         self.patches: list[dict[str, str]] = []
         self.forwarding = False
         self.launched: list[dict[str, Any]] = []
+        self.outcomes: dict[int, dict[str, Any]] = {}  # client id -> `launched` entry
 
     def _check(self, uid: str) -> None:
         m = UID_RE.match(uid)
@@ -121,6 +122,10 @@ class FakePrimary(FakeProc):
                 "ring_ports": [{"id": i, "rx": 0, "rx_drop": 0, "tx": 0, "tx_drop": 0}
                                for i in range(self.nring)],
                 "patches": self.patches, "forwarding": self.forwarding, "xdp": {},
+                "launched": [self.outcomes.get(int(a["client_id"]),
+                                               {"client_id": int(a["client_id"]), "pid": 99,
+                                                "running": True})
+                             for a in self.launched],
             }
         if cmd == "patch":
             self._check(args["src"])
