@@ -50,7 +50,7 @@ def shown(value: Any) -> str:
 def invalid(key: str, value: Any, reason: str | None = None) -> BadRequest:
     text = f"invalid key({key}): {shown(value)}."
     if reason:
-        text += f" {reason[0].upper()}{reason[1:]}."
+        text += f" {reason}."
     return BadRequest(text)
 
 

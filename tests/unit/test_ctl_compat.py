@@ -172,7 +172,7 @@ def test_ring_id_beyond_the_core_is_refused_by_the_controller(full):
     body = {"action": "add", "type": "mac", "mac_address": "52:54:00:12:34:56",
             "port": "ring:4294967296"}
     res = call(full, "PUT", "vfs/1/classifier_table", body)
-    assert res.text == ("invalid key(port): ring:4294967296. Ring:4294967296 is out of range "
+    assert res.text == ("invalid key(port): ring:4294967296. ring:4294967296 is out of range "
                         "(ring:0-ring:63).")
     assert relayed(full.vf) == []
 

@@ -120,7 +120,7 @@ def test_primary_ports_add_relayed(full):
     ({"action": "add"}, "key(port) required."),
     ({"port": "ring:0"}, "key(action) required."),
     ({"action": "attach", "port": "ring:0"}, "invalid key(action): attach."),
-    ({"action": "add", "port": "eth:0"}, "invalid key(port): eth:0. Port type 'eth' is "
+    ({"action": "add", "port": "eth:0"}, "invalid key(port): eth:0. port type 'eth' is "
      "not supported (phy, ring, vhost)."),
 ])
 def test_primary_ports_bad_body_is_400(full, body, text):
@@ -208,12 +208,12 @@ def test_component_start_204_and_visible_in_status(full):
     ({"name": "a", "type": "forward"}, "key(core) required."),
     ({"name": "a", "core": 3}, "key(type) required."),
     ({"name": "a", "core": -1, "type": "forward"},
-     "invalid key(core): -1. Core -1 is out of range (0-127)."),
+     "invalid key(core): -1. core -1 is out of range (0-127)."),
     ({"name": "a", "core": "3", "type": "forward"}, "invalid key(core): 3."),
     ({"name": "a", "core": True, "type": "forward"}, "invalid key(core): true."),
     ({"name": "a", "core": 3, "type": "mirror"}, "invalid key(type): mirror."),
     ({"name": "", "core": 3, "type": "forward"},
-     "invalid key(name): . Invalid component name '' (letters, digits, _ . -; up to 32)."),
+     "invalid key(name): . invalid component name '' (letters, digits, _ . -; up to 32)."),
 ])
 def test_component_start_bad_body_is_400(full, body, text):
     assert_error(call(full, "POST", "vfs/1/components", body), 400, text)
@@ -263,10 +263,10 @@ def test_port_attach_without_vlan_defaults_to_none(full):
     ({"action": "attach", "port": "ring:0"}, "key(dir) required."),
     ({"action": "plug", "port": "ring:0", "dir": "rx"}, "invalid key(action): plug."),
     ({"action": "attach", "port": "tap:0", "dir": "rx"},
-     "invalid key(port): tap:0. Port type 'tap' is not supported (phy, ring, vhost)."),
+     "invalid key(port): tap:0. port type 'tap' is not supported (phy, ring, vhost)."),
     ({"action": "attach", "port": "ring:0", "dir": "in"}, "invalid key(dir): in."),
     ({"action": "attach", "port": "phy:0", "dir": "rx", "nq": -1},
-     "invalid key(nq): -1. Queue -1 is out of range (0-1023)."),
+     "invalid key(nq): -1. queue -1 is out of range (0-1023)."),
     ({"action": "attach", "port": "ring:0", "dir": "rx", "vlan": {"operation": "push"}},
      'invalid key(vlan): {"operation": "push"}.'),
     ({"action": "attach", "port": "ring:0", "dir": "rx", "vlan": {"operation": "add", "pcp": 0}},
