@@ -5,7 +5,7 @@ BUILD   := build
 NATIVE_SO := $(wildcard spp/_native*.so)
 CASES   ?=
 
-.PHONY: all setup build native bpf demo test test-unit test-e2e bench lint clean
+.PHONY: all setup build native bpf demo test test-unit test-e2e bench lint clean dashboards
 
 all: build
 
@@ -45,3 +45,7 @@ lint:
 
 clean:
 	rm -rf $(BUILD) spp/_native*.so
+
+# Grafana dashboards from spp/metrics/dashboards.py (grafanalib)
+dashboards:
+	@$(PY) -m spp.cli.main metrics dashboards

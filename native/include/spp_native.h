@@ -127,6 +127,13 @@ struct spp_comp_counters {
 	uint64_t drop_bad_frame;
 };
 
+/* TSC cycles of a worker lcore or of a component (native/src/cycles.h) */
+struct spp_cycles {
+	uint64_t busy;     /* poll rounds (lcore) or burst calls (component) that moved frames */
+	uint64_t idle;     /* lcore only: rounds that moved nothing, back-off sleep included */
+	uint64_t packets;  /* frames moved in those busy rounds or calls */
+};
+
 struct spp_port_counters {
 	uint64_t rx;
 	uint64_t tx;
@@ -145,6 +152,10 @@ int spp_vf_component_counters(unsigned slot, struct spp_comp_counters *out);
 int spp_vf_lcore_set(unsigned lcore, const uint16_t *slots, unsigned nb_slots);
 int spp_vf_start_workers(void);
 int spp_vf_stop_workers(void);
+int spp_vf_component_cycles(unsigned slot, struct spp_cycles *out);
+/* ---- cycle accounting (either process) ---- */
+uint64_t spp_tsc_hz(void);
+int spp_lcore_cycles(unsigned lcore, struct spp_cycles *out);
 /* ---- diagnostics ---- */
 int spp_probe_ethdev_rx(uint16_t ethdev_id, uint16_t queue, unsigned wait_ms);
 int spp_probe_ethdev_tx(uint16_t ethdev_id, uint16_t queue, unsigned count);

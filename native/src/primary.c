@@ -29,6 +29,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "common.h"
+#include "cycles.h"
 #include "mp.h"
 #include "shared.h"
 
@@ -124,8 +125,10 @@ static int
 pri_worker(__rte_unused void *arg)
 {
 	unsigned int lcore = rte_lcore_id();
+	struct spp_cycles *cyc = &spp_lcore_cyc[lcore].c;
 	struct rte_mbuf *pkts[SPP_BURST];
 	struct spp_idle idle = { 0 };
+	uint64_t round = rte_rdtsc();
 
 	rte_rcu_qsbr_thread_register(pri.qsbr, lcore);
 	rte_rcu_qsbr_thread_online(pri.qsbr, lcore);
@@ -146,6 +149,7 @@ pri_worker(__rte_unused void *arg)
 		}
 		rte_rcu_qsbr_quiescent(pri.qsbr, lcore);
 		spp_idle_update(&idle, work);
+		spp_cycles_round(cyc, &round, work);
 	}
 
 	rte_rcu_qsbr_thread_offline(pri.qsbr, lcore);

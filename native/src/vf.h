@@ -12,6 +12,7 @@
 
 #include "classifier.h"
 #include "common.h"
+#include "cycles.h"
 #include "shared.h"
 #include "vlan.h"
 
@@ -48,6 +49,7 @@ struct comp_conf {
 /* counters and cursor: written only by the lcore that runs the component */
 struct comp_state {
 	struct spp_comp_counters ctr;
+	struct spp_cycles cyc;    /* busy cycles and frames of its burst calls */
 	uint16_t rr;
 } __rte_cache_aligned;
 

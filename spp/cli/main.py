@@ -85,6 +85,20 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Raw JSON.")] = 
 
 
 @app.command()
+def top(
+    once: Annotated[bool, typer.Option("--once", help="Print one view and exit.")] = False,
+    interval: Annotated[float, typer.Option(
+        "--interval", "-i", min=0.1, help="Seconds between samples.")] = 1.0,
+    show_all: Annotated[bool, typer.Option("--all", help="Also ports that moved nothing.")]
+    = False,
+) -> None:
+    """Live view of port and component rates, drops by reason, lcore busy, ring fill."""
+    from spp.cli.top import run
+
+    raise typer.Exit(run(client(), interval, once, show_all))
+
+
+@app.command()
 def playback(
     file: Path,
     keep_going: Annotated[bool, typer.Option(help="Run every line, fail at the end.")] = False,
@@ -102,13 +116,15 @@ def up(
     topology: Annotated[str, typer.Option(help="`default` or a topology YAML.")] = "default",
     ctl_bind: Annotated[str, typer.Option(help="Controller address.")] = "127.0.0.1",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each part.")] = 30.0,
+    metrics: Annotated[bool, typer.Option(
+        help="Also start the Prometheus exporter on 127.0.0.1:9877.")] = True,
 ) -> None:
-    """Host topology, then spp ctl, primary and vf 1 in the background."""
+    """Host topology, then spp ctl, primary, vf 1 and the metrics exporter in the background."""
     from spp.cli.updown import UpError
     from spp.cli.updown import up as do_up
 
     try:
-        do_up(topology, ctl_bind, timeout, echo=typer.echo)
+        do_up(topology, ctl_bind, timeout, echo=typer.echo, metrics=metrics)
     except UpError as exc:
         fail(f"spp up: {exc}")
 

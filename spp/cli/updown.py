@@ -3,7 +3,8 @@
 Uses spp.host.updown.host_up/host_down and the process mains through
 `spp primary start` / `spp vf start`. Pid and log files live in the instance's
 run directory (spp.rundir: <run dir>/<file prefix>/): ctl.pid/.log,
-primary.pid/.log, vf1.pid/.log.
+primary.pid/.log, vf1.pid/.log, and metrics.pid/.log of the Prometheus exporter
+(`spp metrics serve` on 127.0.0.1:9877).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 from spp import rundir
 from spp.client import Client, SppError
+from spp.metrics.server import DEFAULT_ADDR as METRICS_ADDR
+from spp.metrics.server import DEFAULT_PORT as METRICS_PORT
 
 
 class UpError(Exception):
@@ -68,8 +71,18 @@ def _wait(name: str, proc: subprocess.Popen[bytes], ready: Any, timeout: float) 
                   f"(log {log_file}: {_log_tail(name)})")
 
 
+def _metrics_ready(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as res:
+            return bool(res.status == 200)
+    except OSError:
+        return False
+
+
 def up(topology: str, ctl_bind: str, timeout: float = 30.0,
-       echo: Any = print, host: bool = True) -> None:
+       echo: Any = print, host: bool = True, metrics: bool = True) -> None:
     """Bring everything up; on failure clean up what was started and raise UpError."""
     phys = ["spp-p0", "spp-p1"]
     if host:
@@ -100,6 +113,15 @@ def up(topology: str, ctl_bind: str, timeout: float = 30.0,
                             "-l", "2-6"])
         _wait("vf1", vf, lambda: 1 in cl.vf_ids(), timeout)
         echo(f"vf 1 up (pid {vf.pid})")
+        if metrics:
+            url = f"http://{METRICS_ADDR}:{METRICS_PORT}/metrics"
+            exp = _spawn("metrics", ["metrics", "serve", "--addr", METRICS_ADDR,
+                                     "--port", str(METRICS_PORT),
+                                     "--ctl-url", f"http://{ctl_bind}:7777", "--pid-file",
+                                     str(rundir.pid_path("metrics", INSTANCE))])
+            _wait("metrics", exp, lambda: _metrics_ready(url), timeout)
+            echo(f"metrics exporter on {url} (pid {exp.pid}); "
+                 f"point Prometheus at {METRICS_ADDR}:{METRICS_PORT}")
     except (UpError, OSError) as exc:
         down(ctl_bind, host=False, echo=lambda _m: None)
         raise UpError(str(exc)) from None

@@ -25,6 +25,7 @@ from typing import Any
 
 from spp import rundir
 from spp.native import NativeError, check, eal_init, load
+from spp.proc import cycles
 from spp.proc import eal as ealmod
 from spp.proc.agent import CommandError, Rejected, serve_controller
 from spp.resources import (
@@ -288,6 +289,7 @@ class Primary:
             "forwarding": self.forwarding,
             "xdp": self._xdp_status(),
             "launched": self.launched(),
+            **cycles.cycle_fields(self.ffi, self.lib, self.ealargs.worker_lcores),
         }
 
     def _dev_json(self, info: Any) -> dict[str, Any]:

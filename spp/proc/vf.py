@@ -18,8 +18,8 @@ from typing import Any
 
 from spp import rundir
 from spp.native import NativeError, check, eal_init, load
+from spp.proc import cycles, faults
 from spp.proc import eal as ealmod
-from spp.proc import faults
 from spp.proc.agent import CommandError, Rejected, serve_controller
 from spp.proc.vf_model import Component, TableEntry, VfModel
 from spp.resources import ResourceError, Uid, check_client_id, format_mac
@@ -265,10 +265,15 @@ class Vf:
         assert self.model is not None
         out = self.model.status()
         comp_ctr, port_ctr = self.dp.counters(self.model)
+        slots = {c.name: c.slot for c in self.model.components.values()}
         for comp in out["components"]:
             if "name" in comp:
                 comp["counters"] = comp_ctr.get(comp["name"], {})
+                if comp["name"] in slots:
+                    comp["cycles"] = cycles.component_cycles(self.ffi, self.lib,
+                                                             slots[comp["name"]])
         out["port_counters"] = port_ctr
+        out.update(cycles.cycle_fields(self.ffi, self.lib, self.ealargs.worker_lcores))
         return out
 
 
