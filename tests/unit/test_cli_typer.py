@@ -191,8 +191,19 @@ def test_launch_reports_the_launched_process_own_reason_when_it_exits(stack):
 
 def test_launch_waits_until_the_new_vf_registers(stack):
     import threading
+    import time
 
-    late = threading.Timer(0.8, lambda: stack.add(FakeVf(7)))
+    sent = len(stack.pri.launched)
+
+    def register_once_launched() -> None:  # the vf comes up after the primary launched it
+        for _ in range(300):
+            if len(stack.pri.launched) > sent:
+                time.sleep(0.3)
+                stack.add(FakeVf(7))
+                return
+            time.sleep(0.05)
+
+    late = threading.Thread(target=register_once_launched)
     late.start()
     try:
         res = spp("primary", "launch", "vf", "7", "-l", "2,3", "--", "-s", "127.0.0.1:6666",
