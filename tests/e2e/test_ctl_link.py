@@ -29,7 +29,8 @@ MAC1 = "52:54:00:12:34:56"
 
 def config_keys(st: dict[str, Any]) -> dict[str, Any]:
     """Status without counters: what must survive anything the controller does."""
-    comps = [{k: v for k, v in c.items() if k != "counters"} for c in st["components"]]
+    comps = [{k: v for k, v in c.items() if k not in ("counters", "cycles")}
+             for c in st["components"]]
     return {"components": comps, "classifier_table": st["classifier_table"],
             "ports": st["ports"]}
 

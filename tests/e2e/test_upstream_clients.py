@@ -116,7 +116,7 @@ def peer(stack: Stack) -> Iterator[Peer]:
 
 
 def _config(st: dict[str, Any]) -> dict[str, Any]:
-    return {"components": [{k: v for k, v in c.items() if k != "counters"}
+    return {"components": [{k: v for k, v in c.items() if k not in ("counters", "cycles")}
                            for c in st["components"]],
             "classifier_table": st["classifier_table"]}
 

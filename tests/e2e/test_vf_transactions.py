@@ -44,7 +44,7 @@ def faulty(default_topology: Any, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 def config(st: dict[str, Any]) -> dict[str, Any]:
-    return {"components": [{k: v for k, v in c.items() if k != "counters"}
+    return {"components": [{k: v for k, v in c.items() if k not in ("counters", "cycles")}
                            for c in st["components"]],
             "classifier_table": st["classifier_table"], "ports": st["ports"]}
 
