@@ -50,6 +50,7 @@ values = ["fz1", "fz2", "cls", "fwd1"]
 
 @pytest.fixture(scope="module")
 def fuzz_stack(default_topology: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    before = set(Path("/tmp").glob("sock[0-9]*"))
     with Stack(tmp_path_factory.mktemp("fuzz")) as s:
         s.start_ctl()
         s.start_primary("--phy", "spp-p0", "--phy", "spp-p1", "--rings", "4")
@@ -59,9 +60,9 @@ def fuzz_stack(default_topology: Any, tmp_path_factory: pytest.TempPathFactory) 
              port("add", "ring:0", "rx", "fwd1"), port("add", "phy:1", "tx", "fwd1"),
              table("add", "52:54:00:12:34:56", "ring:0"))
         yield s
-        for sock in Path("/tmp").glob("sock[0-9]*"):  # vhost:N sockets a fuzzed `add` made
-            if sock.is_socket():
-                sock.unlink(missing_ok=True)
+    for sock in set(Path("/tmp").glob("sock[0-9]*")) - before:  # vhost:N sockets fuzzing made
+        if sock.is_socket():
+            sock.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------
