@@ -28,7 +28,15 @@ from spp.native import NativeError, check, eal_init, load
 from spp.proc import cycles
 from spp.proc import eal as ealmod
 from spp.proc.agent import CommandError, Rejected, serve_controller
-from spp.proc.resources import ResourceError, parse_uid
+from spp.resources import (
+    LAUNCH_PROC_NAMES,
+    ResourceError,
+    check_client_id,
+    check_launch_opts,
+    format_mac,
+    opts_to_argv,
+    parse_uid,
+)
 
 log = logging.getLogger("spp.primary")
 
@@ -161,10 +169,6 @@ def check_interfaces(opts: PrimaryOptions) -> None:
         raise UsageError("bpffs is not mounted at /sys/fs/bpf: `spp host up` mounts it")
 
 
-def _mac(raw: Any) -> str:
-    return ":".join(f"{b:02x}" for b in bytes(raw))
-
-
 def _steering(file_prefix: str) -> Any:
     from spp.xdp import XdpSteering, instance_dir
 
@@ -212,6 +216,7 @@ class Primary:
         self.patches: list[tuple[str, str]] = []
         self.forwarding = False
         self.children: dict[int, subprocess.Popen[bytes]] = {}
+        self.log_offsets: dict[int, int] = {}
         self.stop: asyncio.Event | None = None
         self.started = False
         self._steer: Any = None
@@ -323,23 +328,32 @@ class Primary:
                     "tx": rinfo.tx, "tx_drop": rinfo.tx_drop,
                     "size": rinfo.size, "count": rinfo.count,
                 })
+        patches = [{"src": s, "dst": d} for s, d in self.patches]
+        ports = ([f"phy:{p['id']}" for p in phy_ports] + [f"ring:{r['id']}" for r in ring_ports]
+                 + [f"vhost:{v['id']}" for v in vhost_ports])
         return {
+            "master-lcore": self.ealargs.main_lcore,
             "lcores": self.ealargs.lcores,
             "phy_ports": phy_ports,
             "ring_ports": ring_ports,
             "vhost_ports": vhost_ports,
-            "patches": [{"src": s, "dst": d} for s, d in self.patches],
+            # upstream's newer shape: the forwarder thread (our bridge + patch lcore)
+            "forwarder": {"status": "running" if self.forwarding else "idling",
+                          "ports": ports, "patches": patches},
+            "patches": patches,
             "forwarding": self.forwarding,
             "xdp": self._xdp_status(),
+            "launched": self.launched(),
             **cycles.cycle_fields(self.ffi, self.lib, self.ealargs.worker_lcores),
         }
 
     def _dev_json(self, info: Any) -> dict[str, Any]:
         return {
             "id": info.id, "rx": info.rx, "tx": info.tx, "tx_drop": info.tx_drop,
-            "rx_drop": info.rx_drop, "eth": _mac(info.mac),
+            "rx_drop": info.rx_drop, "eth": format_mac(bytes(info.mac)),
             "iface": self.ffi.string(info.name).decode(),
             "driver": self.ffi.string(info.driver).decode(),
+            "nof_queues": {"rx": max(1, info.nb_queues), "tx": max(1, info.nb_queues)},
             "mode": "bridged" if info.kind == 1 else "direct",
             "link": "up" if info.link_up else "down",
             "promiscuous": bool(info.promiscuous),
@@ -393,50 +407,68 @@ class Primary:
         self.forwarding = on
 
     def cmd_launch(self, args: dict[str, Any]) -> None:
+        """Start spp_vf CLIENT_ID in the background (upstream's `launch`).
+
+        Its output goes to <run dir>/<prefix>/vfN.log; status `launched` then
+        tells whether it runs and, once it has exited, its own last word.
+        """
         proc = args.get("proc_name")
-        if proc not in ("spp_vf", "vf"):
-            raise CommandError(f"cannot launch '{proc}': this primary launches spp_vf only")
-        try:
-            cid = int(args.get("client_id"))
-        except (TypeError, ValueError):
-            raise CommandError("client_id must be an integer") from None
-        eal = args.get("eal") or {}
-        app = args.get("app") or {}
-        if not isinstance(eal, dict) or not isinstance(app, dict):
-            raise CommandError("eal and app must be objects of option: value")
-        argv = _opts_to_argv(eal) + ["--"] + _opts_to_argv(app)
-        if "--client-id" not in app:
-            argv += ["--client-id", str(cid)]
+        if proc not in LAUNCH_PROC_NAMES:
+            raise CommandError(f"cannot launch '{str(proc)[:40]}': this primary launches "
+                               "spp_vf only")
+        cid = check_client_id(args.get("client_id"))
+        eal = check_launch_opts(args.get("eal") or {}, "eal")
+        app = check_launch_opts(args.get("app") or {}, "app")
+        if app.get("--client-id") not in (None, str(cid)):
+            raise CommandError(f"app option --client-id {app['--client-id']} differs from "
+                               f"client_id {cid}")
+        app["--client-id"] = str(cid)
+        child = self.children.get(cid)
+        if child is not None and child.poll() is None:
+            raise CommandError(f"vf {cid} launched earlier still runs (pid {child.pid})")
+        argv = opts_to_argv(eal) + ["--"] + opts_to_argv(app)
         instance = self.ealargs.file_prefix
         log_file = rundir.log_path(f"vf{cid}", instance)
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        logf = log_file.open("ab")
-        child = subprocess.Popen(
-            [sys.executable, "-m", "spp.cli.main", "vf", *argv],
-            stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        logf.close()
-        rundir.write_pid(rundir.pid_path(f"vf{cid}", instance), child.pid)
+        with log_file.open("ab") as logf:
+            self.log_offsets[cid] = logf.tell()
+            child = subprocess.Popen(
+                [sys.executable, "-m", "spp.cli.main", "vf", *argv],
+                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.children[cid] = child
         log.info("launched spp_vf %d (pid %d): %s", cid, child.pid, " ".join(argv))
+
+    def launched(self) -> list[dict[str, Any]]:
+        """Every spp_vf this primary launched: running, or its exit code and reason."""
+        out = []
+        for cid, child in sorted(self.children.items()):
+            code = child.poll()
+            entry: dict[str, Any] = {"client_id": cid, "pid": child.pid,
+                                     "running": code is None}
+            if code is not None:
+                entry["exit_code"] = code
+                entry["reason"] = self._last_word(cid)
+            out.append(entry)
+        return out
+
+    def _last_word(self, cid: int) -> str:
+        """The launched process's one-line reason: its last `spp vf:` line of this run."""
+        path = rundir.log_path(f"vf{cid}", self.ealargs.file_prefix)
+        try:
+            with path.open("rb") as fh:
+                fh.seek(self.log_offsets.get(cid, 0))
+                text = fh.read(1 << 20).decode(errors="replace")
+        except OSError:
+            return ""
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        ours = [ln for ln in lines if ln.startswith("spp vf:")]
+        return ((ours or lines or [""])[-1])[:300]
 
     def cmd_exit(self, args: dict[str, Any]) -> None:
         if self.stop is not None:
             asyncio.get_running_loop().call_later(0.1, self.stop.set)
-
-
-def _opts_to_argv(opts: dict[str, Any]) -> list[str]:
-    out: list[str] = []
-    for key, value in opts.items():
-        key = str(key)
-        if not key.startswith("-"):
-            raise CommandError(f"option '{key}' must start with '-'")
-        if value in (None, "", True):
-            out.append(key)
-        else:
-            out += [key, str(value)]
-    return out
 
 
 def _detach_xdp(ifaces: list[str]) -> None:
