@@ -7,6 +7,7 @@ from typing import Any
 import requests
 
 DEFAULT_URL = "http://127.0.0.1:7777"
+PROCESS_REFUSED = "command error: "
 
 
 class SppError(Exception):
@@ -51,6 +52,8 @@ class Client:
             ) from None
         if res.status_code >= 400:
             text = res.text.strip() or res.reason or "error"
+            # upstream's prefix for a process's refusal; our messages say who refused anyway
+            text = text.removeprefix(PROCESS_REFUSED)
             raise SppError(text, res.status_code)
         if res.status_code == 204 or not res.content:
             return None

@@ -16,6 +16,7 @@ import sys
 import threading
 from typing import Any
 
+from spp import wire
 from spp.ctl.server import Controller
 
 UID_RE = re.compile(r"^(phy|ring|vhost):(\d+)$")
@@ -28,7 +29,9 @@ ROLE_LIMITS = {  # (max rx, max tx); None = any number
 
 
 class Refused(Exception):
-    pass
+    def __init__(self, reason: str, code: int = 400) -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 class FakeProc:
@@ -39,12 +42,14 @@ class FakeProc:
     def __init__(self) -> None:
         self.writer: asyncio.StreamWriter | None = None
         self.silent: set[str] = set()  # commands never answered (timeout tests)
+        self.deaf = False  # never answer heartbeats (a hung process)
+        self.version = wire.VERSION
         self.log: list[tuple[str, dict[str, Any]]] = []
         self.rejected: str | None = None
         self.done = asyncio.Event()
 
     def hello(self) -> dict[str, Any]:
-        return {"type": "primary", "pid": 4242, "version": 1}
+        return {"type": "primary", "pid": 4242, "version": self.version}
 
     async def connect(self, host: str, port: int) -> None:
         reader, self.writer = await asyncio.open_connection(host, port)
@@ -63,6 +68,12 @@ class FakeProc:
         try:
             while line := await reader.readline():
                 req = json.loads(line)
+                if "hb" in req:
+                    if self.deaf:
+                        continue
+                    self.writer.write(json.dumps({"hb": req["hb"]}).encode() + b"\n")
+                    await self.writer.drain()
+                    continue
                 cmd, args = req["cmd"], req.get("args") or {}
                 self.log.append((cmd, args))
                 if cmd in self.silent:
@@ -70,7 +81,7 @@ class FakeProc:
                 try:
                     reply = {"id": req["id"], "ok": True, "result": self.handle(cmd, args)}
                 except Refused as exc:
-                    reply = {"id": req["id"], "ok": False, "error": str(exc)}
+                    reply = {"id": req["id"], "ok": False, "error": str(exc), "code": exc.code}
                 self.writer.write(json.dumps(reply).encode() + b"\n")
                 await self.writer.drain()
                 if cmd == "exit":
@@ -94,6 +105,7 @@ class FakePrimary(FakeProc):
         self.patches: list[dict[str, str]] = []
         self.forwarding = False
         self.launched: list[dict[str, Any]] = []
+        self.outcomes: dict[int, dict[str, Any]] = {}  # client id -> `launched` entry
 
     def _check(self, uid: str) -> None:
         m = UID_RE.match(uid)
@@ -110,6 +122,10 @@ class FakePrimary(FakeProc):
                 "ring_ports": [{"id": i, "rx": 0, "rx_drop": 0, "tx": 0, "tx_drop": 0}
                                for i in range(self.nring)],
                 "patches": self.patches, "forwarding": self.forwarding, "xdp": {},
+                "launched": [self.outcomes.get(int(a["client_id"]),
+                                               {"client_id": int(a["client_id"]), "pid": 99,
+                                                "running": True})
+                             for a in self.launched],
             }
         if cmd == "patch":
             self._check(args["src"])
@@ -147,7 +163,7 @@ class FakeVf(FakeProc):
 
     def hello(self) -> dict[str, Any]:
         return {"type": "vf", "client_id": self.client_id, "pid": 4300 + self.client_id,
-                "version": 1}
+                "version": self.version}
 
     def status(self) -> dict[str, Any]:
         comps: list[dict[str, Any]] = []
@@ -180,7 +196,7 @@ class FakeVf(FakeProc):
             return None
         if cmd == "component_stop":
             if self.comps.pop(args["name"], None) is None:
-                raise Refused(f"no such component '{args['name']}'.")
+                raise Refused(f"component '{args['name']}' not found.", 404)
             return None
         if cmd == "port":
             return self._port(args)
@@ -191,7 +207,7 @@ class FakeVf(FakeProc):
     def _port(self, args: dict[str, Any]) -> None:
         comp = self.comps.get(args["name"])
         if comp is None:
-            raise Refused(f"no such component '{args['name']}'.")
+            raise Refused(f"component '{args['name']}' not found.", 404)
         lst = comp[f"{args['dir']}_port"]
         found = [p for p in lst if p["port"] == args["port"]]
         if args["action"] == "detach":
@@ -223,11 +239,11 @@ class FakeVf(FakeProc):
 class Stack:
     """Controller + fakes on one event loop in a background thread."""
 
-    def __init__(self, timeout: float = 2.0) -> None:
+    def __init__(self, timeout: float = 2.0, heartbeat: float = 1.0) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.ctl = Controller("127.0.0.1", 0, 0, 0, timeout=timeout)
+        self.ctl = Controller("127.0.0.1", 0, 0, 0, timeout=timeout, heartbeat=heartbeat)
         self.run(self.ctl.start())
         self.url = f"http://127.0.0.1:{self.ctl.api_port}/v1"
         self.base = f"http://127.0.0.1:{self.ctl.api_port}"

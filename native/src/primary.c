@@ -52,6 +52,7 @@ struct patch {
 };
 
 #define MAX_PATCHES (SPP_MAX_PHY + SPP_MAX_VHOST + SPP_MAX_RINGS)
+#define PATCH_OWNER "a patch of the primary"
 
 static struct {
 	pthread_mutex_t lock;
@@ -591,7 +592,12 @@ dev_start(uint16_t port_id, uint16_t nb_queues)
 	if (ret != 0)
 		return spp_fail(-ret, "port %u (%s): start failed: %s", port_id,
 				info.driver_name, rte_strerror(-ret));
-	rte_eth_promiscuous_enable(port_id);
+	/* without it a port only sees frames for its own MAC: say so, keep going */
+	ret = rte_eth_promiscuous_enable(port_id);
+	if (ret != 0)
+		SPP_LOG(WARNING, "port %u (%s): cannot enable promiscuous mode: %s; it receives "
+			"only frames for its own MAC and broadcast/multicast", port_id,
+			info.driver_name, rte_strerror(-ret));
 	return nb_queues;
 }
 
@@ -1049,6 +1055,7 @@ dev_info(const struct spp_shared_dev *dev, const struct spp_bridge_counters *bas
 		return;  /* a secondary may read the table, not the devices */
 	if (rte_eth_link_get_nowait(dev->ethdev_id, &link) == 0)
 		out->link_up = link.link_status;
+	out->promiscuous = rte_eth_promiscuous_get(dev->ethdev_id) == 1;
 	dev_counters(dev, xsk, out);
 }
 
@@ -1192,11 +1199,14 @@ patch_uses(int type, unsigned int id, int consumer)
 	return 0;
 }
 
-/* Let go of the ring sides of `p` that no patch uses any more. */
+/* Let go of the ring sides (and direct queue) of `p` that no patch uses any more. */
 static void
 patch_release_unused(const struct patch *p)
 {
 	struct side s;
+
+	if (p->src_type == SPP_RES_PHY && !patch_uses(SPP_RES_PHY, p->src_id, 1))
+		spp_queue_release(p->src_id, 0, PATCH_OWNER);
 
 	if (p->src_type == SPP_RES_RING && !patch_uses(SPP_RES_RING, p->src_id, 1) &&
 	    side_resolve(SPP_RES_RING, p->src_id, 1, &s) == 1)
@@ -1212,7 +1222,11 @@ patch_claim(const struct patch *p)
 	struct side s;
 	int ret = 0;
 
-	if (p->src_type == SPP_RES_RING && side_resolve(SPP_RES_RING, p->src_id, 1, &s) == 1)
+	/* a patch from a directly polled device polls its queue 0 here (claim.c) */
+	if (p->src_type == SPP_RES_PHY && spp_shm->phy[p->src_id].kind == SPP_DEV_DIRECT)
+		ret = spp_queue_claim(p->src_id, 0, PATCH_OWNER);
+	if (ret == 0 && p->src_type == SPP_RES_RING &&
+	    side_resolve(SPP_RES_RING, p->src_id, 1, &s) == 1)
 		ret = side_claim(&s, getpid(), 0);
 	if (ret == 0 && p->dst_type == SPP_RES_RING &&
 	    side_resolve(SPP_RES_RING, p->dst_id, 0, &s) == 1)

@@ -6,18 +6,18 @@ request and print the same message.
 
 from __future__ import annotations
 
-import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from spp import resources as R
 from spp.cli import statusfmt
-from spp.client import Client
+from spp.client import Client, SppError
 
 VF_CMDS = ("status", "component", "port", "classifier_table", "exit")
 PRI_CMDS = ("status", "clear", "launch", "patch", "forward", "stop", "exit")
 ROLES = ("forward", "merge", "classifier", "classifier_mac")
-UID_RE = re.compile(r"^(phy|ring|vhost):(0|[1-9][0-9]*)$")
 
 
 class CommandError(Exception):
@@ -34,12 +34,25 @@ class Action:
     path: str
     body: Any = None
     done: Callable[[Any], str] = field(default=lambda _res: "")
+    before: Callable[[Client], None] | None = None   # checks against live state
+    after: Callable[[Client], str] | None = None     # waits for the outcome, adds its line
 
 
 def _int(word: str, what: str) -> int:
-    if not re.fullmatch(r"[0-9]+", word):
+    if not R.is_ascii_id(word):
         raise CommandError(f"Invalid {what} '{word}'.")
     return int(word)
+
+
+def _uid(word: str, queue: bool = True) -> str:
+    """A resource UID as the shared parser reads it (`phy:0`, `ring:3`, `phy:0nq1`)."""
+    try:
+        ref = R.parse_port(word)
+    except R.ResourceError as exc:
+        raise CommandError(f"Invalid resource UID '{word}': {exc}.") from None
+    if ref.queue and not queue:
+        raise CommandError(f"Invalid resource UID '{word}': no queue here.")
+    return word
 
 
 def _syntax(usage: str) -> CommandError:
@@ -88,9 +101,7 @@ def _component(base: str, args: list[str]) -> Action:
 def _port(base: str, args: list[str]) -> Action:
     if len(args) < 4 or args[0] not in ("add", "del"):
         raise _syntax(PORT_USAGE)
-    op, uid, rest = args[0], args[1], args[2:]
-    if not UID_RE.match(uid):
-        raise CommandError(f"Invalid resource UID '{uid}'.")
+    op, uid, rest = args[0], _uid(args[1]), args[2:]
     body: dict[str, Any] = {"action": "attach" if op == "add" else "detach", "port": uid}
     if rest[0] == "nq":
         if len(rest) < 3:
@@ -156,8 +167,41 @@ def _launch(args: list[str]) -> Action:
     eal.setdefault("--proc-type", "secondary")
     app.setdefault("--client-id", str(sec_id))
     body = {"proc_name": "spp_vf", "client_id": str(sec_id), "eal": eal, "app": app}
+
+    def not_running(client: Client) -> None:
+        if sec_id in client.vf_ids():
+            raise CommandError(f"Cannot launch vf:{sec_id}: it is already running.")
+
     return Action("PUT", "primary/launch", body,
-                  lambda _r: f"Send request to launch 'vf:{sec_id}'.")
+                  lambda _r: f"Send request to launch vf:{sec_id}.",
+                  before=not_running, after=lambda client: wait_launched(client, sec_id))
+
+
+LAUNCH_WAIT_S = 20.0
+
+
+def wait_launched(client: Client, sec_id: int, timeout: float = LAUNCH_WAIT_S,
+                  interval: float = 0.25) -> str:
+    """Wait (bounded) until vf `sec_id` registers, or the primary reports it exited.
+
+    Returns the success line; raises SppError with the launched process's own
+    one-line reason when it exited, or with a time-out when neither happened.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if sec_id in client.vf_ids():
+            return f"vf:{sec_id} is up."
+        launched = (client.primary_status() or {}).get("launched") or []
+        entry = next((e for e in launched if isinstance(e, dict)
+                      and e.get("client_id") == sec_id), None)
+        if entry is not None and not entry.get("running", True):
+            reason = entry.get("reason") or "no reason given"
+            raise SppError(f"vf:{sec_id} exited with code {entry.get('exit_code')}: {reason}")
+        if time.monotonic() >= deadline:
+            pid = f" (pid {entry['pid']} still runs)" if entry else ""
+            raise SppError(f"vf:{sec_id} did not register with spp ctl within {timeout:g} s"
+                           f"{pid}.")
+        time.sleep(interval)
 
 
 def pri_action(words: list[str]) -> Action:
@@ -173,10 +217,7 @@ def pri_action(words: list[str]) -> Action:
     if cmd == "patch" and args == ["reset"]:
         return Action("DELETE", "primary/patches", done=lambda _r: "Clear all of patches.")
     if cmd == "patch" and len(args) == 2:
-        src, dst = args
-        for uid in args:
-            if not UID_RE.match(uid):
-                raise CommandError(f"Invalid resource UID '{uid}'.")
+        src, dst = _uid(args[0], queue=False), _uid(args[1], queue=False)
         return Action("PUT", "primary/patches", {"src": src, "dst": dst},
                       lambda _r: f"Patch ports ({src} -> {dst}).")
     if cmd == "forward" and not args:
@@ -193,8 +234,17 @@ def pri_action(words: list[str]) -> Action:
 
 
 def execute(client: Client, action: Action) -> str:
-    """Send the request; return the success text. Raises spp.client.SppError."""
-    return action.done(client.request(action.method, action.path, action.body))
+    """Send the request (and wait for its outcome); return the success text.
+
+    Raises spp.client.SppError, or CommandError when a check against the live
+    state refuses the line before anything is sent.
+    """
+    if action.before is not None:
+        action.before(client)
+    text = action.done(client.request(action.method, action.path, action.body))
+    if action.after is not None:
+        text = "\n".join(t for t in (text, action.after(client)) if t)
+    return text
 
 
 def split_target(line: str) -> tuple[str, str | None, list[str]]:

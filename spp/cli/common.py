@@ -40,6 +40,8 @@ def run_action(action: C.Action, as_json: bool = False) -> None:
                 typer.echo(text)
     except SppError as exc:
         fail(f"Error: {exc.reason}")
+    except C.CommandError as exc:
+        fail(exc.text)
 
 
 def build(fn: Any, *args: Any) -> C.Action:

@@ -7,6 +7,7 @@ import os
 from typing import Any, Protocol
 
 from spp.cli.commands import PRI_CMDS, ROLES, VF_CMDS
+from spp.resources import is_ascii_id
 
 TOP_CMDS = ("bye", "cd", "config", "env", "exit", "help", "history", "ls", "mkdir",
             "playback", "pri", "pwd", "record", "redo", "server", "status", "vf")
@@ -42,8 +43,11 @@ def uids(src: Source, st: dict[str, Any]) -> list[str]:
     for comp in st.get("components", []):
         found += [a["port"] for d in ("rx_port", "tx_port") for a in comp.get(d, [])]
     order = {"phy": 0, "ring": 1, "vhost": 2}
-    return sorted(set(found), key=lambda u: (order.get(u.split(":")[0], 9),
-                                             int(u.split(":")[1]) if u[-1].isdigit() else 0))
+    def key(u: str) -> tuple[int, int]:
+        kind, _, num = u.partition(":")
+        return order.get(kind, 9), int(num) if is_ascii_id(num) else 0
+
+    return sorted(set(found), key=key)
 
 
 def _files(word: str, dirs_only: bool = False) -> list[str]:
@@ -68,7 +72,7 @@ def candidates(line: str, src: Source, config_keys: tuple[str, ...] = ()) -> lis
         hw = head.split()
         if hw[:1] == ["pri"]:
             return _filter(_pri(words), words[-1])
-        if hw[:1] == ["vf"] and len(hw) == 2 and hw[1].isdigit():
+        if hw[:1] == ["vf"] and len(hw) == 2 and is_ascii_id(hw[1]):
             return _filter(_vf(int(hw[1]), words, src), words[-1])
         return []
     words = line.split()

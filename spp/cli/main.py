@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer import _click as click
 
 from spp.cli import host, primary, vf, xdp
 from spp.cli.common import client, ctl_addr, fail
@@ -115,12 +114,14 @@ def playback(
 @app.command()
 def up(
     topology: Annotated[str, typer.Option(help="`default` or a topology YAML.")] = "default",
-    ctl_bind: Annotated[str, typer.Option(help="Controller address.")] = "127.0.0.1",
+    ctl_bind: Annotated[str | None, typer.Option(
+        help="Controller address (default: the topology's `ctl.bind`).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each part.")] = 30.0,
     metrics: Annotated[bool, typer.Option(
-        help="Also start the Prometheus exporter on 127.0.0.1:9877.")] = True,
+        help="Also start the Prometheus exporter (127.0.0.1, the topology's "
+             "`ctl.metrics_port`, default 9877).")] = True,
 ) -> None:
-    """Host topology, then spp ctl, primary, vf 1 and the metrics exporter in the background."""
+    """Host topology, then spp ctl, primary, vf 1 and the metrics exporter of its instance."""
     from spp.cli.updown import UpError
     from spp.cli.updown import up as do_up
 
@@ -133,7 +134,8 @@ def up(
 @app.command()
 def down(
     topology: Annotated[str, typer.Option(help="`default` or a topology YAML.")] = "default",
-    ctl_bind: Annotated[str, typer.Option(help="Controller address.")] = "127.0.0.1",
+    ctl_bind: Annotated[str | None, typer.Option(
+        help="Controller address (default: the topology's `ctl.bind`).")] = None,
 ) -> None:
     """Stop vf, primary and spp ctl (REST, then pid files), then the host topology."""
     from spp.cli.updown import down as do_down
@@ -143,17 +145,31 @@ def down(
         fail("spp down: " + "; ".join(problems))
 
 
+def _click_error(exc: Exception) -> int:
+    """Click's usage and parameter errors, met through their public interface only.
+
+    Typer bundles its own copy of Click (not importable by a public name) in
+    recent releases and depends on the `click` package in older ones; both
+    raise exceptions with `format_message()`, `exit_code` and, for usage
+    errors, `ctx`.
+    """
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        typer.echo(exc.format_message())  # type: ignore[attr-defined]
+        return 0
+    if hasattr(exc, "ctx"):  # UsageError and its subclasses
+        ctx = exc.ctx
+        cmd = ctx.command_path if ctx else "spp"
+        typer.echo(f"{cmd}: {exc.format_message()} (see `{cmd} --help`)",  # type: ignore[attr-defined]
+                   err=True)
+        return 2
+    typer.echo(f"spp: {exc.format_message()}", err=True)  # type: ignore[attr-defined]
+    return int(getattr(exc, "exit_code", 1))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the app; usage errors and failures end in one stderr line, never a traceback."""
     try:
         rv = app(args=argv, prog_name="spp", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        typer.echo(exc.format_message())
-        return 0
-    except click.exceptions.UsageError as exc:
-        cmd = exc.ctx.command_path if exc.ctx else "spp"
-        typer.echo(f"{cmd}: {exc.format_message()} (see `{cmd} --help`)", err=True)
-        return 2
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
@@ -163,13 +179,12 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 1
     except BrokenPipeError:
         return 1
-    except click.exceptions.ClickException as exc:
-        typer.echo(f"spp: {exc.format_message()}", err=True)
-        return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # last resort: one line, no traceback
-        typer.echo(f"spp: internal error: {type(exc).__name__}: {exc}", err=True)
+    except Exception as exc:
+        if hasattr(exc, "format_message"):  # a Click exception (usage, bad parameter, ...)
+            return _click_error(exc)
+        typer.echo(f"spp: internal error: {type(exc).__name__}: {exc}", err=True)  # last resort
         return 1
     return rv if isinstance(rv, int) else 0
 

@@ -67,6 +67,13 @@ def stop() -> None:
     _do(["stop"])
 
 
+@app.command("launch", context_settings=PASS)
+def launch_(ctx: typer.Context) -> None:
+    """Launch a secondary: `launch vf ID EAL_OPTS -- APP_OPTS`; waits until it registers
+    and prints its own reason if it exits instead (as `pri; launch` in the shell)."""
+    _do(["launch", *ctx.args])
+
+
 @app.command("exit")
 def exit_() -> None:
     """Terminate the primary."""

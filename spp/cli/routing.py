@@ -11,6 +11,8 @@ from typing import Any
 
 from typer.core import TyperGroup
 
+from spp.resources import is_ascii_id
+
 LAUNCH_ARGS = "spp.launch_args"
 SEC_ID = "spp.sec_id"
 
@@ -26,7 +28,7 @@ class ProcGroup(TyperGroup):
             elif args[0] == "start":
                 ctx.meta[LAUNCH_ARGS] = list(args[1:])
                 args = ["start"]
-            elif self.takes_id and args[0].isdigit():
+            elif self.takes_id and is_ascii_id(args[0]):
                 ctx.meta[SEC_ID] = int(args[0])
                 args = args[1:]
                 if not args:

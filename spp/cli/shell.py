@@ -14,6 +14,7 @@ from spp.cli import commands as C
 from spp.cli import statusfmt
 from spp.cli.complete import candidates
 from spp.client import Client, SppError, base_url
+from spp.resources import is_ascii_id
 
 CONFIG_HELP = {
     "prompt": "Command prompt",
@@ -85,7 +86,7 @@ class Shell:
                 raise C.CommandError(f'Invalid command "pri {sec}".')
             action = C.pri_action(words)
         else:
-            if sec is None or not sec.isdigit():
+            if sec is None or not is_ascii_id(sec):
                 raise C.CommandError(f'Invalid secondary id "{sec or ""}".')
             action = C.vf_action(int(sec), words)
         self.out(C.execute(self.client, action))
@@ -173,7 +174,7 @@ class Shell:
         self.out("\n".join(f"  {i:>{width}}  {h}" for i, h in enumerate(self.history, 1)))
 
     def do_redo(self, args: list[str]) -> None:
-        if len(args) != 1 or not args[0].isdigit():
+        if len(args) != 1 or not is_ascii_id(args[0]):
             raise C.CommandError("Invalid syntax, usage: redo N")
         n = int(args[0])
         if not 1 <= n <= len(self.history):
@@ -188,7 +189,7 @@ class Shell:
         if not args or args == ["list"]:
             self.out("\n".join(f"  {i}: {s.split('//', 1)[1]}{' *' if i - 1 == self.cur else ''}"
                                for i, s in enumerate(self.servers, 1)))
-        elif len(args) == 1 and args[0].isdigit():
+        elif len(args) == 1 and is_ascii_id(args[0]):
             n = int(args[0])
             if not 1 <= n <= len(self.servers):
                 raise C.CommandError(f"No such server {n}.")
@@ -200,7 +201,7 @@ class Shell:
                 raise C.CommandError(f'spp-ctl "{url.split("//", 1)[1]}" is already registered.')
             self.servers.append(url)
             self.out(f'Registered spp-ctl "{url.split("//", 1)[1]}".')
-        elif len(args) == 2 and args[0] == "del" and args[1].isdigit():
+        elif len(args) == 2 and args[0] == "del" and is_ascii_id(args[1]):
             n = int(args[1])
             if not 1 <= n <= len(self.servers):
                 raise C.CommandError(f"No such server {n}.")

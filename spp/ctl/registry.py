@@ -7,21 +7,21 @@ import contextlib
 import json
 import logging
 
-from spp.ctl.conn import MAX_LINE, ProcConn
+from spp import wire
+from spp.ctl.conn import ProcConn
 
 log = logging.getLogger("spp.ctl")
-
-HELLO_TIMEOUT = 5.0
 
 
 class Registry:
     """Who is connected right now: at most one primary and one vf per client id."""
 
-    def __init__(self, controller_addr: str = "127.0.0.1:7777") -> None:
+    def __init__(self, controller_addr: str = "127.0.0.1:7777",
+                 heartbeat: float = wire.HEARTBEAT_S) -> None:
         self.controller_addr = controller_addr
+        self.heartbeat = heartbeat
         self.primary: ProcConn | None = None
         self.vfs: dict[int, ProcConn] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
 
     def processes(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []
@@ -37,38 +37,59 @@ class Registry:
     async def handle_secondary(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         await self._handle(r, w, expect="vf")
 
+    def _check_hello(self, line: bytes, expect: str) -> tuple[dict[str, object] | None, str]:
+        """(hello, "") or (None, reason to reject)."""
+        try:
+            msg = json.loads(line) if line else None
+        except (ValueError, RecursionError):
+            msg = None
+        hello = msg.get("hello") if isinstance(msg, dict) else None
+        if not isinstance(hello, dict):
+            return None, "expected a hello message."
+        version = hello.get("version")
+        if version != wire.VERSION:
+            return None, (f"protocol version {str(version)[:20]} is not supported "
+                          f"(this controller speaks {wire.VERSION}).")
+        if hello.get("type") != expect:
+            return None, f"this port accepts {expect} processes only."
+        return hello, ""
+
     async def _handle(self, r: asyncio.StreamReader, w: asyncio.StreamWriter, expect: str) -> None:
         conn: ProcConn | None = None
+        wire.keepalive(w)
         try:
-            line = await asyncio.wait_for(r.readline(), HELLO_TIMEOUT)
-            hello = json.loads(line).get("hello") if line else None
-            if not isinstance(hello, dict):
-                await _reject(w, "expected a hello message.")
+            try:
+                line = await asyncio.wait_for(wire.read_line(r), wire.HELLO_TIMEOUT_S)
+            except wire.LineTooLong:
+                line = b""
+            hello, reason = self._check_hello(line, expect)
+            if hello is None:
+                await _reject(w, reason)
                 return
-            if hello.get("type") != expect:
-                await _reject(w, f"this port accepts {expect} processes only.")
-                return
+            pid = hello.get("pid") if isinstance(hello.get("pid"), int) else None
             if expect == "primary":
                 if self.primary is not None and not self.primary.closed.is_set():
                     await _reject(w, "primary is already connected.")
                     return
-                conn = ProcConn("primary", r, w, pid=hello.get("pid"))
+                conn = ProcConn("primary", r, w, pid=pid, heartbeat=self.heartbeat)
                 self.primary = conn
             else:
                 cid = hello.get("client_id")
-                if not isinstance(cid, int) or isinstance(cid, bool) or cid < 0:
+                if not isinstance(cid, int) or isinstance(cid, bool) or not 0 <= cid < 1 << 16:
                     await _reject(w, "client_id must be a non-negative integer.")
                     return
                 old = self.vfs.get(cid)
                 if old is not None and not old.closed.is_set():
                     await _reject(w, f"client-id {cid} is already connected.")
                     return
-                conn = ProcConn("vf", r, w, client_id=cid, pid=hello.get("pid"))
+                conn = ProcConn("vf", r, w, client_id=cid, pid=pid, heartbeat=self.heartbeat)
                 self.vfs[cid] = conn
-            await conn.send({"welcome": {"controller": self.controller_addr}})
+            await conn.send({"welcome": {"controller": self.controller_addr,
+                                         "version": wire.VERSION,
+                                         "heartbeat": self.heartbeat}})
             log.info("%s connected (pid %s)", conn.label, conn.pid)
             await conn.read_loop()
-        except (TimeoutError, ValueError, AttributeError, ConnectionError) as exc:
+        except (TimeoutError, ConnectionError, OSError) as exc:
             log.warning("handshake failed on %s port: %s", expect, exc)
         finally:
             if conn is not None:
@@ -93,7 +114,7 @@ class Registry:
 
 async def _reject(w: asyncio.StreamWriter, reason: str) -> None:
     with contextlib.suppress(Exception):
-        w.write(json.dumps({"reject": reason}).encode() + b"\n")
+        w.write(wire.encode({"reject": reason}))
         await w.drain()
         w.close()
 
@@ -101,6 +122,6 @@ async def _reject(w: asyncio.StreamWriter, reason: str) -> None:
 async def start_listeners(
     reg: Registry, host: str, pri_port: int, sec_port: int
 ) -> tuple[asyncio.Server, asyncio.Server]:
-    pri = await asyncio.start_server(reg.handle_primary, host, pri_port, limit=MAX_LINE)
-    sec = await asyncio.start_server(reg.handle_secondary, host, sec_port, limit=MAX_LINE)
+    pri = await asyncio.start_server(reg.handle_primary, host, pri_port, limit=wire.MAX_REPLY)
+    sec = await asyncio.start_server(reg.handle_secondary, host, sec_port, limit=wire.MAX_REPLY)
     return pri, sec

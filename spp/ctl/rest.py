@@ -1,22 +1,46 @@
-"""REST API v1 (aiohttp): the upstream spp-ctl table plus primary patch/forward.
+"""REST API v1 (aiohttp): upstream spp-ctl's table plus primary patch/forward.
 
-Status codes: 200 JSON, 204 empty; 400 bad body/value or refused by the
-process (body = its reason); 404 no such process; 502 the process did not
-answer within the request timeout or left while we waited.
+Described in OpenAPI 3 by spp/ctl/openapi.yaml, served at /v1/openapi.json
+and /v1/openapi.yaml. Status codes and plain-text bodies as upstream sends
+them, plus the cases upstream left to chance:
+
+- 200 JSON, 204 empty;
+- 400 `key(X) required.`, `invalid key(X): V.`, `Not in json format.`, or
+  `command error: <reason>` when the process refused the command;
+- 404 `sec_id N not found.`, `primary not found.`, the process's reason for a
+  missing component, `Not found: '<path>'` for any other path (also ids that
+  are not ASCII digits);
+- 405 `Method not allowed.`;
+- 413 a body over 64 KiB or a request too large for the controller link;
+- 502 the process left before answering, 503 it was too busy to be sent the
+  command (no effect), 504 it did not answer in time (outcome unknown; the
+  controller reads its state back).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import cache
+from importlib import resources as pkg
 from typing import Any
 
+import yaml
 from aiohttp import web
 
 from spp.ctl import validate as v
-from spp.ctl.conn import DEFAULT_TIMEOUT, ProcConn, ProcError, ProcUnavailable
+from spp.ctl.conn import (
+    DEFAULT_TIMEOUT,
+    ProcBusy,
+    ProcConn,
+    ProcError,
+    ProcTimeout,
+    ProcTooLarge,
+    ProcUnavailable,
+)
 from spp.ctl.cpu import cpu_layout
 from spp.ctl.registry import Registry
+from spp.resources import is_ascii_id
 
 log = logging.getLogger("spp.ctl")
 
@@ -26,42 +50,71 @@ TIMEOUT = web.AppKey("timeout", float)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _text(status: int, reason: str) -> web.Response:
-    return web.Response(status=status, text=reason)
-
-
-@web.middleware
-async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except v.BadRequest as exc:
-        return _text(400, exc.reason)
-    except ProcError as exc:
-        return _text(400, exc.reason)
-    except ProcUnavailable as exc:
-        return _text(502, str(exc))
-    except NotFound as exc:
-        return _text(404, str(exc))
+def _text(status: int, reason: str, **headers: str) -> web.Response:
+    return web.Response(status=status, text=reason, headers=headers or None)
 
 
 class NotFound(Exception):
     pass
 
 
+def _not_found_path(request: web.Request) -> NotFound:
+    path = request.path if len(request.path) <= 200 else request.path[:197] + "..."
+    return NotFound(f"Not found: {path!r}")
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes a plain-text answer; nothing escapes as a traceback."""
+    try:
+        return await handler(request)
+    except v.BadRequest as exc:
+        return _text(exc.status, exc.reason)
+    except ProcError as exc:
+        if exc.code == 404:
+            return _text(404, exc.reason)
+        if exc.code >= 500:
+            return _text(500, f"command error: {exc.reason}")
+        return _text(400 if exc.code not in (409, 413) else exc.code,
+                     f"command error: {exc.reason}")
+    except ProcTooLarge as exc:
+        return _text(413, str(exc))
+    except ProcBusy as exc:
+        return _text(503, str(exc))
+    except ProcTimeout as exc:
+        return _text(504, str(exc))
+    except ProcUnavailable as exc:
+        return _text(502, str(exc))
+    except NotFound as exc:
+        return _text(404, str(exc))
+    except web.HTTPNotFound:
+        return _text(404, str(_not_found_path(request)))
+    except web.HTTPMethodNotAllowed as exc:
+        return _text(405, "Method not allowed.", Allow=",".join(sorted(exc.allowed_methods)))
+    except web.HTTPRequestEntityTooLarge:
+        return _text(413, f"request body too large (at most {v.MAX_BODY} bytes).")
+    except web.HTTPException:
+        raise
+    except Exception:  # a bug: one line to the caller, the traceback to our log
+        log.exception("%s %s failed", request.method, request.path[:200])
+        return _text(500, "Internal Server Error")
+
+
 def _primary(request: web.Request) -> ProcConn:
     conn = request.app[REG].primary
     if conn is None or conn.closed.is_set():
-        raise NotFound("primary not exist.")
+        raise NotFound("primary not found.")
     return conn
 
 
 def _vf(request: web.Request) -> ProcConn:
+    """The vf of the path's sec_id: ASCII digits only (else the path does not exist)."""
     raw = request.match_info["sec_id"]
-    conn = None
-    if raw.isdigit():
-        conn = request.app[REG].vfs.get(int(raw))
+    if not is_ascii_id(raw):
+        raise _not_found_path(request)
+    conn = request.app[REG].vfs.get(int(raw))
     if conn is None or conn.closed.is_set():
-        raise NotFound(f"sec_id {raw} not found.")
+        raise NotFound(f"sec_id {int(raw)} not found.")
     return conn
 
 
@@ -78,6 +131,26 @@ def _no_content() -> web.Response:
 
 
 routes = web.RouteTableDef()
+
+
+@cache
+def openapi_text() -> str:
+    return pkg.files("spp.ctl").joinpath("openapi.yaml").read_text()
+
+
+@cache
+def openapi() -> dict[str, Any]:
+    return yaml.safe_load(openapi_text())
+
+
+@routes.get("/v1/openapi.json")
+async def get_openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(openapi())
+
+
+@routes.get("/v1/openapi.yaml")
+async def get_openapi_yaml(request: web.Request) -> web.Response:
+    return web.Response(text=openapi_text(), content_type="application/yaml")
 
 
 @routes.get("/v1/processes")
@@ -163,8 +236,7 @@ async def clear_primary_status(request: web.Request) -> web.Response:
 @routes.put("/v1/primary/ports")
 async def put_primary_ports(request: web.Request) -> web.Response:
     conn = _primary(request)
-    args = v.primary_ports(await _body(request))
-    await _call(request, conn, "ports", {"action": args["action"], "port": args["port"]})
+    await _call(request, conn, "ports", v.primary_ports(await _body(request)))
     return _no_content()
 
 
@@ -191,8 +263,7 @@ async def delete_primary_patches(request: web.Request) -> web.Response:
 @routes.put("/v1/primary/forward")
 async def put_primary_forward(request: web.Request) -> web.Response:
     conn = _primary(request)
-    cmd = v.forward(await _body(request))
-    await _call(request, conn, cmd)
+    await _call(request, conn, v.forward(await _body(request)))
     return _no_content()
 
 
@@ -223,30 +294,26 @@ async def post_component(request: web.Request) -> web.Response:
     return _no_content()
 
 
-async def _require_component(request: web.Request, conn: ProcConn) -> str:
-    """404 when the vf has no component of that name (spec: no such component)."""
-    name = request.match_info["name"]
-    st = await _call(request, conn, "status")
-    names = [c.get("name") for c in (st or {}).get("components", []) if isinstance(c, dict)]
-    if name not in names:
-        raise NotFound(f"component {name} not found.")
+def _component_name(request: web.Request) -> str:
+    raw = request.match_info["name"]
+    name = v.component_name(raw)
+    if name is None:  # no component can have such a name
+        raise NotFound(f"component '{v.shown(raw)}' not found.")
     return name
 
 
 @routes.delete("/v1/vfs/{sec_id}/components/{name}")
 async def delete_component(request: web.Request) -> web.Response:
     conn = _vf(request)
-    await _require_component(request, conn)
-    await _call(request, conn, "component_stop", {"name": request.match_info["name"]})
+    await _call(request, conn, "component_stop", {"name": _component_name(request)})
     return _no_content()
 
 
 @routes.put("/v1/vfs/{sec_id}/components/{name}/ports")
 async def put_component_ports(request: web.Request) -> web.Response:
     conn = _vf(request)
-    body = await _body(request)
-    args = v.component_port(body, await _require_component(request, conn))
-    await _call(request, conn, "port", args)
+    name = _component_name(request)
+    await _call(request, conn, "port", v.component_port(await _body(request), name))
     return _no_content()
 
 
@@ -258,8 +325,10 @@ async def put_classifier_table(request: web.Request) -> web.Response:
 
 
 def make_app(reg: Registry, timeout: float = DEFAULT_TIMEOUT) -> web.Application:
-    app = web.Application(middlewares=[errors])
+    app = web.Application(middlewares=[errors], client_max_size=v.MAX_BODY)
     app[REG] = reg
     app[TIMEOUT] = timeout
     app.add_routes(routes)
     return app
+
+

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from spp import rundir
+from spp import rundir, wire
 from spp.ctl.conn import DEFAULT_TIMEOUT
 from spp.ctl.registry import Registry, start_listeners
 from spp.ctl.rest import make_app
@@ -27,12 +27,13 @@ class Controller:
     sec_port: int = 6666
     api_port: int = 7777
     timeout: float = DEFAULT_TIMEOUT
+    heartbeat: float = wire.HEARTBEAT_S
     registry: Registry = field(init=False)
     _servers: list[asyncio.Server] = field(default_factory=list, init=False)
     _runner: web.AppRunner | None = field(default=None, init=False)
 
     async def start(self) -> None:
-        self.registry = Registry()
+        self.registry = Registry(heartbeat=self.heartbeat)
         pri, sec = await start_listeners(self.registry, self.bind, self.pri_port, self.sec_port)
         self._servers = [pri, sec]
         self.pri_port = pri.sockets[0].getsockname()[1]

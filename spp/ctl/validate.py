@@ -1,37 +1,57 @@
-"""Shape checks of REST bodies; the process checks meaning (protocol.md).
+"""Checks of REST bodies and path ids before anything is relayed to a process.
 
-Every failure raises BadRequest with the plain-text reason returned as a 400.
+Value rules (UIDs, MACs, VLANs, cores, names, launch options) come from
+spp.resources, the one home the processes and the CLI use too; this module
+adds upstream spp-ctl's shapes and messages:
+
+- `key(X) required.` when a key is missing;
+- `invalid key(X): V.` (the 400 upstream meant to send; its bug made it a 500),
+  followed by our reason when the value breaks one of our bounds;
+- `Not in json format.` when the body is not a JSON object.
+
+Each function returns the exact arguments relayed to the process, built from
+checked fields only, so nothing unbounded reaches the controller link.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-UID_RE = re.compile(r"^(phy|ring|vhost):(0|[1-9][0-9]*)$")
-MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
+from spp import resources as R
+
 VF_TYPES = ("forward", "merge", "classifier", "classifier_mac")
+MAX_BODY = 64 * 1024        # bytes of a REST body (413 above)
 
 
 class BadRequest(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, status: int = 400) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.status = status
 
 
 def parse_json(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadRequest("Not in json format.") from None
     if not isinstance(body, dict):
         raise BadRequest("Not in json format.")
     return body
 
 
-def _invalid(key: str, value: Any) -> BadRequest:
-    return BadRequest(f"invalid key({key}) value({value}).")
+def shown(value: Any) -> str:
+    """A value as upstream prints it in `invalid key(X): V.`, cut to a readable length."""
+    text = value if isinstance(value, str) else json.dumps(value)[:200]
+    return text if len(text) <= 64 else text[:61] + "..."
+
+
+def invalid(key: str, value: Any, reason: str | None = None) -> BadRequest:
+    text = f"invalid key({key}): {shown(value)}."
+    if reason:
+        text += f" {reason}."
+    return BadRequest(text)
 
 
 def require(body: dict[str, Any], *keys: str) -> None:
@@ -40,122 +60,137 @@ def require(body: dict[str, Any], *keys: str) -> None:
             raise BadRequest(f"key({key}) required.")
 
 
+def choice(body: dict[str, Any], key: str, choices: tuple[str, ...]) -> str:
+    value = body[key]
+    if not isinstance(value, str) or value not in choices:
+        raise invalid(key, value)
+    return value
+
+
+def port(body: dict[str, Any], key: str, queue: bool = True) -> R.PortRef:
+    try:
+        ref = R.parse_port(body[key])
+    except R.ResourceError as exc:
+        raise invalid(key, body[key], str(exc)) from None
+    if ref.queue and not queue:
+        raise invalid(key, body[key], "a queue (nq) is not taken here")
+    return ref
+
+
+def checked(body: dict[str, Any], key: str, check: Any, value: Any = None) -> Any:
+    value = body[key] if value is None else value
+    try:
+        return check(value)
+    except R.ResourceError as exc:
+        raise invalid(key, value, str(exc)) from None
+
+
 def is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def check_uid(body: dict[str, Any], key: str) -> None:
-    v = body[key]
-    if not isinstance(v, str) or not UID_RE.match(v):
-        raise _invalid(key, v)
-
-
-def check_choice(body: dict[str, Any], key: str, choices: tuple[str, ...]) -> None:
-    if body[key] not in choices:
-        raise _invalid(key, body[key])
-
-
-def int_in(body: dict[str, Any], key: str, lo: int, hi: int) -> int:
-    """Accept an int (or a decimal string, as upstream clients send) within [lo, hi]."""
-    v = body[key]
-    if isinstance(v, str) and re.fullmatch(r"[0-9]+", v):
-        v = int(v)
-    if not is_int(v) or not lo <= v <= hi:
-        raise _invalid(key, body[key])
-    return v
-
+# ---- primary -----------------------------------------------------------------
 
 def primary_ports(body: dict[str, Any]) -> dict[str, Any]:
     require(body, "action", "port")
-    check_choice(body, "action", ("add", "del"))
-    check_uid(body, "port")
-    return body
+    action = choice(body, "action", ("add", "del"))
+    return {"action": action, "port": str(port(body, "port", queue=False))}
 
 
 def patches(body: dict[str, Any]) -> dict[str, Any]:
     require(body, "src", "dst")
-    check_uid(body, "src")
-    check_uid(body, "dst")
-    return {"src": body["src"], "dst": body["dst"]}
+    return {"src": str(port(body, "src", queue=False)),
+            "dst": str(port(body, "dst", queue=False))}
 
 
 def forward(body: dict[str, Any]) -> str:
     require(body, "action")
-    check_choice(body, "action", ("start", "stop"))
-    return "forward" if body["action"] == "start" else "stop"
+    return "forward" if choice(body, "action", ("start", "stop")) == "start" else "stop"
 
 
 def launch(body: dict[str, Any]) -> dict[str, Any]:
-    require(body, "proc_name", "client_id", "eal", "app")
-    if not isinstance(body["proc_name"], str) or not body["proc_name"]:
-        raise _invalid("proc_name", body["proc_name"])
-    int_in(body, "client_id", 0, 1 << 31)
-    for key in ("eal", "app"):
-        if not isinstance(body[key], dict):
-            raise _invalid(key, body[key])
-    return body
+    require(body, "client_id", "proc_name", "eal", "app")
+    proc = body["proc_name"]
+    if not isinstance(proc, str) or proc not in R.LAUNCH_PROC_NAMES:
+        raise invalid("proc_name", proc, "this SPP launches spp_vf only")
+    cid = checked(body, "client_id", R.check_client_id)
+    eal = checked(body, "eal", lambda v: R.check_launch_opts(v, "eal"))
+    app = checked(body, "app", lambda v: R.check_launch_opts(v, "app"))
+    if app.get("--client-id") not in (None, str(cid)):
+        raise invalid("app", body["app"], f"--client-id differs from client_id {cid}")
+    return {"proc_name": proc, "client_id": cid, "eal": eal, "app": app}
 
+
+# ---- vf ------------------------------------------------------------------------
 
 def component_start(body: dict[str, Any]) -> dict[str, Any]:
     require(body, "name", "core", "type")
-    name = body["name"]
-    if not isinstance(name, str) or not name or "/" in name or name.strip() != name:
-        raise _invalid("name", name)
-    if not is_int(body["core"]) or body["core"] < 0:
-        raise _invalid("core", body["core"])
-    check_choice(body, "type", VF_TYPES)
-    return {"name": name, "core": body["core"], "type": body["type"]}
+    name = checked(body, "name", R.check_name)
+    if not is_int(body["core"]):
+        raise invalid("core", body["core"])
+    core = checked(body, "core", R.check_lcore)
+    return {"name": name, "core": core, "type": choice(body, "type", VF_TYPES)}
+
+
+def component_name(name: str) -> str | None:
+    """A path's component name if it could be one (else there is no such component)."""
+    try:
+        return R.check_name(name)
+    except R.ResourceError:
+        return None
+
+
+def vlan_op(body: dict[str, Any]) -> dict[str, Any]:
+    """Upstream's rules: an empty or missing `vlan` is no operation; `del` needs no id/pcp."""
+    vlan = body.get("vlan")
+    if not vlan:
+        if vlan not in (None, {}):
+            raise invalid("vlan", vlan)
+        return {"operation": "none", "id": 0, "pcp": 0}
+    if not isinstance(vlan, dict) or "operation" not in vlan:
+        raise invalid("vlan", vlan)
+    op = vlan["operation"]
+    if op not in ("none", "add", "del"):
+        raise invalid("vlan", vlan)
+    if op != "add":
+        return {"operation": op, "id": 0, "pcp": 0}
+    if "id" not in vlan or "pcp" not in vlan:
+        raise invalid("vlan", vlan)
+    return {"operation": "add", "id": checked(body, "vlan", R.check_vlan_id, vlan["id"]),
+            "pcp": checked(body, "vlan", R.check_pcp, vlan["pcp"])}
 
 
 def component_port(body: dict[str, Any], name: str) -> dict[str, Any]:
     require(body, "action", "port", "dir")
-    check_choice(body, "action", ("attach", "detach"))
-    check_uid(body, "port")
-    check_choice(body, "dir", ("rx", "tx"))
-    vlan = body.get("vlan")
-    if vlan is None:
-        vlan = {"operation": "none", "id": 0, "pcp": 0}
-    if not isinstance(vlan, dict):
-        raise _invalid("vlan", vlan)
-    require(vlan, "operation")
-    check_choice(vlan, "operation", ("add", "del", "none"))
-    if vlan["operation"] == "add":
-        require(vlan, "id", "pcp")
-        vlan = {
-            "operation": "add",
-            "id": int_in(vlan, "id", 0, 4095),
-            "pcp": int_in(vlan, "pcp", 0, 7),
-        }
-    else:
-        vlan = {"operation": vlan["operation"], "id": 0, "pcp": 0}
-    args: dict[str, Any] = {
-        "action": body["action"],
-        "port": body["port"],
-        "dir": body["dir"],
-        "name": name,
-        "vlan": vlan,
-    }
+    action = choice(body, "action", ("attach", "detach"))
+    direction = choice(body, "dir", ("rx", "tx"))
+    ref = port(body, "port")
+    queue = ref.queue
     if "nq" in body:
-        args["nq"] = int_in(body, "nq", 0, 1023)
+        if ref.queue:
+            raise invalid("nq", body["nq"], "the port already names a queue")
+        queue = checked(body, "nq", R.parse_queue)
+        if queue and ref.uid.kind != "phy":
+            raise invalid("nq", body["nq"], "a queue applies to phy ports only")
+    args: dict[str, Any] = {"action": action, "port": str(ref.uid), "dir": direction,
+                            "name": name}
+    if queue:
+        args["nq"] = queue
+    if action == "attach":  # upstream ignores `vlan` on detach
+        args["vlan"] = vlan_op(body)
     return args
 
 
 def classifier_table(body: dict[str, Any]) -> dict[str, Any]:
-    require(body, "action", "type", "mac_address", "port")
-    check_choice(body, "action", ("add", "del"))
-    check_choice(body, "type", ("mac", "vlan"))
-    mac = body["mac_address"]
-    if not isinstance(mac, str) or not (mac == "default" or MAC_RE.match(mac)):
-        raise _invalid("mac_address", mac)
-    check_uid(body, "port")
+    require(body, "action", "type", "port", "mac_address")
+    action = choice(body, "action", ("add", "del"))
+    kind = choice(body, "type", ("mac", "vlan"))
+    ref = port(body, "port")
+    _raw, mac = checked(body, "mac_address", R.parse_table_mac)
     vlan = None
-    if body["type"] == "vlan":
-        require(body, "vlan")
-        vlan = int_in(body, "vlan", 0, 4095)
-    return {
-        "action": body["action"],
-        "type": body["type"],
-        "vlan": vlan,
-        "mac_address": mac,
-        "port": body["port"],
-    }
+    if kind == "vlan":
+        if "vlan" not in body:
+            raise invalid("vlan", None)
+        vlan = checked(body, "vlan", R.check_vlan_id)
+    return {"action": action, "type": kind, "vlan": vlan, "mac_address": mac,
+            "port": str(ref)}

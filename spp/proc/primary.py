@@ -34,7 +34,15 @@ from spp.native import NativeError, check, eal_init, load
 from spp.proc import cycles
 from spp.proc import eal as ealmod
 from spp.proc.agent import CommandError, Rejected, serve_controller
-from spp.proc.resources import ResourceError, parse_uid
+from spp.resources import (
+    LAUNCH_PROC_NAMES,
+    ResourceError,
+    check_client_id,
+    check_launch_opts,
+    format_mac,
+    opts_to_argv,
+    parse_uid,
+)
 
 log = logging.getLogger("spp.primary")
 
@@ -196,8 +204,10 @@ def check_interfaces(opts: PrimaryOptions) -> None:
         raise UsageError("bpffs is not mounted at /sys/fs/bpf: `spp host up` mounts it")
 
 
-def _mac(raw: Any) -> str:
-    return ":".join(f"{b:02x}" for b in bytes(raw))
+def _steering(file_prefix: str) -> Any:
+    from spp.xdp import XdpSteering, instance_dir
+
+    return XdpSteering(instance_dir(file_prefix))
 
 
 DEV_STATS = ("ipackets", "opackets", "ibytes", "obytes", "imissed", "ierrors", "oerrors",
@@ -227,10 +237,35 @@ def _owner(pid: int, client_id: int) -> dict[str, int] | None:
     return {"pid": pid, "client_id": client_id} if pid else None
 
 
-def _steering() -> Any:
-    from spp.xdp import XdpSteering  # optional: needs bcc
+def check_xdp_free(opts: PrimaryOptions, file_prefix: str) -> None:
+    """Refuse a phy interface another SPP instance (or another tool) runs XDP on.
 
-    return XdpSteering()
+    A steering program that no live primary owns (left by a crash) is removed,
+    as the af_xdp PMD would otherwise refuse to attach ours.
+    """
+    if opts.xdp_prog is None:
+        return
+    from spp.xdp import pins
+    from spp.xdp.errors import XdpError
+
+    for iface in opts.phys:
+        try:
+            prog_id = pins.attached_prog_id(iface)
+            if prog_id == 0:
+                continue
+            name = pins.prog_name(prog_id)
+        except XdpError as exc:
+            raise UsageError(str(exc)) from None
+        if name != pins.PROG_NAME:
+            raise UsageError(f"interface '{iface}' runs XDP program '{name}' (id {prog_id}) "
+                             "of another tool: refusing to replace it")
+        owners = [o for o in pins.instances_with_port(iface)
+                  if o != file_prefix and ealmod.primary_lock_holder(o)]
+        if owners:
+            raise UsageError(f"interface '{iface}' is a phy port of SPP instance "
+                             f"'{owners[0]}' (file prefix), which is running")
+        log.warning("removing a stale XDP program (id %d) from %s", prog_id, iface)
+        _detach_xdp([iface])
 
 
 class Primary:
@@ -243,10 +278,12 @@ class Primary:
         self.patches: list[tuple[str, str]] = []
         self.forwarding = False
         self.children: dict[int, subprocess.Popen[bytes]] = {}
+        self.log_offsets: dict[int, int] = {}
         self.stop: asyncio.Event | None = None
         self.started = False
         self._steer: Any = None
         self.bridge_lcores = bridge_lcores(opts, ealargs.worker_lcores)
+        self.xdp_errors: dict[str, str] = {}  # iface -> why its steering is unavailable
 
     def _check(self, ret: int) -> int:
         return check(ret, self.ffi, self.lib)
@@ -261,15 +298,36 @@ class Primary:
         self._check(self.lib.spp_primary_setup(self.opts.rings, mask, self.opts.mbufs))
         lcores = self.bridge_lcores
         self._check(self.lib.spp_primary_start(self.ffi.new("unsigned[]", lcores), len(lcores)))
+        self._pin_xdp_maps()
         self._apply_xdp_mode()
+
+    def _pin_xdp_maps(self) -> None:
+        """Pin each port's steering maps under this instance's directory (spp.xdp.pins)."""
+        if self.opts.xdp_prog is None or not self.opts.phys:
+            return
+        from spp.xdp import instance_dir, pin_port_maps
+
+        root = instance_dir(self.ealargs.file_prefix)
+        for iface in self.opts.phys:
+            try:
+                pin_port_maps(iface, root / iface)
+            except Exception as exc:  # steering is optional in mode all
+                self.xdp_errors[iface] = f"XDP maps not pinned: {exc}"
+                if self.opts.xdp_mode != "all":
+                    raise NativeError(f"cannot steer {iface} in mode {self.opts.xdp_mode}: "
+                                      f"{exc}") from None
+                log.warning("%s: XDP steering maps not pinned (mode all works without "
+                            "them): %s", iface, exc)
 
     def _apply_xdp_mode(self) -> None:
         if self.opts.xdp_prog is None or not self.opts.phys:
             return
         try:
-            steer = _steering()
+            steer = _steering(self.ealargs.file_prefix)
             for iface in self.opts.phys:
-                steer.set_mode(iface, self.opts.xdp_mode, self.opts.xdp_drop)
+                if iface not in self.xdp_errors:
+                    steer.set_mode(iface, self.opts.xdp_mode, self.opts.xdp_drop)
+            steer.close()
         except Exception as exc:  # steering is optional; forwarding works without it
             if self.opts.xdp_mode != "all":
                 raise NativeError(f"cannot set XDP mode {self.opts.xdp_mode}: {exc}") from None
@@ -283,7 +341,9 @@ class Primary:
             self._steer.close()
         if self.opts.xdp_prog is not None and self.opts.phys:
             try:
-                _steering().unpin_all()
+                from spp.xdp import remove_instance
+
+                remove_instance(self.ealargs.file_prefix)  # ours only: other instances stay
             except Exception as exc:
                 log.warning("could not unpin XDP maps: %s", exc)
             _detach_xdp(self.opts.phys)
@@ -336,16 +396,24 @@ class Primary:
                     "reader": _owner(rinfo.reader_pid, rinfo.reader_client),
                     "writer": _owner(rinfo.writer_pid, rinfo.writer_client),
                 })
+        patches = [{"src": s, "dst": d} for s, d in self.patches]
+        ports = ([f"phy:{p['id']}" for p in phy_ports] + [f"ring:{r['id']}" for r in ring_ports]
+                 + [f"vhost:{v['id']}" for v in vhost_ports])
         return {
+            "master-lcore": self.ealargs.main_lcore,
             "lcores": self.ealargs.lcores,
             "bridge_lcores": list(self.bridge_lcores),
             "mbuf_pool": self._pool_json(),
             "phy_ports": phy_ports,
             "ring_ports": ring_ports,
             "vhost_ports": vhost_ports,
-            "patches": [{"src": s, "dst": d} for s, d in self.patches],
+            # upstream's newer shape: the forwarder thread (our bridge + patch lcore)
+            "forwarder": {"status": "running" if self.forwarding else "idling",
+                          "ports": ports, "patches": patches},
+            "patches": patches,
             "forwarding": self.forwarding,
             "xdp": self._xdp_status(),
+            "launched": self.launched(),
             **cycles.cycle_fields(self.ffi, self.lib, self.ealargs.worker_lcores),
         }
 
@@ -354,11 +422,13 @@ class Primary:
             "id": info.id, "rx": info.rx, "tx": info.tx, "tx_drop": info.tx_drop,
             "rx_drop": info.rx_drop, "rx_no_reader": info.rx_no_reader,
             "drained": info.drained, "rx_queued": info.rx_queued,
-            "tx_queued": info.tx_queued, "eth": _mac(info.mac),
+            "tx_queued": info.tx_queued, "eth": format_mac(bytes(info.mac)),
             "iface": self.ffi.string(info.name).decode(),
             "driver": self.ffi.string(info.driver).decode(),
+            "nof_queues": {"rx": max(1, info.nb_queues), "tx": max(1, info.nb_queues)},
             "mode": "bridged" if info.kind == 1 else "direct",
             "link": "up" if info.link_up else "down",
+            "promiscuous": bool(info.promiscuous),
             "lcore": None if info.lcore == 0xFFFF else info.lcore,
             "reader": _owner(info.reader_pid, info.reader_client),
             "writer": _owner(info.writer_pid, info.writer_client),
@@ -382,20 +452,23 @@ class Primary:
                 "lost": pool.lost}
 
     def _xdp_status(self) -> dict[str, Any]:
+        """Per phy interface: steering mode and verdict counters, or why they are missing."""
         if self.opts.xdp_prog is None or not self.opts.phys:
             return {}
-        try:
-            if self._steer is None:
-                self._steer = _steering()
-            out = {}
-            for ifc in self.opts.phys:
+        out: dict[str, Any] = {}
+        for ifc in self.opts.phys:
+            if ifc in self.xdp_errors:
+                out[ifc] = {"error": self.xdp_errors[ifc]}
+                continue
+            try:
+                if self._steer is None:
+                    self._steer = _steering(self.ealargs.file_prefix)
                 mode = self._steer.get_mode(ifc)
                 out[ifc] = {**self._steer.counters(ifc), "mode": mode.mode,
                             "drop_unknown": mode.drop_unknown}
-            return out
-        except Exception as exc:
-            log.debug("no XDP status: %s", exc)
-            return {}
+            except Exception as exc:
+                out[ifc] = {"error": f"XDP steering maps not readable: {exc}"}
+        return out
 
     def cmd_ports(self, args: dict[str, Any]) -> None:
         uid = parse_uid(str(args.get("port", "")))
@@ -426,50 +499,68 @@ class Primary:
         self.forwarding = on
 
     def cmd_launch(self, args: dict[str, Any]) -> None:
+        """Start spp_vf CLIENT_ID in the background (upstream's `launch`).
+
+        Its output goes to <run dir>/<prefix>/vfN.log; status `launched` then
+        tells whether it runs and, once it has exited, its own last word.
+        """
         proc = args.get("proc_name")
-        if proc not in ("spp_vf", "vf"):
-            raise CommandError(f"cannot launch '{proc}': this primary launches spp_vf only")
-        try:
-            cid = int(args.get("client_id"))
-        except (TypeError, ValueError):
-            raise CommandError("client_id must be an integer") from None
-        eal = args.get("eal") or {}
-        app = args.get("app") or {}
-        if not isinstance(eal, dict) or not isinstance(app, dict):
-            raise CommandError("eal and app must be objects of option: value")
-        argv = _opts_to_argv(eal) + ["--"] + _opts_to_argv(app)
-        if "--client-id" not in app:
-            argv += ["--client-id", str(cid)]
+        if proc not in LAUNCH_PROC_NAMES:
+            raise CommandError(f"cannot launch '{str(proc)[:40]}': this primary launches "
+                               "spp_vf only")
+        cid = check_client_id(args.get("client_id"))
+        eal = check_launch_opts(args.get("eal") or {}, "eal")
+        app = check_launch_opts(args.get("app") or {}, "app")
+        if app.get("--client-id") not in (None, str(cid)):
+            raise CommandError(f"app option --client-id {app['--client-id']} differs from "
+                               f"client_id {cid}")
+        app["--client-id"] = str(cid)
+        child = self.children.get(cid)
+        if child is not None and child.poll() is None:
+            raise CommandError(f"vf {cid} launched earlier still runs (pid {child.pid})")
+        argv = opts_to_argv(eal) + ["--"] + opts_to_argv(app)
         instance = self.ealargs.file_prefix
         log_file = rundir.log_path(f"vf{cid}", instance)
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        logf = log_file.open("ab")
-        child = subprocess.Popen(
-            [sys.executable, "-m", "spp.cli.main", "vf", *argv],
-            stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        logf.close()
-        rundir.write_pid(rundir.pid_path(f"vf{cid}", instance), child.pid)
+        with log_file.open("ab") as logf:
+            self.log_offsets[cid] = logf.tell()
+            child = subprocess.Popen(
+                [sys.executable, "-m", "spp.cli.main", "vf", *argv],
+                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.children[cid] = child
         log.info("launched spp_vf %d (pid %d): %s", cid, child.pid, " ".join(argv))
+
+    def launched(self) -> list[dict[str, Any]]:
+        """Every spp_vf this primary launched: running, or its exit code and reason."""
+        out = []
+        for cid, child in sorted(self.children.items()):
+            code = child.poll()
+            entry: dict[str, Any] = {"client_id": cid, "pid": child.pid,
+                                     "running": code is None}
+            if code is not None:
+                entry["exit_code"] = code
+                entry["reason"] = self._last_word(cid)
+            out.append(entry)
+        return out
+
+    def _last_word(self, cid: int) -> str:
+        """The launched process's one-line reason: its last `spp vf:` line of this run."""
+        path = rundir.log_path(f"vf{cid}", self.ealargs.file_prefix)
+        try:
+            with path.open("rb") as fh:
+                fh.seek(self.log_offsets.get(cid, 0))
+                text = fh.read(1 << 20).decode(errors="replace")
+        except OSError:
+            return ""
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        ours = [ln for ln in lines if ln.startswith("spp vf:")]
+        return ((ours or lines or [""])[-1])[:300]
 
     def cmd_exit(self, args: dict[str, Any]) -> None:
         if self.stop is not None:
             asyncio.get_running_loop().call_later(0.1, self.stop.set)
-
-
-def _opts_to_argv(opts: dict[str, Any]) -> list[str]:
-    out: list[str] = []
-    for key, value in opts.items():
-        key = str(key)
-        if not key.startswith("-"):
-            raise CommandError(f"option '{key}' must start with '-'")
-        if value in (None, "", True):
-            out.append(key)
-        else:
-            out += [key, str(value)]
-    return out
 
 
 def _detach_xdp(ifaces: list[str]) -> None:
@@ -504,6 +595,7 @@ def main(argv: list[str]) -> int:
             raise UsageError(
                 f"another primary is already running with file prefix '{ealargs.file_prefix}'"
             )
+        check_xdp_free(opts, ealargs.file_prefix)
         primary = Primary(opts, ealargs)
     except (UsageError, ealmod.EalError, ValueError, NativeError) as exc:
         print(f"spp primary: {exc}", file=sys.stderr)

@@ -1,28 +1,44 @@
 """spp_vf configuration: components, their ports and the classifier table.
 
-This is the control-plane model of one spp_vf process. It validates every
-command completely before touching the data plane, then pushes the whole
-new configuration of each affected component to the C core, which swaps it
-in atomically. A refused command therefore leaves both the model and the
-forwarding exactly as they were.
+This is the control-plane model of one spp_vf process. Every command is a
+transaction:
+
+1. validate the arguments completely (spp.resources holds the shared rules);
+2. build the new state as new objects, leaving the current ones untouched;
+3. apply it to the data plane step by step (open a port, push a component's
+   new configuration to the C core, place it on its lcore, mirror table
+   entries into the XDP steering map), recording how to undo each step;
+4. commit the new state to the model only when every step succeeded.
+
+If any step fails, the steps already applied are undone in reverse order and
+the model is not touched, so the model, its status and the C data plane stay
+exactly as they were. Closing a port whose last user went away is the one
+step done after the commit: it cannot change forwarding (no component refers
+to the port any more) and a failure there is only logged.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from spp.proc.agent import CommandError
-from spp.proc.resources import (
+from spp.resources import (
+    PortRef,
     ResourceError,
     Uid,
+    check_lcore,
+    check_name,
     check_pcp,
     check_vlan_id,
-    format_mac,
-    parse_mac,
-    parse_uid,
+    parse_port,
+    parse_queue,
+    parse_table_mac,
 )
+
+log = logging.getLogger("spp.vf")
 
 ROLES = {"forward": "forward", "merge": "merge", "classifier": "classifier",
          "classifier_mac": "classifier"}
@@ -31,13 +47,18 @@ ROLE_LIMITS = {  # (max rx, max tx); None = any number
     "merge": (None, 1),
     "classifier": (1, None),
 }
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")
-MAX_COMPONENTS = 64
-MAX_PORTS_PER_DIR = 32
+MAX_COMPONENTS = 64       # SPP_MAX_COMPONENTS
+MAX_PORTS_PER_DIR = 32    # SPP_MAX_COMP_PORTS
+MAX_COMP_PER_LCORE = 16   # SPP_MAX_COMP_PER_LCORE
+MAX_TABLE_ENTRIES = 4096
 
 
 class DataPlane(Protocol):
-    """What the model needs from the C core (faked in unit tests)."""
+    """What the model needs from the C core and the XDP map (faked in unit tests).
+
+    Every method raises on failure (NativeError from the C core, any other
+    exception from the XDP map); the model then rolls back.
+    """
 
     def open_port(self, uid: Uid, queue: int) -> int: ...
     def close_port(self, handle: int) -> None: ...
@@ -57,55 +78,87 @@ class Vlan:
         return {"operation": self.operation, "id": self.id, "pcp": self.pcp}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Attachment:
-    uid: Uid
-    queue: int
+    ref: PortRef
     vlan: Vlan
+    handle: int    # the C core's open port
+
+    @property
+    def uid(self) -> Uid:
+        return self.ref.uid
+
+    @property
+    def queue(self) -> int:
+        return self.ref.queue
 
     def to_json(self) -> dict[str, Any]:
-        return {"port": str(self.uid), "vlan": self.vlan.to_json()}
+        return {"port": str(self.ref), "vlan": self.vlan.to_json()}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Component:
     name: str
     core: int
     role: str
     slot: int
-    rx: list[Attachment] = field(default_factory=list)
-    tx: list[Attachment] = field(default_factory=list)
+    rx: tuple[Attachment, ...] = ()
+    tx: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
 class TableEntry:
     vlan: int           # 0 for "mac" entries
     mac: bytes | None   # None = "default"
-    uid: Uid
+    ref: PortRef        # the tx port it sends to
     kind: str           # mac | vlan
-    shown: str          # the MAC as the operator wrote it
+    shown: str          # the MAC as status shows it
+
+    @property
+    def uid(self) -> Uid:
+        return self.ref.uid
 
     def key(self) -> tuple[int, bytes | None]:
         return (self.vlan, self.mac)
 
     def to_json(self) -> dict[str, Any]:
         value = self.shown if self.kind == "mac" else f"{self.vlan}/{self.shown}"
-        return {"type": self.kind, "value": value, "port": str(self.uid)}
+        return {"type": self.kind, "value": value, "port": str(self.ref)}
+
+
+@dataclass
+class _Open:
+    handle: int
+    refs: int
 
 
 def _err(reason: str, code: int = 400) -> CommandError:
     return CommandError(reason, code)
 
 
-def _int_arg(args: dict[str, Any], key: str) -> int:
-    value = args.get(key)
-    if isinstance(value, bool):
-        raise _err(f"{key} must be an integer, not {value!r}")
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if not isinstance(value, int):
-        raise _err(f"{key} must be an integer, not {value!r}")
-    return value
+class Txn:
+    """The data-plane steps of one command and how to undo each of them."""
+
+    def __init__(self) -> None:
+        self._undo: list[tuple[str, Callable[[], Any]]] = []
+
+    def step(self, what: str, do: Callable[[], Any], undo: Callable[[], Any] | None = None) -> Any:
+        result = do()
+        if undo is not None:
+            self._undo.append((what, undo))
+        return result
+
+    def on_undo(self, what: str, undo: Callable[[], Any]) -> None:
+        """Register the undo of a step whose undo needs the step's result."""
+        self._undo.append((what, undo))
+
+    def rollback(self) -> None:
+        for what, undo in reversed(self._undo):
+            try:
+                undo()
+            except Exception:  # noqa: BLE001 - keep undoing the rest; the log says what is off
+                log.exception("rollback of '%s' failed: model and data plane may differ", what)
+        self._undo.clear()
 
 
 class VfModel:
@@ -117,14 +170,14 @@ class VfModel:
         self.phy_count = phy_count
         self.dp = dp
         self.components: dict[str, Component] = {}
-        self.table: list[TableEntry] = []
-        self.ports: dict[tuple[Uid, int], list[int]] = {}  # -> [handle, refcount]
+        self.table: tuple[TableEntry, ...] = ()
+        self.ports: dict[PortRef, _Open] = {}
 
-    # ---- helpers ----------------------------------------------------
+    # ---- lookups ----------------------------------------------------
     def _component(self, name: Any) -> Component:
-        comp = self.components.get(str(name))
+        comp = self.components.get(name) if isinstance(name, str) else None
         if comp is None:
-            raise _err(f"component '{name}' not found.", 404)
+            raise _err(f"component '{_short(name)}' not found.", 404)
         return comp
 
     def _free_slot(self) -> int:
@@ -134,47 +187,51 @@ class VfModel:
                 return slot
         raise _err(f"too many components (at most {MAX_COMPONENTS})")
 
-    def _lcore_slots(self, core: int) -> list[int]:
-        return [c.slot for c in self.components.values() if c.core == core]
+    def _lcore_slots(self, core: int, without: int | None = None) -> list[int]:
+        return [c.slot for c in self.components.values() if c.core == core and c.slot != without]
 
-    def _acquire(self, uid: Uid, queue: int) -> int:
-        key = (uid, queue)
-        if key in self.ports:
-            self.ports[key][1] += 1
-            return self.ports[key][0]
-        handle = self.dp.open_port(uid, queue)
-        self.ports[key] = [handle, 1]
-        return handle
+    def entries_for(self, comp: Component,
+                    table: tuple[TableEntry, ...] | None = None) -> list[TableEntry]:
+        tx = {a.ref for a in comp.tx}
+        return [e for e in (self.table if table is None else table) if e.ref in tx]
 
-    def _release(self, uid: Uid, queue: int) -> None:
-        key = (uid, queue)
-        entry = self.ports.get(key)
-        if entry is None:
-            return
-        entry[1] -= 1
-        if entry[1] == 0:
-            del self.ports[key]
-            self.dp.close_port(entry[0])
+    # ---- one command = one transaction ----------------------------------
+    def _run(self, apply: Callable[[Txn], Callable[[], None]]) -> None:
+        """Run `apply` (data-plane steps); call the commit it returns, or roll back."""
+        txn = Txn()
+        try:
+            commit = apply(txn)
+        except Exception as exc:
+            txn.rollback()
+            if isinstance(exc, CommandError):
+                raise
+            raise _err(str(exc) or type(exc).__name__) from None
+        commit()
 
-    def handle_of(self, att: Attachment) -> int:
-        return self.ports[(att.uid, att.queue)][0]
-
-    def entries_for(self, comp: Component) -> list[TableEntry]:
-        tx = {a.uid for a in comp.tx}
-        return [e for e in self.table if e.uid in tx]
-
-    def _push(self, comp: Component) -> None:
-        self.dp.update_component(comp.slot, comp, self.entries_for(comp))
+    def _close_unused(self, released: list[PortRef]) -> None:
+        """After a commit: close ports no component uses any more."""
+        for ref in released:
+            entry = self.ports.get(ref)
+            if entry is None:
+                continue
+            entry.refs -= 1
+            if entry.refs <= 0:
+                del self.ports[ref]
+                try:
+                    self.dp.close_port(entry.handle)
+                except Exception as exc:  # noqa: BLE001 - nothing forwards through it now
+                    log.warning("closing %s (handle %d): %s", ref, entry.handle, exc)
 
     # ---- commands ---------------------------------------------------
     def component_start(self, args: dict[str, Any]) -> None:
-        name = args.get("name")
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise _err(f"invalid component name {name!r} (letters, digits, _ . -; up to 32)")
-        core = _int_arg(args, "core")
-        role = ROLES.get(str(args.get("type")))
+        try:
+            name = check_name(args.get("name"))
+            core = check_lcore(args.get("core"))
+        except ResourceError as exc:
+            raise _err(str(exc)) from None
+        role = ROLES.get(args.get("type")) if isinstance(args.get("type"), str) else None
         if role is None:
-            raise _err(f"unknown component type '{args.get('type')}' "
+            raise _err(f"unknown component type '{_short(args.get('type'))}' "
                        "(forward, merge, classifier)")
         if name in self.components:
             raise _err(f"component '{name}' already exists.")
@@ -184,150 +241,209 @@ class VfModel:
         if core not in self.workers:
             raise _err(f"core {core} is not a worker lcore of this process "
                        f"(workers: {_list(self.workers)})")
-        if len(self._lcore_slots(core)) >= 16:
-            raise _err(f"core {core} already runs 16 components")
+        old_slots = self._lcore_slots(core)
+        if len(old_slots) >= MAX_COMP_PER_LCORE:
+            raise _err(f"core {core} already runs {MAX_COMP_PER_LCORE} components")
         comp = Component(name, core, role, self._free_slot())
-        self.dp.update_component(comp.slot, comp, [])
-        self.components[name] = comp
-        self.dp.set_lcore(core, self._lcore_slots(core))
+
+        def apply(t: Txn) -> Callable[[], None]:
+            t.step("update_component", lambda: self.dp.update_component(comp.slot, comp, []),
+                   lambda: self.dp.clear_component(comp.slot))
+            t.step("set_lcore", lambda: self.dp.set_lcore(core, [*old_slots, comp.slot]),
+                   lambda: self.dp.set_lcore(core, old_slots))
+            return lambda: self.components.__setitem__(name, comp)
+
+        self._run(apply)
 
     def component_stop(self, args: dict[str, Any]) -> None:
         comp = self._component(args.get("name"))
-        del self.components[comp.name]
-        self.dp.set_lcore(comp.core, self._lcore_slots(comp.core))
-        self.dp.clear_component(comp.slot)
-        if comp.role == "classifier" and comp.rx:
-            self.dp.steer(comp.rx[0].uid, [], self.entries_for(comp))
-        for att in comp.rx + comp.tx:
-            self._release(att.uid, att.queue)
+        old_slots = self._lcore_slots(comp.core)
+        entries = self.entries_for(comp)
+
+        def apply(t: Txn) -> Callable[[], None]:
+            t.step("set_lcore", lambda: self.dp.set_lcore(
+                comp.core, self._lcore_slots(comp.core, without=comp.slot)),
+                lambda: self.dp.set_lcore(comp.core, old_slots))
+            if comp.role == "classifier" and comp.rx:
+                rx = comp.rx[0].uid
+                t.step("steer", lambda: self.dp.steer(rx, [], entries),
+                       lambda: self.dp.steer(rx, entries, []))
+            t.step("clear_component", lambda: self.dp.clear_component(comp.slot),
+                   lambda: self.dp.update_component(comp.slot, comp, entries))
+
+            def commit() -> None:
+                del self.components[comp.name]
+                self._close_unused([a.ref for a in comp.rx + comp.tx])
+            return commit
+
+        self._run(apply)
 
     def port(self, args: dict[str, Any]) -> None:
         action = args.get("action")
         if action not in ("attach", "detach", "add", "del"):
-            raise _err(f"invalid action '{action}' (attach, detach)")
+            raise _err(f"invalid action '{_short(action)}' (attach, detach)")
         direction = args.get("dir")
         if direction not in ("rx", "tx"):
-            raise _err(f"invalid dir '{direction}' (rx, tx)")
+            raise _err(f"invalid dir '{_short(direction)}' (rx, tx)")
         try:
-            uid = parse_uid(str(args.get("port", "")))
+            ref = parse_port(args.get("port"))
+            if "nq" in args:
+                if ref.queue:
+                    raise ResourceError(f"queue given twice for {ref}")
+                ref = PortRef(ref.uid, parse_queue(args["nq"]))
         except ResourceError as exc:
             raise _err(str(exc)) from None
-        queue = args.get("nq", 0)
-        if isinstance(queue, bool) or not isinstance(queue, int) or queue < 0:
-            raise _err(f"nq must be a non-negative integer, not {queue!r}")
-        if queue and uid.kind != "phy":
-            raise _err(f"nq applies to phy ports only, not {uid}")
+        if ref.queue and ref.uid.kind != "phy":
+            raise _err(f"nq applies to phy ports only, not {ref.uid}")
         comp = self._component(args.get("name"))
         if action in ("attach", "add"):
-            self._attach(comp, uid, queue, direction, self._vlan(args.get("vlan")))
+            self._attach(comp, ref, direction, self._vlan(args.get("vlan")))
         else:
-            self._detach(comp, uid, queue, direction)
+            self._detach(comp, ref, direction)
 
     def _vlan(self, spec: Any) -> Vlan:
+        """`{}` or no `vlan` is no VLAN operation; `del` needs no id/pcp (as upstream)."""
         if spec is None:
             return Vlan()
         if not isinstance(spec, dict):
             raise _err("vlan must be an object {operation, id, pcp}")
         op = spec.get("operation", "none")
-        try:
-            if op == "add":
+        if op == "add":
+            try:
                 return Vlan("add", check_vlan_id(spec.get("id")), check_pcp(spec.get("pcp", 0)))
-        except ResourceError as exc:
-            raise _err(str(exc)) from None
+            except ResourceError as exc:
+                raise _err(str(exc)) from None
         if op in ("del", "none"):
             return Vlan(op)
-        raise _err(f"invalid vlan operation '{op}' (add, del, none)")
+        raise _err(f"invalid vlan operation '{_short(op)}' (add, del, none)")
 
-    def _attach(self, comp: Component, uid: Uid, queue: int, direction: str,
-                vlan: Vlan) -> None:
+    def _attach(self, comp: Component, ref: PortRef, direction: str, vlan: Vlan) -> None:
         ports = comp.rx if direction == "rx" else comp.tx
+        other = comp.tx if direction == "rx" else comp.rx
         limit = ROLE_LIMITS[comp.role][0 if direction == "rx" else 1]
-        if any(a.uid == uid and a.queue == queue for a in ports):
-            raise _err(f"{uid} is already a {direction} port of '{comp.name}'")
+        if any(a.ref == ref for a in ports):
+            raise _err(f"{ref} is already a {direction} port of '{comp.name}'")
         if limit is not None and len(ports) >= limit:
             raise _err(f"component '{comp.name}' ({comp.role}) takes {limit} {direction} "
-                       f"port(s) and already has {', '.join(str(a.uid) for a in ports)}")
+                       f"port(s) and already has {', '.join(str(a.ref) for a in ports)}")
         if len(ports) >= MAX_PORTS_PER_DIR:
             raise _err(f"component '{comp.name}' already has {MAX_PORTS_PER_DIR} "
                        f"{direction} ports")
-        other = comp.tx if direction == "rx" else comp.rx
-        if any(a.uid == uid and a.queue == queue for a in other):
-            raise _err(f"{uid} cannot be both rx and tx of '{comp.name}'")
-        from spp.native import NativeError
+        if any(a.ref == ref for a in other):
+            raise _err(f"{ref} cannot be both rx and tx of '{comp.name}'")
+        opened = self.ports.get(ref)
 
-        try:
-            self._acquire(uid, queue)
-        except NativeError as exc:
-            raise _err(str(exc)) from None
-        att = Attachment(uid, queue, vlan)
-        ports.append(att)
-        try:
-            self._push(comp)
-        except NativeError as exc:
-            ports.remove(att)
-            self._release(uid, queue)
-            raise _err(str(exc)) from None
-        if comp.role == "classifier":
-            if direction == "rx":
-                self.dp.steer(uid, self.entries_for(comp), [])
-            elif comp.rx:
-                self.dp.steer(comp.rx[0].uid, [e for e in self.table if e.uid == uid], [])
+        def apply(t: Txn) -> Callable[[], None]:
+            if opened is not None:
+                handle = opened.handle
+            else:
+                handle = t.step("open_port", lambda: self.dp.open_port(ref.uid, ref.queue))
+                t.on_undo("open_port", lambda: self.dp.close_port(handle))
+            att = Attachment(ref, vlan, handle)
+            new = (replace(comp, rx=(*comp.rx, att)) if direction == "rx"
+                   else replace(comp, tx=(*comp.tx, att)))
+            t.step("update_component",
+                   lambda: self.dp.update_component(new.slot, new, self.entries_for(new)),
+                   lambda: self.dp.update_component(comp.slot, comp, self.entries_for(comp)))
+            if new.role == "classifier" and new.rx:
+                rx = new.rx[0].uid
+                add = (self.entries_for(new) if direction == "rx"
+                       else [e for e in self.table if e.ref == ref])
+                if add:
+                    t.step("steer", lambda: self.dp.steer(rx, add, []),
+                           lambda: self.dp.steer(rx, [], add))
 
-    def _detach(self, comp: Component, uid: Uid, queue: int, direction: str) -> None:
+            def commit() -> None:
+                self.components[comp.name] = new
+                if opened is not None:
+                    opened.refs += 1
+                else:
+                    self.ports[ref] = _Open(handle, 1)
+            return commit
+
+        self._run(apply)
+
+    def _detach(self, comp: Component, ref: PortRef, direction: str) -> None:
         ports = comp.rx if direction == "rx" else comp.tx
-        att = next((a for a in ports if a.uid == uid and a.queue == queue), None)
+        att = next((a for a in ports if a.ref == ref), None)
         if att is None:
-            raise _err(f"{uid} is not a {direction} port of '{comp.name}'")
-        lost = self.entries_for(comp) if direction == "rx" else [
-            e for e in self.table if e.uid == uid]
-        ports.remove(att)
-        self._push(comp)
-        self._release(uid, queue)
-        if comp.role == "classifier":
-            rx = att.uid if direction == "rx" else (comp.rx[0].uid if comp.rx else None)
-            if rx is not None:
-                self.dp.steer(rx, [], lost)
+            raise _err(f"{ref} is not a {direction} port of '{comp.name}'")
+        new = (replace(comp, rx=tuple(a for a in comp.rx if a is not att)) if direction == "rx"
+               else replace(comp, tx=tuple(a for a in comp.tx if a is not att)))
+
+        def apply(t: Txn) -> Callable[[], None]:
+            t.step("update_component",
+                   lambda: self.dp.update_component(new.slot, new, self.entries_for(new)),
+                   lambda: self.dp.update_component(comp.slot, comp, self.entries_for(comp)))
+            if comp.role == "classifier" and comp.rx:
+                rx = comp.rx[0].uid
+                lost = (self.entries_for(comp) if direction == "rx"
+                        else [e for e in self.table if e.ref == ref])
+                if lost:
+                    t.step("steer", lambda: self.dp.steer(rx, [], lost),
+                           lambda: self.dp.steer(rx, lost, []))
+
+            def commit() -> None:
+                self.components[comp.name] = new
+                self._close_unused([ref])
+            return commit
+
+        self._run(apply)
 
     def classifier_table(self, args: dict[str, Any]) -> None:
         action = args.get("action")
         if action not in ("add", "del"):
-            raise _err(f"invalid action '{action}' (add, del)")
+            raise _err(f"invalid action '{_short(action)}' (add, del)")
         kind = args.get("type")
         if kind not in ("mac", "vlan"):
-            raise _err(f"invalid type '{kind}' (mac, vlan)")
+            raise _err(f"invalid type '{_short(kind)}' (mac, vlan)")
         try:
             vlan = check_vlan_id(args.get("vlan")) if kind == "vlan" else 0
-            shown = str(args.get("mac_address", ""))
-            mac = None if shown == "default" else parse_mac(shown)
-            uid = parse_uid(str(args.get("port", "")))
+            mac, shown = parse_table_mac(args.get("mac_address"))
+            ref = parse_port(args.get("port"))
         except ResourceError as exc:
             raise _err(str(exc)) from None
-        entry = TableEntry(vlan, mac, uid, kind, shown)
+        entry = TableEntry(vlan, mac, ref, kind, shown)
         label = f"{'vlan ' + str(vlan) + ' ' if kind == 'vlan' else ''}{shown}"
         current = next((e for e in self.table if e.key() == entry.key()), None)
         if action == "add":
             if current is not None:
-                raise _err(f"classifier_table already has {label} (-> {current.uid})")
-            self.table.append(entry)
-            changed = [entry]
+                raise _err(f"classifier_table already has {label} (-> {current.ref})")
+            if len(self.table) >= MAX_TABLE_ENTRIES:
+                raise _err(f"classifier_table is full ({MAX_TABLE_ENTRIES} entries)")
+            changed = entry
+            new_table = (*self.table, entry)
         else:
-            if current is None or current.uid != uid:
-                raise _err(f"classifier_table has no entry {label} -> {uid}")
-            self.table.remove(current)
-            changed = [current]
-        for comp in self.components.values():
-            if comp.role == "classifier" and any(a.uid == uid for a in comp.tx):
-                self._push(comp)
+            if current is None or current.ref != ref:
+                raise _err(f"classifier_table has no entry {label} -> {ref}")
+            changed = current
+            new_table = tuple(e for e in self.table if e is not current)
+        old_table = self.table
+
+        def apply(t: Txn) -> Callable[[], None]:
+            for comp in self.components.values():
+                if comp.role != "classifier" or not any(a.ref == ref for a in comp.tx):
+                    continue
+                t.step("update_component",
+                       lambda c=comp: self.dp.update_component(
+                           c.slot, c, self.entries_for(c, new_table)),
+                       lambda c=comp: self.dp.update_component(
+                           c.slot, c, self.entries_for(c, old_table)))
                 if comp.rx:
-                    add = changed if action == "add" else []
-                    self.dp.steer(comp.rx[0].uid, add, [] if add else changed)
+                    rx = comp.rx[0].uid
+                    add, remove = ([changed], []) if action == "add" else ([], [changed])
+                    t.step("steer", lambda rx=rx, a=add, r=remove: self.dp.steer(rx, a, r),
+                           lambda rx=rx, a=add, r=remove: self.dp.steer(rx, r, a))
+            return lambda: setattr(self, "table", new_table)
+
+        self._run(apply)
 
     # ---- status -----------------------------------------------------
     def status(self) -> dict[str, Any]:
         ports = [f"phy:{i}" for i in range(self.phy_count)]
-        for uid, _q in self.ports:
-            if str(uid) not in ports:
-                ports.append(str(uid))
+        for ref in self.ports:
+            if str(ref) not in ports:
+                ports.append(str(ref))
         comps: list[dict[str, Any]] = []
         for core in self.workers:
             on_core = [c for c in self.components.values() if c.core == core]
@@ -353,5 +469,9 @@ def _list(ids: list[int]) -> str:
     return ",".join(str(i) for i in ids) or "none"
 
 
-__all__ = ["VfModel", "Component", "TableEntry", "Attachment", "Vlan", "DataPlane",
-           "format_mac"]
+def _short(value: Any, limit: int = 40) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+__all__ = ["VfModel", "Component", "TableEntry", "Attachment", "Vlan", "DataPlane", "Txn"]

@@ -55,10 +55,12 @@ class Stack:
         self.client = Client(f"127.0.0.1:{self.api}", timeout=10)
 
     # ---- processes --------------------------------------------------
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        log = open(self.logdir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child
+    def _spawn(self, name: str, argv: list[str],
+               env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         proc = subprocess.Popen([*SPP, *argv], stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                env={**os.environ, **env} if env else None)
         log.close()
         self.procs[name] = proc
         return proc
@@ -72,18 +74,19 @@ class Stack:
                             "-a", str(self.api)])
         wait_for(lambda: self.client.processes() is not None, 10, "controller REST API")
 
-    def start_primary(self, *args: str) -> None:
+    def start_primary(self, *args: str, env: dict[str, str] | None = None) -> None:
         self._spawn("primary", ["primary", "start", *args, "--ctl",
-                                f"127.0.0.1:{self.pri_port}"])
+                                f"127.0.0.1:{self.pri_port}"], env)
         wait_for(lambda: self._has({"type": "primary"}) or self._died("primary"), 30,
                  "primary to register")
         assert self.procs["primary"].poll() is None, self.log("primary")
 
-    def start_vf(self, client_id: int = 1, lcores: str = "2-6", *extra: str) -> None:
+    def start_vf(self, client_id: int = 1, lcores: str = "2-6", *extra: str,
+                 env: dict[str, str] | None = None) -> None:
         name = f"vf{client_id}"
         self._spawn(name, ["vf", "-l", lcores, "--proc-type=secondary", "--",
                            "--client-id", str(client_id), "-s",
-                           f"127.0.0.1:{self.sec_port}", *extra])
+                           f"127.0.0.1:{self.sec_port}", *extra], env)
         wait_for(lambda: self._has({"type": "vf", "client-id": client_id}) or self._died(name),
                  30, f"vf {client_id} to register")
         assert self.procs[name].poll() is None, self.log(name)
@@ -150,6 +153,7 @@ def leftovers(prefix: str = "spp") -> list[str]:
     """Hugepage files, DPDK runtime files and pinned maps a stopped stack must not leave."""
     out = [str(p) for p in Path("/dev/hugepages").glob(f"{prefix}map_*")]
     out += [str(p) for p in Path("/sys/fs/bpf").glob("spp_*")]
+    out += [str(p) for p in Path("/sys/fs/bpf/spp", prefix).rglob("*")]
     return out
 
 

@@ -50,7 +50,8 @@ def test_classifier_table_vlan_form():
     (["component", "start", "a", "x", "forward"], "Invalid core id 'x'."),
     (["component", "start", "a", "3", "mirror"],
      "Invalid role 'mirror', choose from forward, merge, classifier, classifier_mac."),
-    (["port", "add", "eth0", "rx", "a"], "Invalid resource UID 'eth0'."),
+    (["port", "add", "eth0", "rx", "a"], "Invalid resource UID 'eth0': 'eth0' is not a "
+     "resource UID (TYPE:ID, e.g. ring:0)."),
 ])
 def test_invalid_vf_lines_raise_readable_errors(words, text):
     with pytest.raises(CommandError) as exc:

@@ -69,7 +69,7 @@ def test_vf_port_option_and_positional_forms_send_same_request(stack):
     assert res.returncode == 0, res.stderr
     second = stack.vf.log[-1]
     assert first[1] == {**second[1], "port": "ring:8"}
-    assert first[1]["vlan"] == {"operation": "add", "id": 10, "pcp": 3} and first[1]["nq"] == 0
+    assert first[1]["vlan"] == {"operation": "add", "id": 10, "pcp": 3} and "nq" not in first[1]
     spp("vf", "1", "port", "del", "ring:8", "tx", "tcl", ctl=stack.base)
     spp("vf", "1", "port", "del", "ring:9", "tx", "tcl", ctl=stack.base)
     assert spp("vf", "1", "component", "stop", "tcl", ctl=stack.base).returncode == 0
@@ -177,3 +177,45 @@ def test_playback_stops_at_first_failing_line_with_file_and_line(stack, tmp_path
     assert res.returncode == 1 and "pb3" in stack.vf.comps
     for name in ("pb1", "pb3"):
         spp("vf", "1", "component", "stop", name, ctl=stack.base)
+
+
+def test_launch_reports_the_launched_process_own_reason_when_it_exits(stack):
+    stack.pri.outcomes[9] = {"client_id": 9, "pid": 99, "running": False, "exit_code": 2,
+                             "reason": "spp vf: lcore 99 does not exist"}
+    res = spp("primary", "launch", "vf", "9", "-l", "2,99", "--", "-s", "127.0.0.1:6666",
+              ctl=stack.base)
+    assert one_line_error(res) == \
+        "Error: vf:9 exited with code 2: spp vf: lcore 99 does not exist"
+    assert res.stdout == ""
+
+
+def test_launch_waits_until_the_new_vf_registers(stack):
+    import threading
+    import time
+
+    sent = len(stack.pri.launched)
+
+    def register_once_launched() -> None:  # the vf comes up after the primary launched it
+        for _ in range(300):
+            if len(stack.pri.launched) > sent:
+                time.sleep(0.3)
+                stack.add(FakeVf(7))
+                return
+            time.sleep(0.05)
+
+    late = threading.Thread(target=register_once_launched)
+    late.start()
+    try:
+        res = spp("primary", "launch", "vf", "7", "-l", "2,3", "--", "-s", "127.0.0.1:6666",
+                  ctl=stack.base)
+    finally:
+        late.join()
+    assert (res.returncode, res.stdout) == (0, "Send request to launch vf:7.\nvf:7 is up.\n")
+    assert stack.pri.launched[-1]["app"] == {"-s": "127.0.0.1:6666", "--client-id": "7"}
+
+
+def test_launch_of_a_running_vf_is_refused_before_sending(stack):
+    before = len(stack.pri.launched)
+    res = spp("primary", "launch", "vf", "1", "-l", "2,3", "--", ctl=stack.base)
+    assert one_line_error(res) == "Cannot launch vf:1: it is already running."
+    assert len(stack.pri.launched) == before

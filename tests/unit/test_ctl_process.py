@@ -35,12 +35,12 @@ def test_spp_ctl_serves_rest_on_given_ports_writes_and_removes_pid_file(tmp_path
         assert res.json() == []
         assert pid_file.read_text().strip() == str(proc.pid)
         with socket.create_connection(("127.0.0.1", s)) as sock:
-            sock.sendall(b'{"hello": {"type": "vf", "client_id": 3, "pid": 1, "version": 1}}\n')
+            sock.sendall(b'{"hello": {"type": "vf", "client_id": 3, "pid": 1, "version": 2}}\n')
             assert b'"welcome"' in sock.makefile("rb").readline()
             assert requests.get(f"http://127.0.0.1:{a}/v1/processes", timeout=2).json() == [
                 {"type": "vf", "client-id": 3}]
         with socket.create_connection(("127.0.0.1", p)) as sock:
-            sock.sendall(b'{"hello": {"type": "vf", "client_id": 4}}\n')
+            sock.sendall(b'{"hello": {"type": "vf", "client_id": 4, "version": 2}}\n')
             assert b"accepts primary processes only" in sock.makefile("rb").readline()
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(10) == 0

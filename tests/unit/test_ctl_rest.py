@@ -101,7 +101,7 @@ def test_primary_status_relayed_as_json(full):
 def test_primary_endpoints_404_without_primary(stack):
     for method, path in [("GET", "primary/status"), ("DELETE", "primary/status"),
                          ("DELETE", "primary"), ("DELETE", "primary/patches")]:
-        assert_error(call(stack, method, path), 404, "primary not exist.")
+        assert_error(call(stack, method, path), 404, "primary not found.")
 
 
 def test_clear_primary_status_is_204_and_relayed_as_clear(full):
@@ -119,16 +119,17 @@ def test_primary_ports_add_relayed(full):
 @pytest.mark.parametrize("body,text", [
     ({"action": "add"}, "key(port) required."),
     ({"port": "ring:0"}, "key(action) required."),
-    ({"action": "attach", "port": "ring:0"}, "invalid key(action) value(attach)."),
-    ({"action": "add", "port": "eth:0"}, "invalid key(port) value(eth:0)."),
+    ({"action": "attach", "port": "ring:0"}, "invalid key(action): attach."),
+    ({"action": "add", "port": "eth:0"}, "invalid key(port): eth:0. port type 'eth' is "
+     "not supported (phy, ring, vhost)."),
 ])
 def test_primary_ports_bad_body_is_400(full, body, text):
     assert_error(call(full, "PUT", "primary/ports", body), 400, text)
 
 
 def test_primary_refusal_is_400_with_process_reason(full):
-    res = call(full, "PUT", "primary/ports", {"action": "add", "port": "ring:99"})
-    assert_error(res, 400, "no such port ring:99.")
+    res = call(full, "PUT", "primary/ports", {"action": "add", "port": "ring:19"})
+    assert_error(res, 400, "command error: no such port ring:19.")
 
 
 def test_launch_relayed_unchanged(full):
@@ -136,7 +137,7 @@ def test_launch_relayed_unchanged(full):
             "eal": {"-m": "512", "-l": "1,4-7", "--proc-type": "secondary"},
             "app": {"-s": "127.0.0.1:6666", "--client-id": "2"}}
     assert call(full, "PUT", "primary/launch", body).status_code == 204
-    assert full.pri.launched == [body]
+    assert full.pri.launched == [{**body, "client_id": 2}]
 
 
 def test_launch_without_eal_is_400(full):
@@ -159,8 +160,9 @@ def test_patch_reset_and_forward_relayed(full):
 
 @pytest.mark.parametrize("path,body,text", [
     ("primary/patches", {"src": "phy:0"}, "key(dst) required."),
-    ("primary/patches", {"src": "phy:0", "dst": "phy"}, "invalid key(dst) value(phy)."),
-    ("primary/forward", {"action": "go"}, "invalid key(action) value(go)."),
+    ("primary/patches", {"src": "phy:0", "dst": "phy"},
+     "invalid key(dst): phy. 'phy' is not a resource UID (TYPE:ID, e.g. ring:0)."),
+    ("primary/forward", {"action": "go"}, "invalid key(action): go."),
     ("primary/forward", {}, "key(action) required."),
 ])
 def test_patch_and_forward_bad_body_is_400(full, path, body, text):
@@ -183,9 +185,9 @@ def test_vf_status_relayed_with_master_and_workers(full):
     assert st["components"][0] == {"core": 3, "type": "unuse"}
 
 
-@pytest.mark.parametrize("sec", ["3", "abc"])
-def test_unknown_vf_is_404(full, sec):
-    assert_error(call(full, "GET", f"vfs/{sec}"), 404, f"sec_id {sec} not found.")
+def test_unknown_vf_is_404(full):
+    assert_error(call(full, "GET", "vfs/3"), 404, "sec_id 3 not found.")
+    assert_error(call(full, "GET", "vfs/abc"), 404, "Not found: '/v1/vfs/abc'")
 
 
 def test_delete_vf_terminates_it(full):
@@ -205,11 +207,13 @@ def test_component_start_204_and_visible_in_status(full):
     ({"core": 3, "type": "forward"}, "key(name) required."),
     ({"name": "a", "type": "forward"}, "key(core) required."),
     ({"name": "a", "core": 3}, "key(type) required."),
-    ({"name": "a", "core": -1, "type": "forward"}, "invalid key(core) value(-1)."),
-    ({"name": "a", "core": "3", "type": "forward"}, "invalid key(core) value(3)."),
-    ({"name": "a", "core": True, "type": "forward"}, "invalid key(core) value(True)."),
-    ({"name": "a", "core": 3, "type": "mirror"}, "invalid key(type) value(mirror)."),
-    ({"name": "", "core": 3, "type": "forward"}, "invalid key(name) value()."),
+    ({"name": "a", "core": -1, "type": "forward"},
+     "invalid key(core): -1. core -1 is out of range (0-127)."),
+    ({"name": "a", "core": "3", "type": "forward"}, "invalid key(core): 3."),
+    ({"name": "a", "core": True, "type": "forward"}, "invalid key(core): true."),
+    ({"name": "a", "core": 3, "type": "mirror"}, "invalid key(type): mirror."),
+    ({"name": "", "core": 3, "type": "forward"},
+     "invalid key(name): . invalid component name '' (letters, digits, _ . -; up to 32)."),
 ])
 def test_component_start_bad_body_is_400(full, body, text):
     assert_error(call(full, "POST", "vfs/1/components", body), 400, text)
@@ -217,7 +221,7 @@ def test_component_start_bad_body_is_400(full, body, text):
 
 def test_component_start_refused_by_process_is_400_with_reason(full):
     res = call(full, "POST", "vfs/1/components", {"name": "a", "core": 9, "type": "forward"})
-    assert_error(res, 400, "core 9 is not a worker lcore of this process.")
+    assert_error(res, 400, "command error: core 9 is not a worker lcore of this process.")
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b"", b"[1, 2]"])
@@ -229,7 +233,8 @@ def test_non_json_body_is_400(full, raw):
 def test_component_stop_204_then_unknown_is_404(full):
     call(full, "POST", "vfs/1/components", {"name": "fw1", "core": 5, "type": "forward"})
     assert call(full, "DELETE", "vfs/1/components/fw1").status_code == 204
-    assert_error(call(full, "DELETE", "vfs/1/components/fw1"), 404, "component fw1 not found.")
+    assert_error(call(full, "DELETE", "vfs/1/components/fw1"), 404,
+                 "component 'fw1' not found.")
 
 
 def _with_forwarder(s):
@@ -242,6 +247,7 @@ def test_port_attach_with_vlan_relayed(full):
             "vlan": {"operation": "add", "id": 677, "pcp": 0}}
     assert call(full, "PUT", "vfs/1/components/fw1/ports", body).status_code == 204
     assert full.vf.log[-1] == ("port", {**body, "name": "fw1"})
+    assert [c for c, _ in full.vf.log].count("status") == 0  # no extra round trip
 
 
 def test_port_attach_without_vlan_defaults_to_none(full):
@@ -255,18 +261,22 @@ def test_port_attach_without_vlan_defaults_to_none(full):
 @pytest.mark.parametrize("body,text", [
     ({"action": "attach", "dir": "rx"}, "key(port) required."),
     ({"action": "attach", "port": "ring:0"}, "key(dir) required."),
-    ({"action": "plug", "port": "ring:0", "dir": "rx"}, "invalid key(action) value(plug)."),
-    ({"action": "attach", "port": "tap:0", "dir": "rx"}, "invalid key(port) value(tap:0)."),
-    ({"action": "attach", "port": "ring:0", "dir": "in"}, "invalid key(dir) value(in)."),
-    ({"action": "attach", "port": "ring:0", "dir": "rx", "nq": -1}, "invalid key(nq) value(-1)."),
+    ({"action": "plug", "port": "ring:0", "dir": "rx"}, "invalid key(action): plug."),
+    ({"action": "attach", "port": "tap:0", "dir": "rx"},
+     "invalid key(port): tap:0. port type 'tap' is not supported (phy, ring, vhost)."),
+    ({"action": "attach", "port": "ring:0", "dir": "in"}, "invalid key(dir): in."),
+    ({"action": "attach", "port": "phy:0", "dir": "rx", "nq": -1},
+     "invalid key(nq): -1. queue -1 is out of range (0-1023)."),
     ({"action": "attach", "port": "ring:0", "dir": "rx", "vlan": {"operation": "push"}},
-     "invalid key(operation) value(push)."),
+     'invalid key(vlan): {"operation": "push"}.'),
     ({"action": "attach", "port": "ring:0", "dir": "rx", "vlan": {"operation": "add", "pcp": 0}},
-     "key(id) required."),
+     'invalid key(vlan): {"operation": "add", "pcp": 0}.'),
     ({"action": "attach", "port": "ring:0", "dir": "rx",
-      "vlan": {"operation": "add", "id": 4096, "pcp": 0}}, "invalid key(id) value(4096)."),
+      "vlan": {"operation": "add", "id": 4095, "pcp": 0}},
+     "invalid key(vlan): 4095. VLAN id 4095 is out of range (0-4094)."),
     ({"action": "attach", "port": "ring:0", "dir": "rx",
-      "vlan": {"operation": "add", "id": 1, "pcp": 8}}, "invalid key(pcp) value(8)."),
+      "vlan": {"operation": "add", "id": 1, "pcp": 8}},
+     "invalid key(vlan): 8. VLAN PCP 8 is out of range (0-7)."),
 ])
 def test_port_bad_body_is_400(full, body, text):
     _with_forwarder(full)
@@ -276,7 +286,8 @@ def test_port_bad_body_is_400(full, body, text):
 def test_port_on_unknown_component_is_404(full):
     body = {"action": "attach", "port": "ring:0", "dir": "rx"}
     assert_error(call(full, "PUT", "vfs/1/components/nope/ports", body), 404,
-                 "component nope not found.")
+                 "component 'nope' not found.")
+    assert [c for c, _ in full.vf.log] == ["port"]  # the process's 404, no status round trip
 
 
 def test_port_refused_by_process_is_400_with_reason(full):
@@ -284,7 +295,7 @@ def test_port_refused_by_process_is_400_with_reason(full):
     for port in ("ring:0", "ring:1"):
         res = call(full, "PUT", "vfs/1/components/fw1/ports",
                    {"action": "attach", "port": port, "dir": "rx"})
-    assert_error(res, 400, "forward 'fw1' takes 1 rx port.")
+    assert_error(res, 400, "command error: forward 'fw1' takes 1 rx port.")
 
 
 def test_classifier_table_mac_and_vlan_relayed(full):
@@ -301,17 +312,19 @@ def test_classifier_table_mac_and_vlan_relayed(full):
 @pytest.mark.parametrize("body,text", [
     ({"action": "add", "type": "mac", "port": "ring:0"}, "key(mac_address) required."),
     ({"action": "add", "type": "mac", "mac_address": "52:54:00:12:34", "port": "ring:0"},
-     "invalid key(mac_address) value(52:54:00:12:34)."),
+     "invalid key(mac_address): 52:54:00:12:34. '52:54:00:12:34' is not a MAC address: "
+     "expected six hex pairs like 52:54:00:12:34:56."),
     ({"action": "add", "type": "mac", "mac_address": "52:54:00:12:34:zz", "port": "ring:0"},
-     "invalid key(mac_address) value(52:54:00:12:34:zz)."),
+     "invalid key(mac_address): 52:54:00:12:34:zz. '52:54:00:12:34:zz' is not a MAC "
+     "address: expected six hex pairs like 52:54:00:12:34:56."),
     ({"action": "add", "type": "ip", "mac_address": "52:54:00:12:34:56", "port": "ring:0"},
-     "invalid key(type) value(ip)."),
+     "invalid key(type): ip."),
     ({"action": "add", "type": "vlan", "mac_address": "52:54:00:12:34:56", "port": "ring:0"},
-     "key(vlan) required."),
+     "invalid key(vlan): null."),
     ({"action": "add", "type": "vlan", "vlan": -3, "mac_address": "52:54:00:12:34:56",
-      "port": "ring:0"}, "invalid key(vlan) value(-3)."),
+      "port": "ring:0"}, "invalid key(vlan): -3. VLAN id -3 is out of range (0-4094)."),
     ({"action": "add", "type": "mac", "mac_address": "52:54:00:12:34:56", "port": "ring"},
-     "invalid key(port) value(ring)."),
+     "invalid key(port): ring. 'ring' is not a resource UID (TYPE:ID, e.g. ring:0)."),
 ])
 def test_classifier_table_bad_body_is_400(full, body, text):
     assert_error(call(full, "PUT", "vfs/1/classifier_table", body), 400, text)
@@ -321,16 +334,35 @@ def test_classifier_table_duplicate_refused_with_reason(full):
     body = {"action": "add", "type": "mac", "mac_address": "default", "port": "ring:0"}
     call(full, "PUT", "vfs/1/classifier_table", body)
     assert_error(call(full, "PUT", "vfs/1/classifier_table", body), 400,
-                 "entry default already exists.")
+                 "command error: entry default already exists.")
 
 
-def test_process_not_answering_gives_502_with_clear_reason(full):
-    full.vf.silent.add("status")
+def test_process_not_answering_is_504_then_its_state_is_read_back(full):
+    full.vf.silent.add("component_start")
     t0 = time.monotonic()
-    res = call(full, "GET", "vfs/1")
-    assert res.status_code == 502
-    assert res.text == "vf 1 did not answer 'status' within 0.5 s."
+    res = call(full, "POST", "vfs/1/components", {"name": "a", "core": 3, "type": "forward"})
+    assert res.status_code == 504
+    assert res.text == ("vf 1 did not answer 'component_start' within 0.5 s; the command may "
+                        "still take effect: the controller reads its state back, GET its status.")
     assert time.monotonic() - t0 < 2
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and [c for c, _ in full.vf.log] != ["component_start",
+                                                                           "status"]:
+        time.sleep(0.02)
+    assert [c for c, _ in full.vf.log] == ["component_start", "status"]
+
+
+def test_command_that_could_not_be_sent_is_503_and_never_reaches_the_process(full):
+    full.vf.silent.update({"component_start", "status"})  # a process that stopped answering
+    body = {"name": "a", "core": 3, "type": "forward"}
+    assert call(full, "POST", "vfs/1/components", body).status_code == 504
+    # the controller now waits for the read-back status; a new command cannot be sent
+    res = call(full, "PUT", "vfs/1/classifier_table",
+               {"action": "add", "type": "mac", "mac_address": "default", "port": "ring:0"})
+    assert res.status_code == 503
+    assert res.text == ("vf 1 is busy: 'classifier_table' was not sent within 0.5 s and has no "
+                        "effect.")
+    assert "classifier_table" not in [c for c, _ in full.vf.log]
 
 
 BAD_SWEEP = [

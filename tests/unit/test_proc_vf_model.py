@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from spp.proc.agent import CommandError
-from spp.proc.resources import Uid
 from spp.proc.vf_model import Component, TableEntry, VfModel
+from spp.resources import Uid
 
 
 class FakeDataPlane:
@@ -69,7 +69,8 @@ def test_components_share_an_lcore_and_land_in_its_plan(model) -> None:
 @pytest.mark.parametrize("args, reason", [
     ({"name": "x", "core": 2, "type": "forward"}, "master lcore"),
     ({"name": "x", "core": 7, "type": "forward"}, "not a worker lcore"),
-    ({"name": "x", "core": "three", "type": "forward"}, "must be an integer"),
+    ({"name": "x", "core": "three", "type": "forward"}, "is not a number"),
+    ({"name": "x", "core": "\u0663", "type": "forward"}, "is not a number"),
     ({"name": "x", "core": 3, "type": "router"}, "unknown component type"),
     ({"name": "bad name", "core": 3, "type": "forward"}, "invalid component name"),
 ])
@@ -88,7 +89,7 @@ def test_role_limits_and_refused_port_leave_state_unchanged(model) -> None:
         cmd(m, "port", action="attach", port="ring:1", dir="rx", name="f")
     with pytest.raises(CommandError, match="ring:12 does not exist"):
         cmd(m, "port", action="attach", port="ring:12", dir="tx", name="f")
-    with pytest.raises(CommandError, match="not supported by spp_vf"):
+    with pytest.raises(CommandError, match="'pcap' is not supported"):
         cmd(m, "port", action="attach", port="pcap:0", dir="tx", name="f")
     with pytest.raises(CommandError, match="not found") as err:
         cmd(m, "port", action="attach", port="ring:1", dir="tx", name="nope")
@@ -142,3 +143,96 @@ def test_status_lists_free_cores_as_unuse_in_lcore_order(model) -> None:
         ["unuse", "unuse", "fwd", "unuse"]
     assert st["master-lcore"] == 2 and st["worker-lcores"] == [3, 4, 5, 6]
     assert st["ports"] == ["phy:0", "phy:1"]
+
+
+# ---- transactions: a failure at any step leaves model and data plane as they were ----
+
+class FailingDataPlane(FakeDataPlane):
+    """Counts data-plane steps; the step numbered `fail_at` raises instead of running."""
+
+    STEPS = ("open_port", "close_port", "update_component", "clear_component", "set_lcore",
+             "steer")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_at: int | None = None
+        self.calls: list[str] = []
+
+    def __getattribute__(self, name: str) -> Any:
+        attr = super().__getattribute__(name)
+        if name not in FailingDataPlane.STEPS:
+            return attr
+
+        def step(*args: Any) -> Any:
+            self.calls.append(name)
+            if self.fail_at is not None and len(self.calls) - 1 == self.fail_at:
+                raise RuntimeError(f"injected fault in {name}")
+            return attr(*args)
+        return step
+
+    def state(self) -> Any:
+        return (dict(self.open), dict(self.pushed), {k: list(v) for k, v in self.lcores.items()},
+                set(self.steered))
+
+
+SETUP = [
+    ("component_start", {"name": "cls", "core": 3, "type": "classifier"}),
+    ("component_start", {"name": "fwd", "core": 3, "type": "forward"}),
+    ("port", {"action": "attach", "port": "phy:0", "dir": "rx", "name": "cls"}),
+    ("port", {"action": "attach", "port": "ring:0", "dir": "tx", "name": "cls"}),
+    ("port", {"action": "attach", "port": "ring:0", "dir": "rx", "name": "fwd"}),
+    ("classifier_table", {"action": "add", "type": "mac", "mac_address": "52:54:00:12:34:56",
+                          "port": "ring:0"}),
+]
+COMMANDS = [
+    ("component_start", {"name": "new", "core": 3, "type": "merge"}),
+    ("component_stop", {"name": "cls"}),
+    ("component_stop", {"name": "fwd"}),
+    ("port", {"action": "attach", "port": "ring:1", "dir": "tx", "name": "cls"}),
+    ("port", {"action": "attach", "port": "ring:1", "dir": "tx", "name": "fwd",
+              "vlan": {"operation": "add", "id": 10, "pcp": 1}}),
+    ("port", {"action": "detach", "port": "phy:0", "dir": "rx", "name": "cls"}),
+    ("port", {"action": "detach", "port": "ring:0", "dir": "tx", "name": "cls"}),
+    ("classifier_table", {"action": "add", "type": "vlan", "vlan": 5,
+                          "mac_address": "52:54:00:12:34:58", "port": "ring:0"}),
+    ("classifier_table", {"action": "del", "type": "mac", "mac_address": "52:54:00:12:34:56",
+                          "port": "ring:0"}),
+]
+
+
+def _fresh() -> tuple[VfModel, FailingDataPlane]:
+    dp = FailingDataPlane()
+    m = VfModel(1, 2, [3, 4, 5, 6], 2, dp)
+    for cmd_name, args in SETUP:
+        getattr(m, cmd_name)(dict(args))
+    dp.calls.clear()
+    return m, dp
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[f"{c}-{i}" for i, (c, _) in
+                                                   enumerate(COMMANDS)])
+def test_failure_at_every_step_leaves_model_status_and_data_plane_as_they_were(command) -> None:
+    cmd_name, args = command
+    m, dp = _fresh()
+    getattr(m, cmd_name)(dict(args))  # succeeds: learn its steps
+    steps = [c for c in dp.calls if c != "close_port"]  # closing follows the commit
+    assert steps, "the command reached the data plane"
+    for i, step in enumerate(steps):
+        m, dp = _fresh()
+        status, dp_state = m.status(), dp.state()
+        dp.fail_at = i
+        with pytest.raises(CommandError, match=f"injected fault in {step}"):
+            getattr(m, cmd_name)(dict(args))
+        assert m.status() == status, f"model changed after a fault in step {i} ({step})"
+        assert dp.state() == dp_state, f"data plane changed after a fault in step {i} ({step})"
+
+
+def test_a_failed_command_can_be_retried_and_then_succeeds() -> None:
+    m, dp = _fresh()
+    dp.fail_at = 1
+    args = {"action": "attach", "port": "ring:1", "dir": "tx", "name": "cls"}
+    with pytest.raises(CommandError):
+        m.port(dict(args))
+    dp.fail_at = None
+    m.port(dict(args))
+    assert [p["port"] for p in m.status()["components"][0]["tx_port"]] == ["ring:0", "ring:1"]

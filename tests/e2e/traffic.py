@@ -1,0 +1,89 @@
+"""A steady stream of numbered ICMP echo frames through SPP, counted where it arrives.
+
+    with Stream(dst=MAC1) as s:       # r-eth0 -> SPP -> r-eth1
+        ... change things ...
+    assert s.lost() == []             # every sequence number arrived exactly once
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+import threading
+import time
+
+from spp.host import frames
+from spp.host.capture import Capture, open_packet_socket
+
+REMOTE0 = "02:00:00:00:10:00"
+STREAM_ID = 0x5353   # ICMP ident of stream frames: nothing else on the wire uses it
+
+
+def _frame(dst: str, seq: int) -> bytes:
+    icmp = struct.pack("!BBHHH", 8, 0, 0, STREAM_ID, seq & 0xFFFF) + struct.pack("!I", seq)
+    icmp = icmp[:2] + struct.pack("!H", frames.checksum(icmp)) + icmp[4:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0x4000, 64, 1, 0,
+                     ipaddress.IPv4Address("198.18.0.1").packed,
+                     ipaddress.IPv4Address("198.18.0.11").packed)
+    ip = ip[:10] + struct.pack("!H", frames.checksum(ip)) + ip[12:]
+    return frames.ethernet(dst, REMOTE0, frames.ETH_P_IP, ip + icmp)
+
+
+class Stream:
+    """Sends `rate` frames per second from (ns, tx) to `dst`, captures them on (ns, rx)."""
+
+    def __init__(self, dst: str, ns: str = "spp-remote", tx: str = "r-eth0", rx: str = "r-eth1",
+                 rate: int = 1000) -> None:
+        self.dst, self.ns, self.tx, self.rx, self.rate = dst, ns, tx, rx, rate
+        self.sent = 0
+        self._stop = threading.Event()
+        self._cap = Capture(ns, rx)
+        self._thread = threading.Thread(target=self._send, daemon=True)
+
+    def _send(self) -> None:
+        sock = open_packet_socket(self.ns, self.tx)
+        burst = 10
+        try:
+            t0 = time.monotonic()
+            while not self._stop.is_set():
+                for _ in range(burst):
+                    sock.send(_frame(self.dst, self.sent))
+                    self.sent += 1
+                ahead = self.sent / self.rate - (time.monotonic() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
+        finally:
+            sock.close()
+
+    def start(self) -> Stream:
+        self._cap.start()
+        self._thread.start()
+        return self
+
+    def stop(self, settle: float = 0.5) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._cap.stop(linger=settle)
+
+    def received(self) -> list[int]:
+        """Sequence numbers of stream frames that arrived, in arrival order."""
+        out = []
+        for f in self._cap.frames(received_only=True):
+            p = f.parse()
+            if p.icmp_id != STREAM_ID or p.icmp_type != 8:
+                continue
+            at = 14 + 4 * len(p.vlans) + 20 + 8
+            if len(f.data) >= at + 4:
+                out.append(struct.unpack_from("!I", f.data, at)[0])
+        return out
+
+    def lost(self) -> list[int]:
+        got = set(self.received())
+        return [n for n in range(self.sent) if n not in got]
+
+    def __enter__(self) -> Stream:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._stop.is_set():
+            self.stop()
