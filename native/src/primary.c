@@ -345,8 +345,8 @@ side_claim(struct side *s, pid_t pid, uint16_t client_id)
 				s->consumer ? "reading" : "writing");
 	if (s->owner->pid != 0)
 		reap_locked(s->owner->pid);
-	/* whatever was queued while nobody read is stale */
-	if (s->consumer)
+	/* a bridged device fed nobody; anything queued is from before its last reader left */
+	if (s->consumer && s->dev != NULL)
 		count_drained(s, ring_drain(s->ring));
 	s->owner->pid = pid;
 	s->owner->client_id = client_id;

@@ -114,9 +114,9 @@ def test_six_phy_ports_with_one_reader_keep_forwarding_and_the_pool_bounded(six)
     assert settle(lambda: pool(st)["in_use"]) - base["in_use"] < 2048
 
 
-def test_stopped_reader_frees_its_ring_and_a_new_reader_gets_no_stale_frames(
+def test_reader_that_goes_away_frees_what_its_ring_held_and_none_of_it_arrives_later(
         stack: Stack) -> None:
-    """ring:0 between two forwarders: frames queued while nobody reads are freed, not sent."""
+    """ring:0 between two forwarders: what is queued when its reader leaves is freed, not sent."""
     stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1", "--rings", "2")
     stack.start_vf(1, "2,3")
     stack.vf(1, component("in", 3, "forward"), component("out", 3, "forward"),
@@ -125,14 +125,22 @@ def test_stopped_reader_frees_its_ring_and_a_new_reader_gets_no_stale_frames(
     base = pool(stack)["in_use"]
     flow = Flow("spp-remote", "r-eth0", dst="02:00:00:00:ee:01", src="02:00:00:00:10:00")
 
-    stack.vf(1, port("detach", "ring:0", "rx", "out"))  # nobody reads ring:0 now
+    # "out" without a tx port idles, still ring:0's reader: frames queue up in ring:0
+    stack.vf(1, port("detach", "phy:1", "tx", "out"))
     stale = Traffic([Flow(**{**flow.__dict__, "tag": 1})], rate=2000, seconds=0.25)
     n_stale = stale.start().wait(30)["r-eth0/1"]
     wait_for(lambda: ring(stack, 0)["count"] == n_stale, 5, "stale frames queued in ring:0")
+    assert ring(stack, 0)["reader"]["client_id"] == 1
     assert pool(stack)["in_use"] - base >= n_stale - 300  # they pin mbufs while queued
 
+    # the reader goes away: the primary frees what ring:0 held
+    stack.vf(1, port("detach", "ring:0", "rx", "out"))
+    r0 = ring(stack, 0)
+    assert r0["drained"] == n_stale and r0["count"] == 0 and r0["reader"] is None, r0
+    assert settle(lambda: pool(stack)["in_use"]) - base < 1024
+
     with Capture("spp-remote", "r-eth1") as cap:
-        stack.vf(1, port("attach", "ring:0", "rx", "out"))
+        stack.vf(1, port("attach", "ring:0", "rx", "out"), port("attach", "phy:1", "tx", "out"))
         fresh = Traffic([Flow(**{**flow.__dict__, "tag": 2})], rate=500, seconds=0.5)
         n_fresh = fresh.start().wait(30)["r-eth0/2"]
         wait_for(lambda: sum(1 for f in cap.frames(received_only=True) if frame_mark(f.data))
@@ -141,9 +149,7 @@ def test_stopped_reader_frees_its_ring_and_a_new_reader_gets_no_stale_frames(
     tags = [m[0] for f in cap.frames(received_only=True) if (m := frame_mark(f.data))]
     assert tags.count(1) == 0 and tags.count(2) == n_fresh, (tags.count(1), tags.count(2))
     r0 = ring(stack, 0)
-    assert r0["drained"] == n_stale and r0["count"] == 0, r0
     assert r0["reader"]["client_id"] == 1 and r0["writer"]["client_id"] == 1, r0
-    assert settle(lambda: pool(stack)["in_use"]) - base < 1024
 
 
 def test_device_that_refuses_frames_keeps_them_queued_and_the_writer_counts_the_rest(

@@ -57,13 +57,15 @@ def test_a_direct_queue_has_one_poller_across_components_and_processes(stack: St
     assert comps["c2"]["rx_port"] == [] and len(comps["c1"]["rx_port"]) == 1
     assert stack.primary_status()["patches"] == []
 
-    # sending to the device is not polling it; bridged ports take any number of readers
+    # sending to the device is not polling it; a bridged port is a ring pair whose
+    # reading side belongs to one process (issue 9: a dead reader cannot wedge another)
     stack.vf(1, port("attach", uid, "tx", "c2"), port("attach", bridged, "rx", "c2"))
-    stack.vf(2, port("attach", bridged, "rx", "c3"))
+    reason = _refused(stack, 2, port("attach", bridged, "rx", "c3"))
+    assert f"{bridged} rx is already read by spp_vf 1" in reason
 
     # a detach frees the queue for another process
     stack.vf(1, port("detach", uid, "rx", "c1"))
-    stack.vf(2, port("detach", bridged, "rx", "c3"), port("attach", uid, "rx", "c3"))
+    stack.vf(2, port("attach", uid, "rx", "c3"))
     reason = _refused(stack, 1, port("attach", uid, "rx", "c1"))
     assert "polled directly by component 'c3' of spp_vf 2" in reason
 
