@@ -104,7 +104,10 @@ def up(
     ctl_bind: Annotated[str, typer.Option(help="Controller address.")] = "127.0.0.1",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each part.")] = 30.0,
 ) -> None:
-    """Host topology, then spp ctl, primary and vf 1 in the background."""
+    """Host topology (and its VMs), then spp ctl, primary and vf 1 in the background.
+
+    A topology with `processes:` gives the primary's and spp_vf's command lines.
+    """
     from spp.cli.updown import UpError
     from spp.cli.updown import up as do_up
 
@@ -116,7 +119,9 @@ def up(
 
 @app.command()
 def down(
-    topology: Annotated[str, typer.Option(help="`default` or a topology YAML.")] = "default",
+    topology: Annotated[str | None, typer.Option(
+        help="`default` or a topology YAML (default: the topologies `spp up` brought up).",
+        show_default=False)] = None,
     ctl_bind: Annotated[str, typer.Option(help="Controller address.")] = "127.0.0.1",
 ) -> None:
     """Stop vf, primary and spp ctl (REST, then pid files), then the host topology."""

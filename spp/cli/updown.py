@@ -29,6 +29,37 @@ def _load_topology(name: str) -> Any:
     return load_topology(None if name == "default" else Path(name))
 
 
+def _client_id(vf_args: list[str]) -> int:
+    """`--client-id N` of a spp_vf command line (the process parser has the final word)."""
+    for i, tok in enumerate(vf_args):
+        if tok.startswith("--client-id="):
+            value = tok.split("=", 1)[1]
+        elif tok == "--client-id" and i + 1 < len(vf_args):
+            value = vf_args[i + 1]
+        else:
+            continue
+        try:
+            return int(value)
+        except ValueError:
+            raise UpError(f"topology processes.vf: --client-id '{value}' is not a number") from None
+    raise UpError("topology processes.vf: --client-id is missing")
+
+
+def _process_argvs(topo: Any, phys: list[str], ctl_bind: str) -> tuple[list[str], list[str]]:
+    """Command lines of the primary and spp_vf: the topology's `processes`, else ours."""
+    phy_args = [arg for phy in phys for arg in ("--phy", phy)]
+    procs = getattr(topo, "processes", None)
+    if procs is not None and procs.primary is not None:
+        pri = ["primary", *phy_args, *procs.primary]
+    else:
+        pri = ["primary", "start", *phy_args, "--rings", "10", "--ctl", f"{ctl_bind}:5555"]
+    if procs is not None and procs.vf is not None:
+        vf = ["vf", *procs.vf]
+    else:
+        vf = ["vf", "start", "--client-id", "1", "--ctl", f"{ctl_bind}:6666", "-l", "2-6"]
+    return pri, vf
+
+
 INSTANCE = rundir.DEFAULT_INSTANCE
 
 
@@ -72,42 +103,56 @@ def up(topology: str, ctl_bind: str, timeout: float = 30.0,
        echo: Any = print, host: bool = True) -> None:
     """Bring everything up; on failure clean up what was started and raise UpError."""
     phys = ["spp-p0", "spp-p1"]
+    topo = None
     if host:
         from spp.host.updown import HostError, host_up
 
         try:
             topo = _load_topology(topology)
-            host_up(topo)
+            host_up(topo, echo=echo)
             phys = topo.phy_interfaces() or phys
         except (HostError, ValueError) as exc:
             raise UpError(str(exc)) from None
         echo(f"host topology {topo.name} up")
+    pri_args, vf_args = _process_argvs(topo, phys, ctl_bind)
+    cid = _client_id(vf_args)
     cl = Client(f"{ctl_bind}:7777", timeout=2.0)
     try:
         ctl = _spawn("ctl", ["ctl", "-b", ctl_bind,
                             "--pid-file", str(rundir.pid_path("ctl", INSTANCE))])
         _wait("ctl", ctl, lambda: cl.processes() is not None, timeout)
         echo(f"spp ctl up on {ctl_bind}:7777 (pid {ctl.pid})")
-        pri_args = ["primary", "start"]
-        for phy in phys:
-            pri_args += ["--phy", phy]
-        pri_args += ["--rings", "10", "--ctl", f"{ctl_bind}:5555"]
         pri = _spawn("primary", pri_args)
         _wait("primary", pri, lambda: any(p["type"] == "primary" for p in cl.processes()),
               timeout)
-        echo(f"primary up (pid {pri.pid})")
-        vf = _spawn("vf1", ["vf", "start", "--client-id", "1", "--ctl", f"{ctl_bind}:6666",
-                            "-l", "2-6"])
-        _wait("vf1", vf, lambda: 1 in cl.vf_ids(), timeout)
-        echo(f"vf 1 up (pid {vf.pid})")
+        echo(f"primary up (pid {pri.pid}): spp {' '.join(pri_args)}")
+        name = f"vf{cid}"
+        vf = _spawn(name, vf_args)
+        _wait(name, vf, lambda: cid in cl.vf_ids(), timeout)
+        echo(f"vf {cid} up (pid {vf.pid}): spp {' '.join(vf_args)}")
     except (UpError, OSError) as exc:
         down(ctl_bind, host=False, echo=lambda _m: None)
         raise UpError(str(exc)) from None
 
 
-def down(ctl_bind: str = "127.0.0.1", topology: str = "default", host: bool = True,
+def _recorded_topologies(topology: str | None) -> list[Any]:
+    """What `down` takes down: the named topology, else every one this instance has up."""
+    from spp.host.state import list_states, load_state
+
+    if topology is not None:
+        topo = _load_topology(topology)
+        return [load_state(topo.name) or topo]
+    states = [s for s in list_states() if s.file_prefix == INSTANCE]
+    return states or [_load_topology("default")]
+
+
+def down(ctl_bind: str = "127.0.0.1", topology: str | None = None, host: bool = True,
          echo: Any = print) -> list[str]:
-    """Stop what `up` started, even after a crash of any part; returns problems seen."""
+    """Stop what `up` started, even after a crash of any part; returns problems seen.
+
+    Without `topology`, every topology recorded for this instance (the one `spp up`
+    brought up) is taken down, or the default one when none is recorded.
+    """
     problems: list[str] = []
     cl = Client(f"{ctl_bind}:7777", timeout=3.0)
     with contextlib.suppress(SppError):
@@ -126,11 +171,10 @@ def down(ctl_bind: str = "127.0.0.1", topology: str = "default", host: bool = Tr
         try:
             from spp.host.updown import HostError, host_down
 
-            topo = _load_topology(topology)
-            from spp.host.state import load_state
-
-            host_down(load_state(topo.name) or topo)
-            echo(f"host topology {topo.name} down")
+            for target in _recorded_topologies(topology):
+                host_down(target)
+                name = getattr(target, "topology", None) or target.name
+                echo(f"host topology {name} down")
         except (ImportError, HostError, ValueError) as exc:
             problems.append(f"host down: {exc}")
     return problems
