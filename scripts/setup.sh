@@ -3,7 +3,8 @@
 # Idempotent and quiet on success: packages only when missing, the venv only when
 # absent or stale, hugepages never lowered, mounts only when not mounted.
 #
-# Environment: SPP_VENV (default <repo>/.venv), SPP_HUGEPAGES (default 1024 x 2 MiB).
+# Environment: SPP_VENV (default <repo>/.venv), SPP_HUGEPAGES (default 1024 x 2 MiB),
+# SPP_VM_DIR (default <repo>/build/vm: the test VM image).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +19,7 @@ PACKAGES=(
     dpdk dpdk-dev libdpdk-dev libxdp-dev libbpf-dev clang llvm bpftool
     python3-bpfcc python3-venv python3-dev iproute2 iputils-ping tcpdump ethtool
     pkg-config gcc make libelf-dev zlib1g-dev libpcap-dev gcc-multilib
+    qemu-system-x86 openssh-client iperf3
 )
 OPTIONAL_PACKAGES=(xdp-tools)
 
@@ -126,6 +128,12 @@ setup_bpffs() {
     fi
 }
 
+# the test VMs' kernel and initramfs from Debian packages (spp/host/vmimage.py; a stamp
+# makes this a no-op when up to date)
+setup_vm_image() {
+    quiet "building the VM image" "$VENV/bin/python" -m spp.host.vmimage build
+}
+
 main() {
     ((EUID == 0)) || die "must run as root"
     [[ -r /etc/debian_version ]] || die "expects Debian 12 (no /etc/debian_version)"
@@ -134,6 +142,7 @@ main() {
     setup_venv
     setup_hugepages
     setup_bpffs
+    setup_vm_image
 }
 
 main "$@"
