@@ -91,7 +91,10 @@ def host_up(
     """
     _require_root()
     topo = topology or default_topology()
+    fresh = load_state(topo.name) is None
+    state = None
     try:
+        vm.check_vms(topo)
         if prepare:
             prepare_host(hugepages)
         state = _new_state(topo)
@@ -102,10 +105,26 @@ def host_up(
             if echo is not None:
                 echo(note)
     except vm.VmError as exc:
+        if fresh and state is not None:  # nothing half-built stays behind a failed first up
+            _rollback(state)
         raise HostError(f"host up {topo.name}: {exc}") from None
     except (HostPrepError, NetlinkError, OSError) as exc:
         raise HostError(f"host up {topo.name}: {_describe(exc)}") from exc
     return state
+
+
+def _rollback(state: HostState) -> None:
+    """Undo a first `host_up` that failed: its VMs, links and namespaces, its state file."""
+    for rec in state.vms:
+        vm.stop_vm(rec.name, state.file_prefix)
+    vm.remove_sockets([s for rec in state.vms for s in rec.sockets])
+    for rec in state.links:
+        if netdev.link_index(rec.netns, rec.name) is not None:
+            netdev.delete_link(rec.netns, rec.name)
+    for ns in state.namespaces:
+        if netdev.ns_exists(ns):
+            netdev.remove_namespace(ns)
+    state.remove_file()
 
 
 def _describe(exc: BaseException) -> str:

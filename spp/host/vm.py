@@ -238,13 +238,24 @@ def last_lines(paths: VmPaths, n: int = 4) -> str:
     return " | ".join(line.strip() for line in lines if line.strip()) or "(no output)"
 
 
-def _spawn(vm: Vm, topo: Topology, accel: str) -> subprocess.Popen[bytes]:
+def _image_paths(vm: Vm, topo: Topology) -> tuple[Path, Path]:
     base = Path(topo.source).resolve().parent if topo.source else None
-    kernel, initrd = _image_files(vm, base)
-    for what, path in (("kernel image", kernel), ("initrd", initrd)):
-        if not path.is_file():
-            hint = " (run `make setup` to build the VM image)" if vm.kernel is None else ""
-            raise VmError(f"VM {vm.name}: {what} {path} not found{hint}")
+    return _image_files(vm, base)
+
+
+def check_vms(topo: Topology) -> None:
+    """What every VM needs before anything is built: QEMU, the kernel and the initrd."""
+    if topo.vms and shutil.which(QEMU) is None:
+        raise VmError(f"{QEMU} not found (apt-get install qemu-system-x86; `make setup` does)")
+    for vm in topo.vms:
+        for what, path in zip(("kernel image", "initrd"), _image_paths(vm, topo), strict=True):
+            if not path.is_file():
+                hint = " (run `make setup` to build the VM image)" if vm.kernel is None else ""
+                raise VmError(f"VM {vm.name}: {what} {path} not found{hint}")
+
+
+def _spawn(vm: Vm, topo: Topology, accel: str) -> subprocess.Popen[bytes]:
+    kernel, initrd = _image_paths(vm, topo)
     paths = vm_paths(vm.name, topo.file_prefix)
     paths.pid.parent.mkdir(parents=True, exist_ok=True)
     paths.console.write_bytes(b"")
@@ -295,6 +306,7 @@ def start_vms(topo: Topology, record: Any = None) -> list[str]:
     todo = [vm for vm in topo.vms if vm_pid(vm.name, topo.file_prefix) is None]
     if not todo:
         return []
+    check_vms(topo)
     image = vmimage.default_image()
     started: list[tuple[Vm, subprocess.Popen[bytes], str]] = []
     try:

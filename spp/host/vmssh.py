@@ -118,7 +118,8 @@ def wait_ssh(ns: str, address: str, timeout: float) -> float:
 class Login:
     address: str
     hostname: str
-    server_ip: str  # the address the connection came in on ($SSH_CONNECTION)
+    client_ip: str  # where the connection came from ($SSH_CONNECTION)
+    server_ip: str  # the address it came in on
     ifname: str  # the guest interface holding that address
     seconds: float
 
@@ -134,13 +135,13 @@ def login(ns: str, address: str, timeout: float = 30.0) -> Login:
     lines = proc.stdout.splitlines()
     if len(lines) < 2 or len(lines[1].split()) != 4:
         raise VmSshError(f"ssh root@{address}: unexpected output {proc.stdout!r}")
-    server_ip = lines[1].split()[2]
+    client_ip, _port, server_ip, _ = lines[1].split()
     ifname = ""
     for line in lines[2:]:
         words = line.split()
         if "inet" in words and words[words.index("inet") + 1].split("/")[0] == server_ip:
             ifname = words[1]
-    return Login(address, lines[0].strip(), server_ip, ifname, took)
+    return Login(address, lines[0].strip(), client_ip, server_ip, ifname, took)
 
 
 @dataclass(frozen=True)
