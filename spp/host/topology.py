@@ -236,6 +236,9 @@ def _parse_veth(raw: Any, where: str) -> Veth:
 
 
 def _parse_mac(value: Any, where: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 52:54:00:12:34:56 as a base-60 number
+        raise _err(where, f"bad MAC {value!r} (quote MAC addresses in YAML: \"52:54:...\")")
     if not isinstance(value, str) or not _MAC_RE.match(value):
         raise _err(where, f"bad MAC {value!r}")
     mac = value.lower()

@@ -45,6 +45,7 @@ SOCKET_FMT = "/tmp/sock{}"
 ACCEL_ENV = "SPP_VM_ACCEL"
 START_CHECK_S = 1.0  # a QEMU that survives this long has parsed its options and opened sockets
 PROBE_TIMEOUT_S = 10.0
+_LOG_HEADER = "spp-vm: "  # our own line at the top of the QEMU log (its command line)
 NIC_OFFLOADS_OFF = ("csum", "gso", "guest_csum", "guest_tso4", "guest_tso6", "guest_ecn",
                     "guest_ufo", "host_tso4", "host_tso6", "host_ecn", "host_ufo")
 
@@ -233,7 +234,8 @@ def _read(path: Path) -> str:
 
 def last_lines(paths: VmPaths, n: int = 4) -> str:
     """The last lines QEMU and the guest console wrote, as one line."""
-    lines = _read(paths.log).strip().splitlines()[-n:]
+    lines = [ln for ln in _read(paths.log).strip().splitlines()
+             if not ln.startswith(_LOG_HEADER)][-n:]
     lines += _read(paths.console).strip().splitlines()[-n:]
     return " | ".join(line.strip() for line in lines if line.strip()) or "(no output)"
 
@@ -262,7 +264,7 @@ def _spawn(vm: Vm, topo: Topology, accel: str) -> subprocess.Popen[bytes]:
     argv = qemu_argv(vm, kernel=kernel, initrd=initrd, console=paths.console,
                      vhost_client=topo.vhost_client, accel=accel)
     with paths.log.open("wb") as log:
-        log.write(f"spp: {vm.name}: accel {accel}: {' '.join(argv)}\n".encode())
+        log.write(f"{_LOG_HEADER}{vm.name}: accel {accel}: {' '.join(argv)}\n".encode())
         log.flush()
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
