@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import testpmd
+from bench import testpmd, vm_tcp
 from bench.meter import TRIALS, WINDOW_S, Rate, measure
 from bench.procs import Procs
 from bench.sppstack import SppStack
@@ -135,9 +135,15 @@ class Runner:
                       f"{TABLE_ENTRIES - 1} entries added over REST in {took:.1f} s")
 
 
+    def vm_tcp(self) -> Result:
+        mbit, ref, note = vm_tcp.run_case(self.procs)
+        return Result(mbit, "Mbit/s", ref, note)
+
+
 CASES: dict[str, Callable[[Runner], Result]] = {
     "primary-patch": Runner.primary_patch,
     "vf-icmp-1lcore": Runner.vf_icmp_1lcore,
     "vf-icmp-lcores": Runner.vf_icmp_lcores,
     "classifier-entries": Runner.classifier_entries,
+    "vm-tcp": Runner.vm_tcp,
 }

@@ -34,6 +34,7 @@ from vmcase import (
     spp,
 )
 
+from spp import rundir
 from spp.host import vm, vmssh
 from spp.host.state import load_state
 from spp.host.testing import E2ELock
@@ -180,7 +181,7 @@ def test_shutdown_recipes_empty_spp_vf_and_spp_down_leaves_nothing(
 
 
 # ---- spp_vf as vhost-user server -------------------------------------------------
-def test_server_mode_same_use_case_vms_connect_when_spp_vf_creates_the_sockets(
+def test_server_mode_same_use_case_and_spp_down_cleans_up_after_kill_9(
         free_host: None, tmp_path: Path) -> None:
     case = UseCase(server_mode_topology(tmp_path / "ssh_login.yaml"))
     try:
@@ -198,6 +199,12 @@ def test_server_mode_same_use_case_vms_connect_when_spp_vf_creates_the_sockets(
         _comps, ports = deltas["198.18.0.12"]
         assert ports["ring:1"]["tx"] >= MIN_FRAMES and ports["ring:0"]["tx"] <= MAX_FLOODED
         pids = case.recorded_pids()
+        # a crash instead of a goodbye: the socket owner, spp_vf and one QEMU die at once
+        for name in ("primary", "vf1", "vm-spp-vm1"):
+            os.kill(pids[name], signal.SIGKILL)
+        wait_for(lambda: not any(rundir.pid_alive(pids[n]) for n in ("primary", "vf1")),
+                 10, "killed processes to go")
+        assert stat.S_ISSOCK(os.lstat("/tmp/sock0").st_mode)  # left behind by the primary
     finally:
         out = case.down()
     assert out.returncode == 0, out.stderr

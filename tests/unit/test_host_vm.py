@@ -277,3 +277,14 @@ def test_spp_up_runs_the_topology_command_lines_with_its_phys() -> None:
     assert pri[:2] == ["primary", "start"] and vf[:2] == ["vf", "start"]
     with pytest.raises(updown.UpError, match="--client-id is missing"):
         updown._client_id(["vf", "-l", "2-3"])
+
+
+def test_bench_vm_topology_lives_beside_the_default_one() -> None:
+    from bench import vm_tcp
+
+    topo = vm_tcp.topology()
+    default = load_topology(None)
+    assert not set(topo.namespaces) & set(default.namespaces)
+    assert not {e.name for e in topo.interfaces()} & {e.name for e in default.interfaces()}
+    assert topo.file_prefix != default.file_prefix and topo.vhost_client
+    assert [(v.name, [n.uid for n in v.nics]) for v in topo.vms] == [("spp-vm1", ["vhost:0"])]
