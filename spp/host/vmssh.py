@@ -7,7 +7,8 @@ key pair of the VM image (`ssh -i build/vm/id_ed25519 root@ADDRESS`).
     python -m spp.host.vmssh --topology recipes/topologies/ssh_login.yaml [--mib 50]
 
 logs in to every VM NIC from the namespace on its subnet, sends a stream
-through each and prints one table row per path.
+through each (sha256-checked in the guest), runs iperf3 the other way (the
+guest sends) and prints one table row per path.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import ipaddress
+import json
 import random
+import select
 import socket
 import subprocess
 import sys
@@ -166,6 +169,13 @@ def stream(size: int, seed: str) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
+def _readline(proc: subprocess.Popen[str], timeout: float) -> str:
+    """One line of `proc`'s stdout, or '' when none comes within `timeout` seconds."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    return proc.stdout.readline() if ready else ""
+
+
 def bulk_transfer(ns: str, address: str, size: int = 50 * MIB, port: int = BULK_PORT,
                   timeout: float = 120.0) -> Transfer:
     """Send `size` bytes over one TCP connection from `ns` to the VM; compare sha256 sums.
@@ -195,7 +205,7 @@ def bulk_transfer(ns: str, address: str, size: int = 50 * MIB, port: int = BULK_
             conn.settimeout(timeout)
             conn.sendall(data)
             conn.shutdown(socket.SHUT_WR)
-            line = receiver.stdout.readline() if receiver.stdout else ""
+            line = _readline(receiver, timeout)
         took = time.monotonic() - t0
         if line.strip() != "done":
             raise VmSshError(f"receiver on {address} did not finish: "
@@ -210,6 +220,25 @@ def bulk_transfer(ns: str, address: str, size: int = 50 * MIB, port: int = BULK_
     return Transfer(address, size, took, sent, got)
 
 
+def iperf(ns: str, address: str, seconds: int = 3, omit: int = 1,
+          reverse: bool = False) -> float:
+    """Mbit/s the receiver counted in an iperf3 run from `ns` to the guest's `iperf3 -s`
+    (`reverse`: the guest sends)."""
+    argv = ["iperf3", "-c", address, "-t", str(seconds), "-O", str(omit), "-J"]
+    if reverse:
+        argv.append("-R")
+    try:
+        proc = nsexec.run_in_ns(ns, argv, timeout=seconds + omit + 60)
+    except subprocess.TimeoutExpired:
+        raise VmSshError(f"iperf3 to {address} did not finish") from None
+    try:
+        res = json.loads(proc.stdout)
+        return float(res["end"]["sum_received"]["bits_per_second"]) / 1e6
+    except (ValueError, KeyError, TypeError):
+        out = (proc.stdout + proc.stderr).strip()[-300:]
+        raise VmSshError(f"iperf3 to {address} failed: {out}") from None
+
+
 def check_paths(topo: Topology, mib: int, echo: Callable[[str], Any] = print) -> bool:
     """Log in through every path, send a stream through each, print the table; all ok?"""
     ok = True
@@ -222,14 +251,17 @@ def check_paths(topo: Topology, mib: int, echo: Callable[[str], Any] = print) ->
                  f"came in on {lg.server_ip} ({lg.ifname}) in {lg.seconds:.2f} s")
             good_login = (lg.hostname, lg.ifname) == (p.vm, p.ifname)
             tr = bulk_transfer(p.netns, p.address, mib * MIB)
+            back = iperf(p.netns, p.address, seconds=2, reverse=True) / 8 * 1e6 / MIB
             status = "ok" if tr.intact and good_login else "MISMATCH"
             rows.append((p.label, p.vm, p.ifname, f"{lg.seconds:.2f} s",
-                         f"{tr.mib_per_s:.1f}", f"{tr.received_sha256[:12]} {status}"))
+                         f"{tr.mib_per_s:.1f}", f"{back:.1f}",
+                         f"{tr.received_sha256[:12]} {status}"))
             ok = ok and status == "ok"
         except VmSshError as exc:
-            rows.append((p.label, p.vm, p.ifname, "-", "-", f"FAILED: {exc}"))
+            rows.append((p.label, p.vm, p.ifname, "-", "-", "-", f"FAILED: {exc}"))
             ok = False
-    head = ("path", "VM", "guest if", "login", "MiB/s", f"sha256 of {mib} MiB")
+    head = ("path", "VM", "guest if", "login", "MiB/s", "MiB/s back",
+            f"sha256 of {mib} MiB to the VM")
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     echo("")
     for r in [head, *rows]:

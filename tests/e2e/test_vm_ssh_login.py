@@ -126,6 +126,9 @@ def test_streams_arrive_intact_and_nic0_traffic_for_vm2_never_takes_vm1s_path(
     # and nothing of it crossed NIC1's classifier
     assert comps["cls2"]["rx"] <= MAX_FLOODED, comps["cls2"]
     assert comps["cls1"]["drop_no_entry"] == 0 and comps["cls1"]["drop_tx_full"] == 0
+    # TCP from the guests back to the remote host (checksums right both ways): iperf3 -R
+    for address in SEED_TABLE:
+        assert vmssh.iperf(REMOTE, address, seconds=2, reverse=True) > 10, address
     # the other way round for spp-vm1 through NIC0
     comps, ports = deltas["198.18.0.11"]
     assert ports["ring:0"]["tx"] >= MIN_FRAMES and ports["ring:1"]["tx"] <= MAX_FLOODED
