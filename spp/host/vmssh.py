@@ -260,7 +260,7 @@ def check_paths(topo: Topology, mib: int, echo: Callable[[str], Any] = print) ->
         except VmSshError as exc:
             rows.append((p.label, p.vm, p.ifname, "-", "-", "-", f"FAILED: {exc}"))
             ok = False
-    head = ("path", "VM", "guest if", "login", "MiB/s", "MiB/s back",
+    head = ("path", "VM", "guest if", "login", "to VM MiB/s (nc)", "back MiB/s (iperf3 -R)",
             f"sha256 of {mib} MiB to the VM")
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     echo("")
