@@ -6,7 +6,7 @@ NATIVE_SO := $(wildcard spp/_native*.so)
 CASES   ?=
 USECASE ?=
 
-.PHONY: all setup build native bpf demo test test-unit test-e2e bench lint clean
+.PHONY: all setup build native bpf demo test test-unit test-e2e bench lint clean dashboards
 
 all: build
 
@@ -47,3 +47,7 @@ lint:
 
 clean:
 	rm -rf $(BUILD) spp/_native*.so
+
+# Grafana dashboards from spp/metrics/dashboards.py (grafanalib)
+dashboards:
+	@$(PY) -m spp.cli.main metrics dashboards

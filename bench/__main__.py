@@ -1,5 +1,8 @@
 """`python -m bench [CASES...]`: one `CASE VALUE UNIT ratio=R` line per case on stdout.
 
+The results also go to build/bench/results.json and a chart of each case against its
+reference, build/bench/results.png (BENCH_OUT names another directory; bench/report.py).
+
 Takes /tmp/spp-e2e.lock for the whole run, brings the default topology up if it
 is missing (and down again at the end), and stops every process it started,
 also on Ctrl-C, SIGTERM or failure. A note per case goes to stderr.
@@ -17,6 +20,7 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
+from bench import report
 from bench.cases import CASES, Runner
 from bench.procs import BenchError, Procs
 from bench.topo import GEN_IF, GEN_NS, PORT_A, PORT_B, HostGuard
@@ -68,6 +72,7 @@ def run(cases: list[str]) -> int:
     host = HostGuard()
     lock = E2ELock()
     status = 0
+    results = report.Report()
     lock.acquire()
     try:
         host.up()
@@ -77,10 +82,13 @@ def run(cases: list[str]) -> int:
                 res = CASES[name](runner)
             except BenchError as exc:
                 print(f"{name}: FAILED: {exc}", file=sys.stderr)
+                results.cases.append(report.CaseRecord(name, error=str(exc)))
                 status = 1
                 continue
             finally:
                 procs.stop_all()
+            results.cases.append(report.CaseRecord(
+                name, res.value, res.unit, res.ref, res.ref_label, res.ratio, res.note))
             print(f"{name} {res.value:.0f} {res.unit} ratio={res.ratio:.2f}", flush=True)
             print(f"  {name}: {res.note}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
@@ -98,6 +106,12 @@ def run(cases: list[str]) -> int:
         _scrub()
         host.down()
         lock.release()
+    try:
+        js, png = report.write(results)
+        print(f"bench: results in {js}" + (f" and {png}" if png else ""), file=sys.stderr)
+    except OSError as exc:
+        print(f"bench: cannot write the results: {exc}", file=sys.stderr)
+        status = status or 1
     print(f"bench: logs in {logdir}", file=sys.stderr)
     return status
 

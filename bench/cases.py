@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench import testpmd, vm_tcp
-from bench.meter import TRIALS, WINDOW_S, Rate, measure
-from bench.procs import Procs
+from bench.meter import TRIALS, WARMUP_S, WINDOW_S, Rate, measure
+from bench.procs import BenchError, Procs
 from bench.sppstack import SppStack
 from bench.topo import PORT_A, PORT_B, TARGET_MAC
 
@@ -21,6 +21,7 @@ class Result:
     unit: str
     ref: float
     note: str
+    ref_label: str = "dpdk-testpmd io-fwd"
 
     @property
     def ratio(self) -> float:
@@ -113,6 +114,77 @@ class Runner:
                       f"{what}; 2 CPUs only: lcores 2@0,3@1,4@0,5@1, primary bridge lcore 1 "
                       "@CPU1, generator @CPU0 - lcores time-share CPUs; " + self.ref_note())
 
+    def testpmd_cycles(self) -> Cycles:
+        """dpdk-testpmd io forwarding with --record-core-cycles under the same generator:
+        the lowest of CYCLE_TRIALS runs (it reports once, when it stops)."""
+        runs = []
+        for _ in range(CYCLE_TRIALS):
+            testpmd.start_reference(self.procs, "ref-cycles", extra=("--record-core-cycles",))
+            try:
+                testpmd.start_generator(self.procs)
+                try:
+                    time.sleep(WARMUP_S + CYCLE_WINDOW_S)
+                finally:
+                    self.procs.stop("gen")
+                time.sleep(0.5)
+                cpp, busy, pkts = testpmd.stop_and_read_cycles(self.procs, "ref-cycles")
+            finally:
+                self.procs.stop("ref-cycles")
+            runs.append(Cycles(cpp, busy, pkts))
+        best = min(runs, key=lambda c: c.per_packet)
+        best.note = "runs " + ", ".join(f"{c.per_packet:.0f}" for c in runs)
+        return best
+
+    def spp_cycles(self, lcores: str, cores: tuple[int, int, int]) -> Cycles:
+        """Busy cycles of every worker lcore per frame sent on phy:1: the lowest of
+        CYCLE_TRIALS windows under the generator."""
+        st = self.stack()
+        windows: list[Cycles] = []
+        try:
+            st.start_vf(lcores)
+            for (name, role), core in zip((("cls", "classifier"), ("fwd", "forward"),
+                                           ("mgr", "merge")), cores, strict=True):
+                st.component(name, core, role)
+            for comp, uid, d in (("cls", "phy:0", "rx"), ("cls", "ring:0", "tx"),
+                                 ("fwd", "ring:0", "rx"), ("fwd", "ring:1", "tx"),
+                                 ("mgr", "ring:1", "rx"), ("mgr", "phy:1", "tx")):
+                st.port(comp, uid, d)
+            st.mac_entry(TARGET_MAC, "ring:0")
+            testpmd.start_generator(self.procs)
+            try:
+                time.sleep(WARMUP_S)
+                busy0, sent0, lc0 = _busy_and_sent(st)
+                for _ in range(CYCLE_TRIALS):
+                    time.sleep(CYCLE_WINDOW_S)
+                    busy1, sent1, lc1 = _busy_and_sent(st)
+                    sent = sent1 - sent0
+                    if sent <= 0:
+                        raise BenchError("no frame left phy:1 during a cycles window")
+                    split = ", ".join(f"{k} {(lc1[k] - lc0.get(k, 0)) / sent:.0f}"
+                                      for k in sorted(lc1))
+                    windows.append(Cycles((busy1 - busy0) / sent, busy1 - busy0, sent,
+                                          f"{sent / CYCLE_WINDOW_S:,.0f} pps forwarded; "
+                                          f"per lcore: {split}"))
+                    busy0, sent0, lc0 = busy1, sent1, lc1
+            finally:
+                self.procs.stop("gen")
+        finally:
+            st.stop()
+        best = min(windows, key=lambda c: c.per_packet)
+        best.note += "; windows " + ", ".join(f"{c.per_packet:.0f}" for c in windows)
+        return best
+
+    def vf_icmp_cycles(self) -> Result:
+        ref = self.testpmd_cycles()
+        ours = self.spp_cycles("2,3", (3, 3, 3))
+        return Result(ours.per_packet, "cycles/pkt", ref.per_packet,
+                      f"busy cycles of the primary's bridge lcore and spp_vf's lcore 3 "
+                      f"(cls, fwd, mgr) per frame sent on phy:1: {ours.per_packet:.0f} "
+                      f"({ours.note}); reference dpdk-testpmd --record-core-cycles io-fwd "
+                      f"{PORT_A}->{PORT_B}: {ref.per_packet:.0f} cycles/pkt over "
+                      f"{ref.packets:,} packets ({ref.note}); same generator (testpmd txonly "
+                      f"@CPU0); lowest of {CYCLE_TRIALS} each")
+
     def classifier_entries(self) -> Result:
         st = self.stack()
         try:
@@ -132,12 +204,37 @@ class Runner:
         return Result(full.delivered, "pps", one.delivered,
                       f"classifier phy:0->cls@lcore 3->phy:1 with {TABLE_ENTRIES} entries: "
                       f"{_fmt(full)}; reference same pipeline with 1 entry: {_fmt(one)}; "
-                      f"{TABLE_ENTRIES - 1} entries added over REST in {took:.1f} s")
-
+                      f"{TABLE_ENTRIES - 1} entries added over REST in {took:.1f} s",
+                      ref_label="same pipeline, 1 entry")
 
     def vm_tcp(self) -> Result:
         mbit, ref, note = vm_tcp.run_case(self.procs)
-        return Result(mbit, "Mbit/s", ref, note)
+        return Result(mbit, "Mbit/s", ref, note,
+                      ref_label="dpdk-testpmd io af_xdp<->vhost-user, same VM")
+
+
+CYCLE_WINDOW_S = 3.0
+CYCLE_TRIALS = 3  # lowest of: other load on the shared CPUs only ever adds cycles
+
+
+@dataclass
+class Cycles:
+    per_packet: float
+    busy: int
+    packets: int
+    note: str = ""
+
+
+def _busy_and_sent(st: SppStack) -> tuple[int, int, dict[str, int]]:
+    """Busy cycles of every worker lcore of every process, and frames sent on phy:1."""
+    busy, per_lcore = 0, {}
+    for proc in st.client.get("cpu_usage"):
+        who = proc["proc-type"] if proc["proc-type"] == "primary" else f"vf{proc['client-id']}"
+        for lc in proc.get("lcore_cycles", []):
+            busy += lc["busy"]
+            per_lcore[f"{who}/lcore{lc['lcore']}"] = lc["busy"]
+    phy1 = next(p for p in st.client.primary_status()["phy_ports"] if p["id"] == 1)
+    return busy, phy1["tx"], per_lcore
 
 
 CASES: dict[str, Callable[[Runner], Result]] = {
@@ -145,5 +242,6 @@ CASES: dict[str, Callable[[Runner], Result]] = {
     "vf-icmp-1lcore": Runner.vf_icmp_1lcore,
     "vf-icmp-lcores": Runner.vf_icmp_lcores,
     "classifier-entries": Runner.classifier_entries,
+    "vf-icmp-cycles": Runner.vf_icmp_cycles,
     "vm-tcp": Runner.vm_tcp,
 }

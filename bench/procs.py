@@ -30,6 +30,14 @@ class Procs:
                 argv, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
 
+    def press_enter(self, name: str) -> None:
+        """A newline on the child's stdin (testpmd: stop forwarding, print stats, exit)."""
+        proc = self.procs.get(name)
+        if proc is None or proc.stdin is None or proc.poll() is not None:
+            raise BenchError(f"{name} is not running:\n{self.log(name)}")
+        proc.stdin.write(b"\n")
+        proc.stdin.flush()
+
     def logpath(self, name: str) -> Path:
         return self.logdir / f"{name}.log"
 

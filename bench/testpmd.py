@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bench.procs import Procs
+import re
+import time
+
+from bench.procs import BenchError, Procs, wait_for
 from bench.topo import GEN_IF, GEN_NS, PORT_A, PORT_B, TARGET_MAC
 
 READY = "Press enter to exit"
@@ -29,9 +32,27 @@ def start_generator(procs: Procs, name: str = "gen") -> None:
     procs.wait_log(name, READY, 60)
 
 
-def start_reference(procs: Procs, name: str = "ref") -> None:
+def start_reference(procs: Procs, name: str = "ref", extra: tuple[str, ...] = ()) -> None:
     """testpmd io forwarding PORT_A <-> PORT_B: main lcore on CPU 0, one fwd lcore on CPU 1."""
     argv = [*TESTPMD, "--lcores", "0@0,1@1", "--file-prefix", "spp-bench-ref", *COMMON,
-            *_vdev(0, PORT_A), *_vdev(1, PORT_B), "--", "--forward-mode=io", *APP]
+            *_vdev(0, PORT_A), *_vdev(1, PORT_B), "--", "--forward-mode=io", *APP, *extra]
     procs.spawn(name, argv)
     procs.wait_log(name, READY, 60)
+
+
+# DPDK 22.11 testpmd, at the end of its forward statistics with --record-core-cycles
+CYCLES_RE = re.compile(r"CPU cycles/packet=([0-9.]+) \((?:total|busy) cycles=(\d+) / "
+                       r"total (\w+) packets=(\d+)\) at (\d+) MHz Clock")
+
+
+def stop_and_read_cycles(procs: Procs, name: str = "ref") -> tuple[float, int, int]:
+    """Stop forwarding (Enter on testpmd's stdin) and read what --record-core-cycles printed:
+    (cycles per packet, busy cycles, packets)."""
+    procs.press_enter(name)
+    wait_for(lambda: "CPU cycles/packet=" in procs.log(name, 1 << 20) or not procs.alive(name),
+             30, f"{name} to print its statistics")
+    time.sleep(0.2)  # the rest of the line
+    m = CYCLES_RE.search(procs.log(name, 1 << 20))
+    if m is None:
+        raise BenchError(f"{name}: no cycles line in its log:\n{procs.log(name)}")
+    return float(m.group(1)), int(m.group(2)), int(m.group(4))

@@ -8,15 +8,18 @@
  * that block may only contain integer #defines and plain structs: no
  * #include, #if, macros with arguments, attributes or expressions.
  *
- * Maps (names are ABI: userspace opens the pins by these names):
- *   spp_fdb        HASH         struct spp_fdb_key -> struct spp_fdb_val
- *                  pinned by name: <bpffs>/spp_fdb
- *   spp_port_cfg   HASH         __u32 ifindex -> struct spp_xdp_port_cfg
- *                  pinned by name: <bpffs>/spp_port_cfg
- *   spp_xdp_stats  PERCPU_HASH  __u32 ifindex -> struct spp_xdp_counters
- *                  pinned by name: <bpffs>/spp_xdp_stats
- *   xsks_map       XSKMAP       __u32 rx queue -> AF_XDP socket
- *                  NOT pinned: every af_xdp port loads its own copy.
+ * Every map belongs to ONE port: each af_xdp port loads its own instance of
+ * the program with its own maps, and nothing is pinned by name. The primary
+ * finds them from the interface's attached program and pins them under its
+ * instance's directory (spp/xdp/pins.py):
+ *   <bpffs>/spp/<file prefix>/<ifname>/{spp_fdb,spp_port_cfg,spp_xdp_stats}
+ * so two SPP instances never share or remove each other's maps. Names are
+ * ABI: userspace finds the maps by them.
+ *
+ *   spp_fdb        HASH          struct spp_fdb_key -> struct spp_fdb_val
+ *   spp_port_cfg   ARRAY[1]      0 -> struct spp_xdp_port_cfg (zero = MODE_ALL)
+ *   spp_xdp_stats  PERCPU_ARRAY  0 -> struct spp_xdp_counters
+ *   xsks_map       XSKMAP        rx queue -> AF_XDP socket (filled by the PMD)
  */
 #ifndef SPP_XDP_H
 #define SPP_XDP_H
@@ -25,7 +28,7 @@
 
 /* SPP_XDP_CDEF_BEGIN */
 
-/* spp_port_cfg.mode. An ifindex without an entry behaves as MODE_ALL. */
+/* spp_port_cfg.mode */
 #define SPP_XDP_MODE_ALL 0        /* every frame to the AF_XDP socket */
 #define SPP_XDP_MODE_REGISTERED 1 /* bcast/mcast + FDB-registered unicast */
 
@@ -36,13 +39,10 @@
 #define SPP_FDB_F_STATIC 1
 
 #define SPP_FDB_MAX_ENTRIES 16384
-#define SPP_PORT_CFG_MAX_ENTRIES 256
-#define SPP_XDP_STATS_MAX_ENTRIES 256
 #define SPP_XSKS_MAX_ENTRIES 64
 
-/* 12 bytes, no padding: safe as a hash key. vlan 0 = untagged. */
+/* 8 bytes, no padding: safe as a hash key. vlan 0 = untagged. */
 struct spp_fdb_key {
-	__u32 ifindex;  /* ingress netdev */
 	__u16 vlan;     /* 802.1Q/802.1ad VID, host byte order; 0 = untagged */
 	__u8 mac[6];    /* destination MAC */
 };

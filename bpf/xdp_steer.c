@@ -6,20 +6,20 @@
  * this object with bpf_object__open_file(), loads it, takes the FIRST program
  * of the object as the XDP program (so keep exactly one program here), and
  * puts its AF_XDP socket into the map named "xsks_map" at the queue index.
- * Every port loads its own instance: xsks_map is private per port, while the
- * spp_* maps are pinned by name under bpffs and shared by all instances.
+ * Every port loads its own instance with its own maps (nothing is pinned by
+ * name; see spp_xdp.h for where the primary pins them), so the maps describe
+ * exactly one interface and need no ifindex in their keys.
  *
- * Per ingress ifindex (spp_port_cfg, absent = MODE_ALL):
+ * Mode (spp_port_cfg[0]; zero = MODE_ALL):
  *   MODE_ALL         every frame -> AF_XDP socket of the rx queue
  *   MODE_REGISTERED  broadcast/multicast dst          -> AF_XDP socket
- *                    unicast dst in spp_fdb
- *                      {ifindex, vlan, dst}           -> AF_XDP socket
+ *                    unicast dst in spp_fdb {vlan, dst} -> AF_XDP socket
  *                    other unicast                    -> XDP_PASS (kernel),
  *                                                        XDP_DROP with
  *                                                        SPP_XDP_F_DROP_UNKNOWN
  * A redirect to a queue without a socket falls back to XDP_PASS. Frames too
- * short to parse go to the kernel. Every verdict is counted per ifindex in
- * spp_xdp_stats (to_spp = redirect succeeded, to_kernel = XDP_PASS,
+ * short to parse go to the kernel. Every verdict is counted in
+ * spp_xdp_stats[0] (to_spp = redirect succeeded, to_kernel = XDP_PASS,
  * dropped = XDP_DROP).
  */
 #include <linux/bpf.h>
@@ -48,39 +48,29 @@ struct {
 	__uint(max_entries, SPP_FDB_MAX_ENTRIES);
 	__type(key, struct spp_fdb_key);
 	__type(value, struct spp_fdb_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } spp_fdb SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SPP_PORT_CFG_MAX_ENTRIES);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct spp_xdp_port_cfg);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } spp_port_cfg SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, SPP_XDP_STATS_MAX_ENTRIES);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct spp_xdp_counters);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } spp_xdp_stats SEC(".maps");
 
-static __always_inline void count(__u32 ifindex, __u32 action, __u64 bytes)
+static __always_inline void count(__u32 action, __u64 bytes)
 {
-	struct spp_xdp_counters *c;
+	__u32 zero = 0;
+	struct spp_xdp_counters *c = bpf_map_lookup_elem(&spp_xdp_stats, &zero);
 
-	c = bpf_map_lookup_elem(&spp_xdp_stats, &ifindex);
-	if (!c) {
-		struct spp_xdp_counters zero = {};
-
-		/* Fails harmlessly when the map is full or another CPU won. */
-		bpf_map_update_elem(&spp_xdp_stats, &ifindex, &zero, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&spp_xdp_stats, &ifindex);
-		if (!c)
-			return;
-	}
+	if (!c)
+		return;
 	/* Per-CPU value: plain increments are safe. */
 	switch (action) {
 	case XDP_REDIRECT:
@@ -98,18 +88,18 @@ static __always_inline void count(__u32 ifindex, __u32 action, __u64 bytes)
 	}
 }
 
-static __always_inline int verdict(__u32 ifindex, int action, __u64 bytes)
+static __always_inline int verdict(int action, __u64 bytes)
 {
-	count(ifindex, action, bytes);
+	count(action, bytes);
 	return action;
 }
 
-static __always_inline int to_spp(struct xdp_md *ctx, __u32 ifindex, __u64 bytes)
+static __always_inline int to_spp(struct xdp_md *ctx, __u64 bytes)
 {
 	/* XDP_PASS when no socket sits at this queue (lower flag bits = fallback). */
 	int action = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
 
-	return verdict(ifindex, action, bytes);
+	return verdict(action, bytes);
 }
 
 SEC("xdp")
@@ -117,48 +107,46 @@ int spp_xdp_steer(struct xdp_md *ctx)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	void *data = (void *)(long)ctx->data;
-	__u32 ifindex = ctx->ingress_ifindex;
 	__u64 bytes = data_end - data;
 	struct spp_xdp_port_cfg *cfg;
 	struct ethhdr *eth = data;
 	struct spp_fdb_key key = {};
 	__u32 mode = SPP_XDP_MODE_ALL;
-	__u32 flags = 0;
+	__u32 flags = 0, zero = 0;
 	__u16 proto;
 
 	if ((void *)(eth + 1) > data_end)
-		return verdict(ifindex, XDP_PASS, bytes);
+		return verdict(XDP_PASS, bytes);
 
 	proto = eth->h_proto;
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
 		struct vlan_hdr *vh = (void *)(eth + 1);
 
 		if ((void *)(vh + 1) > data_end)
-			return verdict(ifindex, XDP_PASS, bytes);
+			return verdict(XDP_PASS, bytes);
 		key.vlan = bpf_ntohs(vh->h_vlan_TCI) & VLAN_VID_MASK;
 	}
 
-	cfg = bpf_map_lookup_elem(&spp_port_cfg, &ifindex);
+	cfg = bpf_map_lookup_elem(&spp_port_cfg, &zero);
 	if (cfg) {
 		mode = cfg->mode;
 		flags = cfg->flags;
 	}
 
 	if (mode != SPP_XDP_MODE_REGISTERED)
-		return to_spp(ctx, ifindex, bytes);
+		return to_spp(ctx, bytes);
 
 	/* Broadcast and multicast: SPP's switch floods/learns them. */
 	if (eth->h_dest[0] & 1)
-		return to_spp(ctx, ifindex, bytes);
+		return to_spp(ctx, bytes);
 
-	key.ifindex = ifindex;
 	__builtin_memcpy(key.mac, eth->h_dest, ETH_ALEN);
 	if (bpf_map_lookup_elem(&spp_fdb, &key))
-		return to_spp(ctx, ifindex, bytes);
+		return to_spp(ctx, bytes);
 
 	if (flags & SPP_XDP_F_DROP_UNKNOWN)
-		return verdict(ifindex, XDP_DROP, bytes);
-	return verdict(ifindex, XDP_PASS, bytes);
+		return verdict(XDP_DROP, bytes);
+	return verdict(XDP_PASS, bytes);
 }
 
 char _license[] SEC("license") = "GPL";

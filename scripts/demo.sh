@@ -2,7 +2,9 @@
 # The main job on the default topology (seed 003, section 2.1 "classify ICMP"):
 # host set-up, `spp up`, the classify_icmp recipes, pings from the remote
 # namespace, what arrived on the far side, status and counters, the shutdown
-# recipes, `spp down`. Run by `make demo` (as root, after `make setup build`).
+# recipes, `spp down`. Along the way: `spp top --once` under traffic and the metrics
+# exporter `spp up` starts (127.0.0.1:9877). Run by `make demo` (as root, after
+# `make setup build`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -37,6 +39,29 @@ sleep 1
 ip netns exec spp-remote ping -c 3 -i 0.3 -W 1 198.18.0.56 >/dev/null || true
 ip netns exec spp-remote ping -c 3 -i 0.3 -W 1 198.18.0.58 >/dev/null || true
 wait "$capture" || true
+
+step "spp top --once while the remote host pings both VMs (5 per second each)"
+ip netns exec spp-remote ping -c 15 -i 0.2 -W 1 198.18.0.56 >/dev/null 2>&1 &
+ping1=$!
+ip netns exec spp-remote ping -c 15 -i 0.2 -W 1 198.18.0.58 >/dev/null 2>&1 &
+ping2=$!
+sleep 1
+COLUMNS=120 "${SPP[@]}" top --once
+wait "$ping1" "$ping2" || true
+
+step "metrics: the exporter spp up started (a few of its series)"
+.venv/bin/python - <<'PY'
+import urllib.request
+text = urllib.request.urlopen("http://127.0.0.1:9877/metrics", timeout=5).read().decode()
+want = ("spp_component_rx_packets_total", "spp_classifier_packets_total",
+        "spp_lcore_busy_cycles_total", "spp_component_cycles_per_packet")
+for line in text.splitlines():
+    if line.startswith(want) and ('component="cls"' in line or 'lcore="3"' in line):
+        print(" ", line)
+PY
+echo "Point Prometheus at 127.0.0.1:9877 (scrape config: grafana/prometheus.yml, e.g."
+echo "  prometheus --config.file=grafana/prometheus.yml), then import grafana/dashboards/*.json"
+echo "  into Grafana (grafana/README.md). \`spp top\` shows the same counters live."
 
 step "spp vf 1 status"
 "${SPP[@]}" vf 1 status

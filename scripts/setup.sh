@@ -19,6 +19,7 @@ PACKAGES=(
     dpdk dpdk-dev libdpdk-dev libxdp-dev libbpf-dev clang llvm bpftool
     python3-bpfcc python3-venv python3-dev iproute2 iputils-ping tcpdump ethtool
     pkg-config gcc make libelf-dev zlib1g-dev libpcap-dev gcc-multilib
+    prometheus tmux
     qemu-system-x86 openssh-client iperf3
 )
 OPTIONAL_PACKAGES=(xdp-tools)
@@ -134,11 +135,26 @@ setup_vm_image() {
     quiet "building the VM image" "$VENV/bin/python" -m spp.host.vmimage build
 }
 
+# Debian's prometheus package enables and starts its own server (0.0.0.0:9090, scraping
+# itself); the tests start theirs on a free port with their own storage. Keep the packaged
+# one off so it neither holds a port nor takes CPU from the data plane.
+quiet_packaged_prometheus() {
+    if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+        if systemctl is-enabled --quiet prometheus 2>/dev/null ||
+            systemctl is-active --quiet prometheus 2>/dev/null; then
+            systemctl disable --now prometheus >/dev/null 2>&1 || true
+        fi
+    elif [[ -x /etc/init.d/prometheus ]] && /etc/init.d/prometheus status >/dev/null 2>&1; then
+        /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    fi
+}
+
 main() {
     ((EUID == 0)) || die "must run as root"
     [[ -r /etc/debian_version ]] || die "expects Debian 12 (no /etc/debian_version)"
     command -v apt-get >/dev/null || die "apt-get not found"
     setup_packages
+    quiet_packaged_prometheus
     setup_venv
     setup_hugepages
     setup_bpffs

@@ -52,6 +52,7 @@ struct spp_dev_info {
 	uint16_t nb_queues;
 	uint8_t kind;         /* SPP_DEV_BRIDGED or SPP_DEV_DIRECT */
 	uint8_t link_up;
+	uint8_t promiscuous;  /* 0: the device refused promiscuous mode (see the log) */
 	uint8_t mac[6];
 	char name[SPP_NAMESIZE];   /* interface, PCI address or vhost socket */
 	char driver[SPP_NAMESIZE];
@@ -119,12 +120,33 @@ struct spp_cls_entry {
 	uint16_t tx_index;   /* position in spp_comp_spec.tx */
 };
 
+/*
+ * Per component. tx counts copies sent; every drop_* is a drop reason.
+ * A classifier also counts each frame it took by outcome (docs/classifier.md):
+ * hit + flood + to_default + drop_no_entry = frames classified.
+ */
 struct spp_comp_counters {
 	uint64_t rx;
 	uint64_t tx;
-	uint64_t drop_no_entry;
-	uint64_t drop_tx_full;
-	uint64_t drop_bad_frame;
+	uint64_t drop_no_entry;   /* classifier: no entry and no default */
+	uint64_t drop_tx_full;    /* the tx port refused it */
+	uint64_t drop_bad_frame;  /* too short for its Ethernet/VLAN header */
+	uint64_t drop_nomem;      /* a VLAN rewrite needed a private copy; none could be made */
+	uint64_t hit;             /* classifier: exact MAC match in the frame's VLAN */
+	uint64_t flood;           /* classifier: broadcast/multicast copied to a VLAN's ports */
+	uint64_t to_default;      /* classifier: sent to its VLAN's or the general default */
+};
+
+/* outcome of a classification (spp_cls_decide) */
+#define SPP_CLS_NO_ENTRY 0
+#define SPP_CLS_HIT 1
+#define SPP_CLS_FLOOD 2
+#define SPP_CLS_DEFAULT 3
+/* TSC cycles of a worker lcore or of a component (native/src/cycles.h) */
+struct spp_cycles {
+	uint64_t busy;     /* poll rounds (lcore) or burst calls (component) that moved frames */
+	uint64_t idle;     /* lcore only: rounds that moved nothing, back-off sleep included */
+	uint64_t packets;  /* frames moved in those busy rounds or calls */
 };
 
 struct spp_port_counters {
@@ -145,9 +167,30 @@ int spp_vf_component_counters(unsigned slot, struct spp_comp_counters *out);
 int spp_vf_lcore_set(unsigned lcore, const uint16_t *slots, unsigned nb_slots);
 int spp_vf_start_workers(void);
 int spp_vf_stop_workers(void);
+/*
+ * One poller per rx queue of a directly polled device, across every
+ * process of the file prefix. `owner` names the poller in refusals
+ * (e.g. "component 'cls' of spp_vf 1"). Ports the primary bridges are
+ * rings and need no claim: both calls return 0 for them. A claim held by
+ * a process that no longer runs is taken over.
+ */
+int spp_vf_rx_claim(unsigned handle, const char *owner);
+int spp_vf_rx_release(unsigned handle, const char *owner);
+int spp_vf_component_cycles(unsigned slot, struct spp_cycles *out);
+/* ---- cycle accounting (either process) ---- */
+uint64_t spp_tsc_hz(void);
+int spp_lcore_cycles(unsigned lcore, struct spp_cycles *out);
 /* ---- diagnostics ---- */
 int spp_probe_ethdev_rx(uint16_t ethdev_id, uint16_t queue, unsigned wait_ms);
 int spp_probe_ethdev_tx(uint16_t ethdev_id, uint16_t queue, unsigned count);
+/*
+ * Build a classifier table from `entries` (as spp_vf_component_update
+ * does) and classify one frame of VLAN `vlan` (0: untagged) for `dst`
+ * exactly as the hot path would: returns SPP_CLS_* and the tx positions
+ * in *tx_mask, or a negative errno. Needs no EAL.
+ */
+int spp_cls_decide(const struct spp_cls_entry *entries, unsigned nb_entries, unsigned nb_tx,
+		   uint16_t vlan, const uint8_t *dst, uint32_t *tx_mask);
 /* CFFI-END */
 
 #endif /* SPP_NATIVE_H */

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * classifier.c - building classifier tables (control thread only).
+ * classifier.c - building classifier tables (control thread only), and
+ * spp_cls_decide(), which asks a table built from the same entries the
+ * question the hot path asks, for tests and diagnostics.
+ *
+ * Tables live in ordinary process memory: only this process's lcores read
+ * them, and building one needs no EAL (so the decision is testable alone).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <rte_malloc.h>
 
 #include "classifier.h"
 
@@ -23,44 +26,66 @@ cls_slot_for(struct cls_table *t, uint64_t key)
 struct cls_table *
 cls_table_build(const struct spp_cls_entry *entries, unsigned int n, uint16_t nb_tx)
 {
-	static const uint8_t flood_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	uint32_t nb_slots = 16;
+	uint16_t own_default[CLS_NB_VLAN];
+	uint32_t members[CLS_NB_VLAN];
+	uint32_t nb_slots = 16, general_bit = 0;
+	uint16_t general;
 	struct cls_table *t;
 	unsigned int i;
+	size_t size;
 
-	/* at most 2 keys per entry (its MAC and its VLAN's flood set), load <= 1/2 */
-	while (nb_slots < 4 * n)
+	/* exact entries at load <= 1/2 */
+	while (nb_slots < 2 * n)
 		nb_slots <<= 1;
-	t = rte_zmalloc("spp_cls_table", sizeof(*t) + nb_slots * sizeof(t->slot[0]), 64);
+	size = sizeof(*t) + nb_slots * sizeof(t->slot[0]);
+	t = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(size, RTE_CACHE_LINE_SIZE));
 	if (t == NULL) {
 		spp_fail(ENOMEM, "out of memory for a classifier table of %u entries", n);
 		return NULL;
 	}
+	memset(t, 0, size);
 	t->mask = nb_slots - 1;
-	t->default_tx = CLS_NO_PORT;
+	memset(own_default, 0xff, sizeof(own_default));
+	memset(members, 0, sizeof(members));
 
 	for (i = 0; i < n; i++) {
 		const struct spp_cls_entry *e = &entries[i];
+		uint16_t vid = e->vlan;
 		struct cls_slot *s;
 
-		if (e->tx_index >= nb_tx || e->tx_index >= 64) {
+		if (e->tx_index >= nb_tx || e->tx_index >= SPP_MAX_COMP_PORTS) {
 			spp_fail(EINVAL, "table entry %u names tx position %u of %u", i,
 				 e->tx_index, nb_tx);
-			rte_free(t);
+			free(t);
+			return NULL;
+		}
+		if (vid >= CLS_NB_VLAN - 1) {
+			spp_fail(EINVAL, "table entry %u has VLAN id %u (0-4094)", i, vid);
+			free(t);
 			return NULL;
 		}
 		if (e->is_default) {
-			t->default_tx = e->tx_index;
+			own_default[vid] = e->tx_index;
 		} else {
-			s = cls_slot_for(t, cls_key(e->vlan, e->mac));
-			s->key = cls_key(e->vlan, e->mac);
+			s = cls_slot_for(t, cls_key(vid, e->mac));
+			s->key = cls_key(vid, e->mac);
 			s->value = e->tx_index;
 		}
-		/* broadcast and multicast of this VLAN reach every port that has an entry */
-		s = cls_slot_for(t, cls_key(e->is_default ? 0 : e->vlan, flood_mac));
-		s->key = cls_key(e->is_default ? 0 : e->vlan, flood_mac);
-		s->value |= 1ULL << e->tx_index;
+		/* a VLAN's broadcast reaches every port with an entry in it */
+		members[vid] |= 1u << e->tx_index;
 		t->nb_entries++;
+	}
+
+	/* the untagged default is the general one: it also serves every tagged VLAN */
+	general = own_default[0];
+	if (general != CLS_NO_PORT)
+		general_bit = 1u << general;
+	for (i = 0; i < CLS_NB_VLAN; i++) {
+		struct cls_vlan *v = &t->vlan[i];
+
+		v->dflt = own_default[i] != CLS_NO_PORT ? own_default[i] : general;
+		v->flood = members[i] | general_bit;
+		v->members = members[i] != 0;
 	}
 	return t;
 }
@@ -68,5 +93,25 @@ cls_table_build(const struct spp_cls_entry *entries, unsigned int n, uint16_t nb
 void
 cls_table_free(struct cls_table *t)
 {
-	rte_free(t);
+	free(t);
+}
+
+int
+spp_cls_decide(const struct spp_cls_entry *entries, unsigned nb_entries, unsigned nb_tx,
+	       uint16_t vlan, const uint8_t *dst, uint32_t *tx_mask)
+{
+	struct rte_ether_addr addr;
+	struct cls_table *t;
+	int ret;
+
+	if (nb_tx > SPP_MAX_COMP_PORTS)
+		return spp_fail(E2BIG, "a classifier has at most %u tx ports", SPP_MAX_COMP_PORTS);
+	t = cls_table_build(entries, nb_entries, (uint16_t)nb_tx);
+	if (t == NULL)
+		return -EINVAL;
+	memcpy(addr.addr_bytes, dst, RTE_ETHER_ADDR_LEN);
+	*tx_mask = 0;
+	ret = cls_decide(t, vlan, &addr, tx_mask);
+	cls_table_free(t);
+	return ret;
 }

@@ -2,7 +2,9 @@
  *
  * component.c - the three spp_vf roles as burst functions. Each takes one
  * burst from its rx port(s), moves it, and accounts for every frame:
- * forwarded (tx), or dropped for a named reason.
+ * forwarded (tx), or dropped for a named reason. A port's VLAN operation
+ * is applied here, on the way in and on the way out, so that a frame that
+ * cannot carry it is counted against the component that dropped it.
  */
 #include <string.h>
 
@@ -13,12 +15,33 @@
 
 #include "vf.h"
 
+/* A burst from an rx port, its VLAN operation applied; st->ctr.rx counts what was taken. */
+static inline uint16_t
+port_rx(const struct spp_comp_port *rx, struct rte_mbuf **pkts, struct comp_state *st,
+	unsigned int lcore)
+{
+	uint16_t n = vf_port_rx(rx, pkts, SPP_BURST, lcore);
+
+	if (n == 0)
+		return 0;
+	st->ctr.rx += n;
+	if (rx->vlan_op != SPP_VLAN_NONE)
+		n = spp_vlan_apply(pkts, n, rx, &st->ctr);
+	return n;
+}
+
 static inline void
 send_or_drop(const struct spp_comp_port *tx, struct rte_mbuf **pkts, uint16_t n,
 	     struct comp_state *st, unsigned int lcore)
 {
-	uint16_t sent = vf_port_tx(tx, pkts, n, lcore);
+	uint16_t sent;
 
+	if (tx->vlan_op != SPP_VLAN_NONE) {
+		n = spp_vlan_apply(pkts, n, tx, &st->ctr);
+		if (n == 0)
+			return;
+	}
+	sent = vf_port_tx(tx, pkts, n, lcore);
 	st->ctr.tx += sent;
 	if (unlikely(sent < n)) {
 		st->ctr.drop_tx_full += n - sent;
@@ -30,13 +53,12 @@ static unsigned int
 run_forward(const struct comp_conf *c, struct comp_state *st, unsigned int lcore)
 {
 	struct rte_mbuf *pkts[SPP_BURST];
-	uint16_t n = vf_port_rx(&c->rx[0], pkts, SPP_BURST, lcore);
+	uint64_t before = st->ctr.rx;
+	uint16_t n = port_rx(&c->rx[0], pkts, st, lcore);
 
-	if (n == 0)
-		return 0;
-	st->ctr.rx += n;
-	send_or_drop(&c->tx[0], pkts, n, st, lcore);
-	return n;
+	if (n != 0)
+		send_or_drop(&c->tx[0], pkts, n, st, lcore);
+	return (unsigned int)(st->ctr.rx - before);
 }
 
 /* N:1 - every rx port gets one burst per round, starting one further each round */
@@ -44,20 +66,18 @@ static unsigned int
 run_merge(const struct comp_conf *c, struct comp_state *st, unsigned int lcore)
 {
 	struct rte_mbuf *pkts[SPP_BURST];
-	unsigned int i, work = 0;
+	uint64_t before = st->ctr.rx;
 	uint16_t first = st->rr;
+	unsigned int i;
 
 	st->rr = (uint16_t)((first + 1) % c->nb_rx);
 	for (i = 0; i < c->nb_rx; i++) {
-		uint16_t n = vf_port_rx(&c->rx[(first + i) % c->nb_rx], pkts, SPP_BURST, lcore);
+		uint16_t n = port_rx(&c->rx[(first + i) % c->nb_rx], pkts, st, lcore);
 
-		if (n == 0)
-			continue;
-		st->ctr.rx += n;
-		send_or_drop(&c->tx[0], pkts, n, st, lcore);
-		work += n;
+		if (n != 0)
+			send_or_drop(&c->tx[0], pkts, n, st, lcore);
 	}
-	return work;
+	return (unsigned int)(st->ctr.rx - before);
 }
 
 struct cls_stage {
@@ -72,18 +92,26 @@ stage(struct cls_stage *s, uint16_t tx, struct rte_mbuf *m)
 }
 
 /*
- * Give a frame to every port of its flood set by sharing it (one refcount
+ * Give a frame to every port of `ports` by sharing it (one refcount
  * update); a port that rewrites VLAN tags takes a private copy itself
  * (spp_vlan_apply), so shared data is never modified.
  */
 static inline void
-flood(struct cls_stage *s, struct rte_mbuf *m, uint64_t ports)
+give(struct cls_stage *s, struct rte_mbuf *m, uint32_t ports)
 {
-	rte_mbuf_refcnt_update(m, (int16_t)(__builtin_popcountll(ports) - 1));
+	if (ports & (ports - 1))
+		rte_mbuf_refcnt_update(m, (int16_t)(__builtin_popcount(ports) - 1));
 	while (ports) {
-		stage(s, (uint16_t)__builtin_ctzll(ports), m);
+		stage(s, (uint16_t)__builtin_ctz(ports), m);
 		ports &= ports - 1;
 	}
+}
+
+static inline void
+drop(struct rte_mbuf *m, uint64_t *reason)
+{
+	(*reason)++;
+	rte_pktmbuf_free(m);
 }
 
 static unsigned int
@@ -91,70 +119,63 @@ run_classifier(const struct comp_conf *c, struct comp_state *st, unsigned int lc
 {
 	const struct cls_table *t = c->table;
 	struct rte_mbuf *pkts[SPP_BURST];
+	uint64_t before = st->ctr.rx;
 	struct cls_stage s;
 	uint16_t i, n, tx;
 
-	n = vf_port_rx(&c->rx[0], pkts, SPP_BURST, lcore);
+	n = port_rx(&c->rx[0], pkts, st, lcore);
 	if (n == 0)
-		return 0;
-	st->ctr.rx += n;
+		return (unsigned int)(st->ctr.rx - before);
 	memset(s.n, 0, sizeof(s.n[0]) * c->nb_tx);
 
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const struct rte_ether_hdr *eth;
-		uint16_t vlan = 0;
-		uint64_t v;
+		uint32_t ports = 0;
+		uint16_t vid = 0;
 
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
-			st->ctr.drop_bad_frame++;
-			rte_pktmbuf_free(m);
+			drop(m, &st->ctr.drop_bad_frame);
 			continue;
 		}
 		eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 		if (spp_is_vlan_tpid(eth->ether_type)) {
 			const struct rte_vlan_hdr *vh = (const void *)(eth + 1);
 
-			if (unlikely(rte_pktmbuf_data_len(m) <
-				     RTE_ETHER_HDR_LEN + sizeof(*vh))) {
-				st->ctr.drop_bad_frame++;
-				rte_pktmbuf_free(m);
+			if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + sizeof(*vh))) {
+				drop(m, &st->ctr.drop_bad_frame);
 				continue;
 			}
-			vlan = rte_be_to_cpu_16(vh->vlan_tci) & 0xfff;
+			/* VID 0 (priority tag only) belongs to the untagged VLAN */
+			vid = rte_be_to_cpu_16(vh->vlan_tci) & 0xfff;
 		}
 		if (unlikely(t == NULL)) {
-			st->ctr.drop_no_entry++;
-			rte_pktmbuf_free(m);
+			drop(m, &st->ctr.drop_no_entry);
 			continue;
 		}
-		if (unlikely(rte_is_multicast_ether_addr(&eth->dst_addr))) {
-			static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-
-			v = cls_lookup(t, cls_key(vlan, bcast), 0);
-			if (v == 0) {
-				st->ctr.drop_no_entry++;
-				rte_pktmbuf_free(m);
-			} else {
-				flood(&s, m, v);
-			}
+		switch (cls_decide(t, vid, &eth->dst_addr, &ports)) {
+		case SPP_CLS_HIT:
+			st->ctr.hit++;
+			break;
+		case SPP_CLS_FLOOD:
+			st->ctr.flood++;
+			break;
+		case SPP_CLS_DEFAULT:
+			st->ctr.to_default++;
+			break;
+		default:
+			drop(m, &st->ctr.drop_no_entry);
 			continue;
 		}
-		v = cls_lookup(t, cls_key(vlan, eth->dst_addr.addr_bytes), t->default_tx);
-		if (unlikely(v == CLS_NO_PORT)) {
-			st->ctr.drop_no_entry++;
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		stage(&s, (uint16_t)v, m);
+		give(&s, m, ports);
 	}
 
 	for (tx = 0; tx < c->nb_tx; tx++)
 		if (s.n[tx] != 0)
 			send_or_drop(&c->tx[tx], s.pkts[tx], s.n[tx], st, lcore);
-	return n;
+	return (unsigned int)(st->ctr.rx - before);
 }
 
 unsigned int

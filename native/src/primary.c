@@ -29,6 +29,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "common.h"
+#include "cycles.h"
 #include "mp.h"
 #include "shared.h"
 
@@ -64,6 +65,7 @@ struct patch {
 };
 
 #define MAX_PATCHES (SPP_MAX_PHY + SPP_MAX_RINGS)
+#define PATCH_OWNER "a patch of the primary"
 
 static struct {
 	struct rte_mempool *pool;
@@ -124,8 +126,10 @@ static int
 pri_worker(__rte_unused void *arg)
 {
 	unsigned int lcore = rte_lcore_id();
+	struct spp_cycles *cyc = &spp_lcore_cyc[lcore].c;
 	struct rte_mbuf *pkts[SPP_BURST];
 	struct spp_idle idle = { 0 };
+	uint64_t round = rte_rdtsc();
 
 	rte_rcu_qsbr_thread_register(pri.qsbr, lcore);
 	rte_rcu_qsbr_thread_online(pri.qsbr, lcore);
@@ -146,6 +150,7 @@ pri_worker(__rte_unused void *arg)
 		}
 		rte_rcu_qsbr_quiescent(pri.qsbr, lcore);
 		spp_idle_update(&idle, work);
+		spp_cycles_round(cyc, &round, work);
 	}
 
 	rte_rcu_qsbr_thread_offline(pri.qsbr, lcore);
@@ -303,7 +308,12 @@ dev_start(uint16_t port_id, uint16_t nb_queues)
 	if (ret != 0)
 		return spp_fail(-ret, "port %u (%s): start failed: %s", port_id,
 				info.driver_name, rte_strerror(-ret));
-	rte_eth_promiscuous_enable(port_id);
+	/* without it a port only sees frames for its own MAC: say so, keep going */
+	ret = rte_eth_promiscuous_enable(port_id);
+	if (ret != 0)
+		SPP_LOG(WARNING, "port %u (%s): cannot enable promiscuous mode: %s; it receives "
+			"only frames for its own MAC and broadcast/multicast", port_id,
+			info.driver_name, rte_strerror(-ret));
 	return nb_queues;
 }
 
@@ -573,6 +583,7 @@ dev_info(const struct spp_shared_dev *dev, const struct spp_bridge_counters *bas
 	if (rte_eal_process_type() == RTE_PROC_PRIMARY &&
 	    rte_eth_link_get_nowait(dev->ethdev_id, &link) == 0)
 		out->link_up = link.link_status;
+	out->promiscuous = rte_eth_promiscuous_get(dev->ethdev_id) == 1;
 	out->rx = dev->ctr.rx - base->rx;
 	out->rx_drop = dev->ctr.rx_drop - base->rx_drop;
 	out->tx = dev->ctr.tx - base->tx;
@@ -671,11 +682,14 @@ spp_primary_patch(int src_type, unsigned src_id, int dst_type, unsigned dst_id)
 	for (i = 0; i < pri.nb_patches; i++)
 		if (pri.patches[i].src_type == src_type && pri.patches[i].src_id == src_id)
 			break;
-	if (i == pri.nb_patches) {
-		if (pri.nb_patches == MAX_PATCHES)
-			return spp_fail(E2BIG, "too many patches");
+	if (i == pri.nb_patches && pri.nb_patches == MAX_PATCHES)
+		return spp_fail(E2BIG, "too many patches");
+	/* a patch from a directly polled device polls its queue 0 here (claim.c) */
+	if (src_type == SPP_RES_PHY && spp_shm->phy[src_id].kind == SPP_DEV_DIRECT &&
+	    spp_queue_claim(src_id, 0, PATCH_OWNER) < 0)
+		return -EBUSY;
+	if (i == pri.nb_patches)
 		pri.nb_patches++;
-	}
 	pri.patches[i] = (struct patch){ src_type, src_id, dst_type, dst_id };
 	return publish_plan();
 }
@@ -683,6 +697,11 @@ spp_primary_patch(int src_type, unsigned src_id, int dst_type, unsigned dst_id)
 int
 spp_primary_patch_reset(void)
 {
+	unsigned int i;
+
+	for (i = 0; i < pri.nb_patches; i++)
+		if (pri.patches[i].src_type == SPP_RES_PHY)
+			spp_queue_release(pri.patches[i].src_id, 0, PATCH_OWNER);
 	pri.nb_patches = 0;
 	return publish_plan();
 }

@@ -51,6 +51,18 @@ struct spp_ring_counters {
 	uint64_t deq;
 } __rte_cache_aligned;
 
+/*
+ * Who polls rx queue q of a directly polled phy:N (claim.c). pid is taken
+ * with a compare-and-swap, so two processes cannot both win; the owner
+ * text only explains a refusal.
+ */
+#define SPP_MAX_DEV_QUEUES 16
+
+struct spp_queue_claim {
+	int32_t pid;                     /* 0: free */
+	char owner[SPP_NAMESIZE];
+};
+
 struct spp_shared {
 	uint32_t magic;
 	uint32_t version;
@@ -61,6 +73,7 @@ struct spp_shared {
 	struct spp_shared_dev vhost[SPP_MAX_VHOST];
 	struct rte_ring *ring[SPP_MAX_RINGS];
 	struct spp_ring_counters ring_ctr[SPP_MAX_RINGS][SPP_MAX_LCORES];
+	struct spp_queue_claim rx_claim[SPP_MAX_PHY][SPP_MAX_DEV_QUEUES];
 };
 
 /* the mapping in this process; NULL until created or attached */
@@ -70,6 +83,8 @@ int spp_shared_create(void);
 int spp_shared_attach(void);
 int spp_lcores_claim(void);
 void spp_lcores_release(void);
+int spp_queue_claim(unsigned int phy, unsigned int queue, const char *owner);
+int spp_queue_release(unsigned int phy, unsigned int queue, const char *owner);
 
 static inline void
 spp_ring_count_enq(uint16_t ring, unsigned int lcore, uint16_t done, uint16_t dropped)

@@ -44,7 +44,9 @@ static int
 vf_worker(__rte_unused void *arg)
 {
 	unsigned int lcore = rte_lcore_id();
+	struct spp_cycles *cyc = &spp_lcore_cyc[lcore].c;
 	struct spp_idle idle = { 0 };
+	uint64_t round = rte_rdtsc();
 
 	rte_rcu_qsbr_thread_register(vf.qsbr, lcore);
 	rte_rcu_qsbr_thread_online(vf.qsbr, lcore);
@@ -52,16 +54,22 @@ vf_worker(__rte_unused void *arg)
 	while (!vf.stop) {
 		const struct lcore_plan *plan = __atomic_load_n(&vf.plan[lcore], __ATOMIC_ACQUIRE);
 		unsigned int i, work = 0;
+		uint64_t tsc = round;
 
 		for (i = 0; plan != NULL && i < plan->nb; i++) {
 			struct comp_slot *s = &vf_slots[plan->slot[i]];
 			const struct comp_conf *conf = __atomic_load_n(&s->conf, __ATOMIC_ACQUIRE);
+			unsigned int n;
 
-			if (conf != NULL)
-				work += comp_run(conf, &s->st, lcore);
+			if (conf == NULL)
+				continue;
+			n = comp_run(conf, &s->st, lcore);
+			spp_cycles_burst(&s->st.cyc, &tsc, n);
+			work += n;
 		}
 		rte_rcu_qsbr_quiescent(vf.qsbr, lcore);
 		spp_idle_update(&idle, work);
+		spp_cycles_round(cyc, &round, work);
 	}
 
 	rte_rcu_qsbr_thread_offline(vf.qsbr, lcore);
@@ -370,6 +378,15 @@ spp_vf_component_counters(unsigned slot, struct spp_comp_counters *out)
 	if (slot >= SPP_MAX_COMPONENTS)
 		return spp_fail(EINVAL, "component slot %u out of range", slot);
 	*out = vf_slots[slot].st.ctr;
+	return 0;
+}
+
+int
+spp_vf_component_cycles(unsigned slot, struct spp_cycles *out)
+{
+	if (slot >= SPP_MAX_COMPONENTS)
+		return spp_fail(EINVAL, "component slot %u out of range", slot);
+	*out = vf_slots[slot].st.cyc;
 	return 0;
 }
 

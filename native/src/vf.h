@@ -12,6 +12,7 @@
 
 #include "classifier.h"
 #include "common.h"
+#include "cycles.h"
 #include "shared.h"
 #include "vlan.h"
 
@@ -48,6 +49,7 @@ struct comp_conf {
 /* counters and cursor: written only by the lcore that runs the component */
 struct comp_state {
 	struct spp_comp_counters ctr;
+	struct spp_cycles cyc;    /* busy cycles and frames of its burst calls */
 	uint16_t rr;
 } __rte_cache_aligned;
 
@@ -65,6 +67,7 @@ extern struct vf_port vf_ports[SPP_VF_MAX_PORTS];
 extern struct vf_port_ctr vf_port_ctr[SPP_MAX_LCORES][SPP_VF_MAX_PORTS];
 extern struct comp_slot vf_slots[SPP_MAX_COMPONENTS];
 
+/* Receive a burst as the port delivers it (VLAN operations: component.c). */
 static inline uint16_t
 vf_port_rx(const struct spp_comp_port *cp, struct rte_mbuf **pkts, uint16_t n,
 	   unsigned int lcore)
@@ -81,8 +84,6 @@ vf_port_rx(const struct spp_comp_port *cp, struct rte_mbuf **pkts, uint16_t n,
 	vf_port_ctr[lcore][cp->handle].rx += got;
 	if (p->count_ring)
 		spp_ring_count_deq(p->res_id, lcore, got);
-	if (cp->vlan_op != SPP_VLAN_NONE)
-		spp_vlan_apply(pkts, got, cp);
 	return got;
 }
 
@@ -95,8 +96,6 @@ vf_port_tx(const struct spp_comp_port *cp, struct rte_mbuf **pkts, uint16_t n,
 	struct vf_port_ctr *c = &vf_port_ctr[lcore][cp->handle];
 	uint16_t sent;
 
-	if (cp->vlan_op != SPP_VLAN_NONE)
-		spp_vlan_apply(pkts, n, cp);
 	if (p->kind == VF_PORT_ETHDEV)
 		sent = rte_eth_tx_burst(p->ethdev_id, p->queue, pkts, n);
 	else

@@ -86,6 +86,20 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Raw JSON.")] = 
 
 
 @app.command()
+def top(
+    once: Annotated[bool, typer.Option("--once", help="Print one view and exit.")] = False,
+    interval: Annotated[float, typer.Option(
+        "--interval", "-i", min=0.1, help="Seconds between samples.")] = 1.0,
+    show_all: Annotated[bool, typer.Option("--all", help="Also ports that moved nothing.")]
+    = False,
+) -> None:
+    """Live view of port and component rates, drops by reason, lcore busy, ring fill."""
+    from spp.cli.top import run
+
+    raise typer.Exit(run(client(), interval, once, show_all))
+
+
+@app.command()
 def playback(
     file: Path,
     keep_going: Annotated[bool, typer.Option(help="Run every line, fail at the end.")] = False,
@@ -101,10 +115,14 @@ def playback(
 @app.command()
 def up(
     topology: Annotated[str, typer.Option(help="`default` or a topology YAML.")] = "default",
-    ctl_bind: Annotated[str, typer.Option(help="Controller address.")] = "127.0.0.1",
+    ctl_bind: Annotated[str | None, typer.Option(
+        help="Controller address (default: the topology's `ctl.bind`).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each part.")] = 30.0,
+    metrics: Annotated[bool, typer.Option(
+        help="Also start the Prometheus exporter (127.0.0.1, the topology's "
+             "`ctl.metrics_port`, default 9877).")] = True,
 ) -> None:
-    """Host topology (and its VMs), then spp ctl, primary and vf 1 in the background.
+    """Host topology (and its VMs), then spp ctl, primary, vf 1 and the metrics exporter.
 
     A topology with `processes:` gives the primary's and spp_vf's command lines.
     """
@@ -112,7 +130,7 @@ def up(
     from spp.cli.updown import up as do_up
 
     try:
-        do_up(topology, ctl_bind, timeout, echo=typer.echo)
+        do_up(topology, ctl_bind, timeout, echo=typer.echo, metrics=metrics)
     except UpError as exc:
         fail(f"spp up: {exc}")
 
@@ -122,7 +140,8 @@ def down(
     topology: Annotated[str | None, typer.Option(
         help="`default` or a topology YAML (default: the topologies `spp up` brought up).",
         show_default=False)] = None,
-    ctl_bind: Annotated[str, typer.Option(help="Controller address.")] = "127.0.0.1",
+    ctl_bind: Annotated[str | None, typer.Option(
+        help="Controller address (default: the topology's `ctl.bind`).")] = None,
 ) -> None:
     """Stop vf, primary and spp ctl (REST, then pid files), then the host topology."""
     from spp.cli.updown import down as do_down

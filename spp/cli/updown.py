@@ -1,9 +1,19 @@
 """`spp up` / `spp down`: host topology, controller, primary and vf 1 in the background.
 
 Uses spp.host.updown.host_up/host_down and the process mains through
-`spp primary start` / `spp vf start`. Pid and log files live in the instance's
-run directory (spp.rundir: <run dir>/<file prefix>/): ctl.pid/.log,
-primary.pid/.log, vf1.pid/.log.
+`spp primary start` / `spp vf start`. A topology is one SPP instance: its
+`file_prefix` names the DPDK file prefix, the run directory (spp.rundir:
+<run dir>/<file prefix>/ holds ctl.pid/.log, primary.pid/.log, vf1.pid/.log and
+metrics.pid/.log of the Prometheus exporter) and the XDP pin directory; its
+`ctl` section the controller's address and ports and the exporter's port
+(default 127.0.0.1:9877). So several instances run side by side, each brought
+up and down on its own (`spp up --topology A.yaml`, `spp down --topology A.yaml`).
+
+A topology's `processes` section replaces the primary's and spp_vf's command
+lines (e.g. the seed's `spp vf -l 0,2-13 ... --vhost-client`); `spp host up`
+boots its VMs before the controller starts. `spp down` without `--topology`
+takes down the topologies recorded for the default instance (the one `spp up`
+brought up), or the default topology when none is.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from typing import Any
 
 from spp import rundir
 from spp.client import Client, SppError
+from spp.metrics.server import DEFAULT_ADDR as METRICS_ADDR
 
 
 class UpError(Exception):
@@ -45,26 +56,35 @@ def _client_id(vf_args: list[str]) -> int:
     raise UpError("topology processes.vf: --client-id is missing")
 
 
-def _process_argvs(topo: Any, phys: list[str], ctl_bind: str) -> tuple[list[str], list[str]]:
+def _with_prefix(args: tuple[str, ...], file_prefix: str) -> list[str]:
+    """A topology command line as written, given the instance's file prefix when that is
+    not the default and the line names none."""
+    head = args[:args.index("--")] if "--" in args else args
+    if file_prefix == rundir.DEFAULT_INSTANCE or any(a.startswith("--file-prefix") for a in head):
+        return list(args)
+    return [f"--file-prefix={file_prefix}", *args]
+
+
+def _process_argvs(topo: Any, phys: list[str], bind: str) -> tuple[list[str], list[str]]:
     """Command lines of the primary and spp_vf: the topology's `processes`, else ours."""
+    ctl, prefix = topo.ctl, f"--file-prefix={topo.file_prefix}"
     phy_args = [arg for phy in phys for arg in ("--phy", phy)]
-    procs = getattr(topo, "processes", None)
-    if procs is not None and procs.primary is not None:
-        pri = ["primary", *phy_args, *procs.primary]
+    procs = topo.processes
+    if procs.primary is not None:
+        pri = ["primary", *phy_args, *_with_prefix(procs.primary, topo.file_prefix)]
     else:
-        pri = ["primary", "start", *phy_args, "--rings", "10", "--ctl", f"{ctl_bind}:5555"]
-    if procs is not None and procs.vf is not None:
-        vf = ["vf", *procs.vf]
+        pri = ["primary", "start", prefix, *phy_args, "--rings", "10",
+               "--ctl", f"{bind}:{ctl.pri_port}"]
+    if procs.vf is not None:
+        vf = ["vf", *_with_prefix(procs.vf, topo.file_prefix)]
     else:
-        vf = ["vf", "start", "--client-id", "1", "--ctl", f"{ctl_bind}:6666", "-l", "2-6"]
+        vf = ["vf", "start", prefix, "--client-id", "1", "--ctl", f"{bind}:{ctl.sec_port}",
+              "-l", "2-6"]
     return pri, vf
 
 
-INSTANCE = rundir.DEFAULT_INSTANCE
-
-
-def _spawn(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-    log_file = rundir.log_path(name, INSTANCE)
+def _spawn(name: str, argv: list[str], instance: str) -> subprocess.Popen[bytes]:
+    log_file = rundir.log_path(name, instance)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         proc = subprocess.Popen(
@@ -72,89 +92,129 @@ def _spawn(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    rundir.write_pid(rundir.pid_path(name, INSTANCE), proc.pid)
+    rundir.write_pid(rundir.pid_path(name, instance), proc.pid)
     return proc
 
 
-def _log_tail(name: str, lines: int = 3) -> str:
+def _log_tail(name: str, instance: str, lines: int = 3) -> str:
     try:
-        text = rundir.log_path(name, INSTANCE).read_text(errors="replace")
+        text = rundir.log_path(name, instance).read_text(errors="replace")
     except OSError:
         return ""
     return " | ".join(text.strip().splitlines()[-lines:])
 
 
-def _wait(name: str, proc: subprocess.Popen[bytes], ready: Any, timeout: float) -> None:
+def _wait(name: str, proc: subprocess.Popen[bytes], ready: Any, timeout: float,
+          instance: str) -> None:
     deadline = time.monotonic() + timeout
-    log_file = rundir.log_path(name, INSTANCE)
+    log_file = rundir.log_path(name, instance)
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise UpError(f"{name} exited with code {proc.returncode} "
-                          f"(log {log_file}: {_log_tail(name)})")
+                          f"(log {log_file}: {_log_tail(name, instance)})")
         with contextlib.suppress(SppError):
             if ready():
                 return
         time.sleep(0.2)
     raise UpError(f"{name} did not come up within {timeout:g} s "
-                  f"(log {log_file}: {_log_tail(name)})")
+                  f"(log {log_file}: {_log_tail(name, instance)})")
 
 
-def up(topology: str, ctl_bind: str, timeout: float = 30.0,
-       echo: Any = print, host: bool = True) -> None:
-    """Bring everything up; on failure clean up what was started and raise UpError."""
-    phys = ["spp-p0", "spp-p1"]
-    topo = None
+def _metrics_ready(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as res:
+            return bool(res.status == 200)
+    except OSError:
+        return False
+
+
+def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
+       echo: Any = print, host: bool = True, metrics: bool = True) -> None:
+    """Bring an instance up; on failure clean up what was started and raise UpError."""
+    try:
+        topo = _load_topology(topology)
+    except ValueError as exc:
+        raise UpError(str(exc)) from None
+    phys = topo.phy_interfaces() or ["spp-p0", "spp-p1"]
+    ctl, inst = topo.ctl, topo.file_prefix
+    bind = ctl_bind or ctl.bind
+    pri_args, vf_args = _process_argvs(topo, phys, bind)
+    cid = _client_id(vf_args)
     if host:
         from spp.host.updown import HostError, host_up
 
         try:
-            topo = _load_topology(topology)
             host_up(topo, echo=echo)
-            phys = topo.phy_interfaces() or phys
         except (HostError, ValueError) as exc:
             raise UpError(str(exc)) from None
         echo(f"host topology {topo.name} up")
-    pri_args, vf_args = _process_argvs(topo, phys, ctl_bind)
-    cid = _client_id(vf_args)
-    cl = Client(f"{ctl_bind}:7777", timeout=2.0)
+    cl = Client(f"{bind}:{ctl.api_port}", timeout=2.0)
     try:
-        ctl = _spawn("ctl", ["ctl", "-b", ctl_bind,
-                            "--pid-file", str(rundir.pid_path("ctl", INSTANCE))])
-        _wait("ctl", ctl, lambda: cl.processes() is not None, timeout)
-        echo(f"spp ctl up on {ctl_bind}:7777 (pid {ctl.pid})")
-        pri = _spawn("primary", pri_args)
-        _wait("primary", pri, lambda: any(p["type"] == "primary" for p in cl.processes()),
-              timeout)
-        echo(f"primary up (pid {pri.pid}): spp {' '.join(pri_args)}")
+        proc = _spawn("ctl", ["ctl", "-b", bind, "-p", str(ctl.pri_port), "-s",
+                              str(ctl.sec_port), "-a", str(ctl.api_port),
+                              "--pid-file", str(rundir.pid_path("ctl", inst))], inst)
+        _wait("ctl", proc, lambda: cl.processes() is not None, timeout, inst)
+        echo(f"spp ctl up on {bind}:{ctl.api_port} (pid {proc.pid})")
+        proc = _spawn("primary", pri_args, inst)
+        _wait("primary", proc, lambda: any(p["type"] == "primary" for p in cl.processes()),
+              timeout, inst)
+        echo(f"primary up (pid {proc.pid}): spp {' '.join(pri_args)}")
         name = f"vf{cid}"
-        vf = _spawn(name, vf_args)
-        _wait(name, vf, lambda: cid in cl.vf_ids(), timeout)
-        echo(f"vf {cid} up (pid {vf.pid}): spp {' '.join(vf_args)}")
+        proc = _spawn(name, vf_args, inst)
+        _wait(name, proc, lambda: cid in cl.vf_ids(), timeout, inst)
+        echo(f"vf {cid} up (pid {proc.pid}): spp {' '.join(vf_args)}")
+        if metrics:
+            url = f"http://{METRICS_ADDR}:{ctl.metrics_port}/metrics"
+            proc = _spawn("metrics", ["metrics", "serve", "--addr", METRICS_ADDR,
+                                      "--port", str(ctl.metrics_port),
+                                      "--ctl-url", f"http://{bind}:{ctl.api_port}",
+                                      "--pid-file", str(rundir.pid_path("metrics", inst))],
+                          inst)
+            _wait("metrics", proc, lambda: _metrics_ready(url), timeout, inst)
+            echo(f"metrics exporter on {url} (pid {proc.pid}); "
+                 f"point Prometheus at {METRICS_ADDR}:{ctl.metrics_port}")
     except (UpError, OSError) as exc:
-        down(ctl_bind, host=False, echo=lambda _m: None)
+        down(bind, topology, host=False, echo=lambda _m: None)
         raise UpError(str(exc)) from None
 
 
-def _recorded_topologies(topology: str | None) -> list[Any]:
-    """What `down` takes down: the named topology, else every one this instance has up."""
+def _down_targets(topology: str | None) -> tuple[Any, list[Any]]:
+    """The topology whose instance `down` stops, and the host topologies to take down.
+
+    Without a name: the topologies recorded for the default instance (what `spp up`
+    brought up), the first of them giving the controller's ports when its file is
+    still there; else the default topology.
+    """
     from spp.host.state import list_states, load_state
 
     if topology is not None:
         topo = _load_topology(topology)
-        return [load_state(topo.name) or topo]
-    states = [s for s in list_states() if s.file_prefix == INSTANCE]
-    return states or [_load_topology("default")]
+        return topo, [load_state(topo.name) or topo]
+    states = [s for s in list_states() if s.file_prefix == rundir.DEFAULT_INSTANCE]
+    topo = None
+    for state in states:
+        if state.source and state.topology != "default" and Path(state.source).is_file():
+            topo = _load_topology(state.source)
+            break
+    topo = topo or _load_topology("default")
+    return topo, states or [load_state(topo.name) or topo]
 
 
-def down(ctl_bind: str = "127.0.0.1", topology: str | None = None, host: bool = True,
+def down(ctl_bind: str | None = None, topology: str | None = None, host: bool = True,
          echo: Any = print) -> list[str]:
-    """Stop what `up` started, even after a crash of any part; returns problems seen.
+    """Stop what `up` started for this instance, even after a crash; returns problems seen.
 
-    Without `topology`, every topology recorded for this instance (the one `spp up`
-    brought up) is taken down, or the default one when none is recorded.
+    Other instances (other file prefixes) are not touched.
     """
     problems: list[str] = []
-    cl = Client(f"{ctl_bind}:7777", timeout=3.0)
+    try:
+        topo, targets = _down_targets(topology)
+    except ValueError as exc:
+        return [str(exc)]
+    inst = topo.file_prefix
+    cl = Client(f"{ctl_bind or topo.ctl.bind}:{topo.ctl.api_port}", timeout=3.0)
     with contextlib.suppress(SppError):
         for sec_id in cl.vf_ids():
             with contextlib.suppress(SppError):
@@ -163,7 +223,7 @@ def down(ctl_bind: str = "127.0.0.1", topology: str | None = None, host: bool = 
         if any(p["type"] == "primary" for p in cl.processes()):
             cl.delete("primary")
             echo("Exit primary.")
-    for path in rundir.pid_files(INSTANCE):
+    for path in rundir.pid_files(inst):
         pid = rundir.stop_pidfile(path)
         if pid is not None:
             echo(f"stopped {path.stem} (pid {pid})")
@@ -171,10 +231,9 @@ def down(ctl_bind: str = "127.0.0.1", topology: str | None = None, host: bool = 
         try:
             from spp.host.updown import HostError, host_down
 
-            for target in _recorded_topologies(topology):
+            for target in targets:
                 host_down(target)
-                name = getattr(target, "topology", None) or target.name
-                echo(f"host topology {name} down")
+                echo(f"host topology {getattr(target, 'topology', None) or target.name} down")
         except (ImportError, HostError, ValueError) as exc:
             problems.append(f"host down: {exc}")
     return problems

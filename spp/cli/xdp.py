@@ -1,7 +1,8 @@
 """`spp xdp` commands: steering mode, registered MACs and counters of the XDP program.
 
-They edit the maps that bpf/xdp_steer.c pins under bpffs (see bpf/spp_xdp.h);
-the primary must be running with xdp_prog=build/bpf/xdp_steer.o.
+They edit the maps of one SPP instance, which its primary pins per port under
+/sys/fs/bpf/spp/<file prefix>/<ifname>/ (spp.xdp.pins); the primary must be
+running with xdp_prog=build/bpf/xdp_steer.o.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_state: dict[str, str] = {"root": "/sys/fs/bpf"}
+_state: dict[str, str] = {"root": ""}
 
 
 def _fail(msg: str) -> None:
@@ -48,15 +49,31 @@ def _name(d: dict[str, Any]) -> str:
 
 @app.callback()
 def _options(
-    bpffs: Annotated[
+    file_prefix: Annotated[
         str,
         typer.Option(
-            "--bpffs", envvar="SPP_BPFFS_ROOT", help="bpffs directory holding the spp_* pins."
+            "--file-prefix", envvar="SPP_FILE_PREFIX",
+            help="SPP instance: the DPDK file prefix of its primary.",
         ),
-    ] = "/sys/fs/bpf",
+    ] = "spp",
+    pin_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--pin-dir", envvar="SPP_BPF_PIN_DIR",
+            help="Instance pin directory (default /sys/fs/bpf/spp/FILE_PREFIX).",
+        ),
+    ] = None,
 ) -> None:
     """XDP steering: which frames of a kernel netdev go to SPP (AF_XDP) or the kernel."""
-    _state["root"] = bpffs
+    if pin_dir is None:
+        from spp.xdp.errors import XdpError
+        from spp.xdp.pins import instance_dir
+
+        try:
+            pin_dir = str(instance_dir(file_prefix))
+        except XdpError as exc:
+            _fail(str(exc))
+    _state["root"] = pin_dir
 
 
 @app.command()

@@ -109,7 +109,8 @@ def cpu_usage_entry(conn: ProcConn, st: dict[str, Any]) -> dict[str, Any]:
     if conn.kind == "primary":
         lcores = [c for c in st.get("lcores", []) if isinstance(c, int)]
         master = st.get("master-lcore", lcores[0] if lcores else None)
-        return {"proc-type": "primary", "master-lcore": master, "lcores": lcores}
+        return {"proc-type": "primary", "master-lcore": master, "lcores": lcores,
+                **cpu_cycles(st)}
     master = st.get("master-lcore")
     workers = st.get("worker-lcores")
     if workers is None:
@@ -120,7 +121,29 @@ def cpu_usage_entry(conn: ProcConn, st: dict[str, Any]) -> dict[str, Any]:
         "client-id": conn.client_id,
         "master-lcore": master,
         "lcores": lcores,
+        **cpu_cycles(st),
     }
+
+
+def cpu_cycles(st: dict[str, Any]) -> dict[str, Any]:
+    """Cycle accounting of a process status, when it reports it (extension of upstream's
+    shape): `tsc_hz`, `lcore_cycles` [{lcore, busy, idle, packets}] of its worker lcores,
+    and for spp_vf `components` [{name, core, type, busy, packets, cycles_per_packet}]."""
+    out: dict[str, Any] = {}
+    if isinstance(st.get("tsc_hz"), int):
+        out["tsc_hz"] = st["tsc_hz"]
+    if isinstance(st.get("lcore_cycles"), list):
+        out["lcore_cycles"] = st["lcore_cycles"]
+    comps = []
+    for c in st.get("components", []):
+        cyc = c.get("cycles") if isinstance(c, dict) else None
+        if isinstance(cyc, dict) and "name" in c:
+            comps.append({"name": c["name"], "core": c.get("core"), "type": c.get("type"),
+                          "busy": cyc.get("busy"), "packets": cyc.get("packets"),
+                          "cycles_per_packet": cyc.get("per_packet")})
+    if comps:
+        out["components"] = comps
+    return out
 
 
 # ---- primary -------------------------------------------------------------

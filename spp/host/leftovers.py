@@ -29,8 +29,15 @@ def _remove_path(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def remove_instance_pins(file_prefix: str, bpffs: Path = BPFFS_DIR) -> list[str]:
+    """The XDP maps one instance pinned (/sys/fs/bpf/spp/<file prefix>/); others keep theirs."""
+    from spp.xdp.pins import remove_instance
+
+    return remove_instance(file_prefix, bpffs)
+
+
 def remove_bpf_pins(prefix: str, bpffs: Path = BPFFS_DIR) -> list[str]:
-    """Pinned maps/programs /sys/fs/bpf/<prefix>*."""
+    """Legacy flat pins /sys/fs/bpf/<prefix>* (builds that pinned maps by name)."""
     done = []
     for path in sorted(bpffs.glob(f"{prefix}*")):
         _remove_path(path)

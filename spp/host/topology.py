@@ -3,8 +3,11 @@
 Schema (see README.md, "Host setup")::
 
     name: default                 # state file /run/spp/host-<name>.json
-    file_prefix: spp              # DPDK --file-prefix whose leftovers `down` removes
-    bpf_pin_prefix: spp_          # pinned maps /sys/fs/bpf/<prefix>* removed by `down`
+    file_prefix: spp              # DPDK --file-prefix: names the SPP instance (run dir,
+                                  # XDP maps under /sys/fs/bpf/spp/<file_prefix>/)
+    bpf_pin_prefix: spp_          # legacy flat pins /sys/fs/bpf/<prefix>* removed by `down`
+    ctl: {bind: 127.0.0.1, api_port: 7777, pri_port: 5555, sec_port: 6666,
+          metrics_port: 9877}     # optional: the controller (and exporter) of `spp up`
     namespaces: [spp-remote, spp-vm1]
     veths:
       - ends:
@@ -58,7 +61,8 @@ _MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 _END_KEYS = {"name", "netns", "mac", "ipv4", "mtu", "tx_checksum", "phy"}
 _VETH_KEYS = {"ends", "mtu", "tx_checksum"}
 _TOP_KEYS = {"name", "file_prefix", "bpf_pin_prefix", "namespaces", "veths", "description",
-             "vms", "processes"}
+             "ctl", "vms", "processes"}
+_CTL_KEYS = {"bind", "api_port", "pri_port", "sec_port", "metrics_port"}
 _VM_KEYS = {"name", "memory", "nics", "kernel", "initrd", "accel", "qemu_args"}
 _NIC_KEYS = {"vhost", "mac", "ipv4", "ifname"}
 _PROC_KEYS = {"primary", "vf"}
@@ -130,12 +134,28 @@ class Processes:
 
 
 @dataclass(frozen=True)
+class CtlPorts:
+    """Where this instance's controller listens (upstream's defaults)."""
+
+    bind: str = "127.0.0.1"
+    api_port: int = 7777
+    pri_port: int = 5555
+    sec_port: int = 6666
+    metrics_port: int = 9877  # `spp metrics serve` started by `spp up`
+
+    @property
+    def api(self) -> str:
+        return f"{self.bind}:{self.api_port}"
+
+
+@dataclass(frozen=True)
 class Topology:
     name: str
     namespaces: tuple[str, ...] = ()
     veths: tuple[Veth, ...] = ()
     file_prefix: str = "spp"
     bpf_pin_prefix: str = "spp_"
+    ctl: CtlPorts = field(default_factory=CtlPorts)
     source: str | None = field(default=None, compare=False)
     vms: tuple[Vm, ...] = ()
     processes: Processes = field(default_factory=Processes)
@@ -384,6 +404,28 @@ def _validate(topo: Topology) -> None:
     _validate_vms(topo, macs)
 
 
+def _parse_ctl(raw: Any) -> CtlPorts:
+    if raw is None:
+        return CtlPorts()
+    if not isinstance(raw, dict):
+        raise TopologyError("ctl: expected a mapping {bind, api_port, pri_port, sec_port}")
+    _check_keys(raw, _CTL_KEYS, "ctl")
+    bind = raw.get("bind", CtlPorts.bind)
+    try:
+        ipaddress.ip_address(bind)
+    except ValueError:
+        raise TopologyError(f"ctl: bind must be an IP address, got {bind!r}") from None
+    ports = {}
+    for key in ("api_port", "pri_port", "sec_port", "metrics_port"):
+        value = raw.get(key, getattr(CtlPorts, key))
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            raise TopologyError(f"ctl: {key} must be a TCP port 1..65535, got {value!r}")
+        ports[key] = value
+    if len(set(ports.values())) != 4:
+        raise TopologyError("ctl: api_port, pri_port, sec_port and metrics_port must differ")
+    return CtlPorts(bind=bind, **ports)
+
+
 def parse_topology(data: Any, source: str | None = None) -> Topology:
     """Build and validate a Topology from the already-decoded YAML document."""
     if not isinstance(data, dict):
@@ -411,6 +453,7 @@ def parse_topology(data: Any, source: str | None = None) -> Topology:
         name=name,
         namespaces=tuple(namespaces),
         veths=tuple(_parse_veth(v, f"veths[{i}]") for i, v in enumerate(raw_veths)),
+        ctl=_parse_ctl(data.get("ctl")),
         source=source,
         vms=tuple(_parse_vm(v, f"vms[{i}]") for i, v in enumerate(raw_vms)),
         processes=_parse_processes(data.get("processes")),

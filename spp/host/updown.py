@@ -193,6 +193,7 @@ def _teardown(state: HostState | None, file_prefix: str, pin_prefix: str) -> lis
             if netdev.ns_exists(ns):
                 netdev.remove_namespace(ns)
                 removed.append(f"netns {ns}")
+    removed += leftovers.remove_instance_pins(file_prefix)
     removed += leftovers.remove_bpf_pins(pin_prefix)
     removed += leftovers.remove_dpdk_files(file_prefix)
     if state is not None:
@@ -224,6 +225,8 @@ def host_show() -> dict[str, Any]:
         )
     recorded = {ns for s in list_states() for ns in s.namespaces}
     pin_prefixes = {"spp_"} | {s.bpf_pin_prefix for s in list_states()}
+    pin_parent = Path(BPFFS_DIR) / "spp"
+    instance_pins = sorted(str(p.relative_to(BPFFS_DIR)) for p in pin_parent.glob("*/*/spp_*"))
     mnt = mounts()
     pids = {}
     for pidfile in sorted(rundir.root().glob("*/*.pid")):
@@ -241,6 +244,6 @@ def host_show() -> dict[str, Any]:
         "bpffs_mounted": mnt.get(str(BPFFS_DIR)) == "bpf",
         "bpf_pins": sorted(
             {p.name for prefix in pin_prefixes for p in Path(BPFFS_DIR).glob(f"{prefix}*")}
-        ),
+        ) + instance_pins,
         "pidfiles": pids,
     }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from spp.metrics.reader import DEFAULT_CTL_URL, DEFAULT_TIMEOUT
@@ -24,6 +27,24 @@ def serve(
     timeout: float = typer.Option(
         DEFAULT_TIMEOUT, "--timeout", help="Seconds per REST request of a scrape."
     ),
+    pid_file: Annotated[Path | None, typer.Option("--pid-file", hidden=True)] = None,
 ) -> None:
     """Serve /metrics, reading `spp ctl` REST API on every scrape."""
-    run_server(port=port, addr=addr, ctl_url=ctl_url, timeout=timeout)
+    try:
+        run_server(port=port, addr=addr, ctl_url=ctl_url, timeout=timeout, pid_file=pid_file)
+    except OSError as exc:
+        typer.echo(f"spp metrics: cannot listen on {addr}:{port}: {exc.strerror or exc}",
+                   err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def dashboards(
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Directory for the JSON files (default: grafana/dashboards).")] = None,
+) -> None:
+    """Write the Grafana dashboards (generated with grafanalib) as JSON."""
+    from spp.metrics.dashboards import OUT_DIR, write_all
+
+    for path in write_all(out or OUT_DIR):
+        typer.echo(f"wrote {path}")

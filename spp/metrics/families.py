@@ -22,6 +22,7 @@ class Spec:
 
 
 _COMP = ("client_id", "component", "type", "core")
+_DEV = ("port", "iface")
 
 SPECS: tuple[Spec, ...] = (
     Spec(
@@ -30,10 +31,49 @@ SPECS: tuple[Spec, ...] = (
         "1 if the exporter could read the process's status, else 0.",
         ("process",),
     ),
+    # ---- processes and lcores -------------------------------------------------
+    Spec(
+        "spp_process_info",
+        "gauge",
+        "Always 1 for a running SPP process; its version in a label.",
+        ("process", "version"),
+    ),
+    Spec(
+        "spp_process_start_time_seconds",
+        "gauge",
+        "Start time of an SPP process since the Unix epoch (uptime: time() minus this).",
+        ("process",),
+    ),
+    Spec("spp_process_lcores", "gauge", "EAL lcores of an SPP process.", ("process",)),
+    Spec(
+        "spp_tsc_frequency_hertz",
+        "gauge",
+        "TSC frequency of a process: cycles per second of the *_cycles_total counters.",
+        ("process",),
+    ),
+    Spec(
+        "spp_lcore_busy_cycles_total",
+        "counter",
+        "TSC cycles a worker lcore spent in poll rounds that moved frames.",
+        ("process", "lcore"),
+    ),
+    Spec(
+        "spp_lcore_idle_cycles_total",
+        "counter",
+        "TSC cycles a worker lcore spent in poll rounds that moved nothing (back-off included).",
+        ("process", "lcore"),
+    ),
+    # ---- primary: phy ports, devices, rings, pool -----------------------------
     Spec(
         "spp_phy_rx_packets_total",
         "counter",
         "Packets received on a primary phy port.",
+        ("port", "eth"),
+    ),
+    Spec(
+        "spp_phy_rx_dropped_total",
+        "counter",
+        "Packets a primary phy port received but could not hand on (its rx ring was full).",
         ("port", "eth"),
     ),
     Spec(
@@ -48,19 +88,69 @@ SPECS: tuple[Spec, ...] = (
         "Packets dropped on tx of a primary phy port.",
         ("port", "eth"),
     ),
+    Spec(
+        "spp_device_packets_total",
+        "counter",
+        "Packets of a device's own statistics (rte_eth_stats ipackets/opackets), by direction.",
+        (*_DEV, "direction"),
+    ),
+    Spec(
+        "spp_device_bytes_total",
+        "counter",
+        "Bytes of a device's own statistics (rte_eth_stats ibytes/obytes), by direction.",
+        (*_DEV, "direction"),
+    ),
+    Spec(
+        "spp_device_dropped_total",
+        "counter",
+        "Packets a device lost, by its own counter (imissed, ierrors, oerrors, rx_nombuf).",
+        (*_DEV, "reason"),
+    ),
+    Spec(
+        "spp_xdp_socket_dropped_total",
+        "counter",
+        "AF_XDP socket statistics of a port (XDP_STATISTICS: rx_dropped, rx_ring_full, "
+        "rx_fill_ring_empty_descs, rx_invalid_descs, tx_invalid_descs, tx_ring_empty_descs).",
+        (*_DEV, "reason"),
+    ),
     Spec("spp_ring_rx_packets_total", "counter", "Packets dequeued from a ring.", ("port",)),
     Spec("spp_ring_rx_dropped_total", "counter", "Packets dropped on rx of a ring.", ("port",)),
     Spec("spp_ring_tx_packets_total", "counter", "Packets enqueued to a ring.", ("port",)),
     Spec(
         "spp_ring_tx_dropped_total", "counter", "Packets dropped on tx of a ring (full).", ("port",)
     ),
+    Spec("spp_ring_entries", "gauge", "Packets waiting in a ring now.", ("port",)),
+    Spec("spp_ring_capacity", "gauge", "Size of a ring (entries).", ("port",)),
+    Spec("spp_mbuf_pool_in_use", "gauge", "Mbufs of the pool in use now.", ("pool",)),
+    Spec("spp_mbuf_pool_size", "gauge", "Mbufs in the pool.", ("pool",)),
+    # ---- spp_vf ------------------------------------------------------------------
     Spec("spp_component_rx_packets_total", "counter", "Packets received by a vf component.", _COMP),
     Spec("spp_component_tx_packets_total", "counter", "Packets sent by a vf component.", _COMP),
     Spec(
         "spp_component_dropped_total",
         "counter",
-        "Packets dropped by a vf component, by reason (no_entry, tx_full, bad_frame).",
+        "Packets dropped by a vf component, by reason (no_entry, tx_full, bad_frame, ...).",
         (*_COMP, "reason"),
+    ),
+    Spec(
+        "spp_classifier_packets_total",
+        "counter",
+        "Frames a classifier decided on, by outcome: hit (exact MAC), flood "
+        "(broadcast/multicast), default (a default entry), no_entry (dropped).",
+        (*_COMP, "outcome"),
+    ),
+    Spec(
+        "spp_component_busy_cycles_total",
+        "counter",
+        "TSC cycles of a component's burst calls that moved frames "
+        "(per packet: rate of this over rate of spp_component_rx_packets_total).",
+        _COMP,
+    ),
+    Spec(
+        "spp_component_cycles_per_packet",
+        "gauge",
+        "Busy TSC cycles per frame of a component since it started.",
+        _COMP,
     ),
     Spec(
         "spp_vf_port_rx_packets_total",
@@ -91,15 +181,30 @@ SPECS: tuple[Spec, ...] = (
 
 METRIC_NAMES: frozenset[str] = frozenset(s.name for s in SPECS)
 
-DROP_REASONS: tuple[tuple[str, str], ...] = (
-    ("drop_no_entry", "no_entry"),
-    ("drop_tx_full", "tx_full"),
-    ("drop_bad_frame", "bad_frame"),
-)
 XDP_VERDICTS: tuple[tuple[str, str], ...] = (
     ("to_spp_pkts", "to_spp"),
     ("to_kernel_pkts", "to_kernel"),
     ("dropped_pkts", "dropped"),
+)
+# classifier outcome -> the component counter that holds it (JSON contract with issue 9)
+CLS_OUTCOMES: tuple[tuple[str, str], ...] = (
+    ("hit", "hit"),
+    ("flood", "flood"),
+    ("default", "default"),
+    ("drop_no_entry", "no_entry"),
+)
+DEVICE_DIRECTIONS: tuple[tuple[str, str, str], ...] = (
+    ("ipackets", "ibytes", "rx"),
+    ("opackets", "obytes", "tx"),
+)
+DEVICE_DROPS: tuple[str, ...] = ("imissed", "ierrors", "oerrors", "rx_nombuf")
+XDP_SOCKET_DROPS: tuple[str, ...] = (
+    "rx_dropped",
+    "rx_ring_full",
+    "rx_fill_ring_empty_descs",
+    "rx_invalid_descs",
+    "tx_invalid_descs",
+    "tx_ring_empty_descs",
 )
 
 
@@ -155,15 +260,59 @@ class Families:
     def add_up(self, process: str, up: bool) -> None:
         self.add("spp_up", [process], 1 if up else 0)
 
+    def add_process(self, process: str, status: Mapping[str, Any]) -> None:
+        """Process info, lcores and lcore cycles: the fields both mains report."""
+        info = status.get("process")
+        if isinstance(info, dict):
+            version = info.get("version")
+            self.add("spp_process_info", [process, version if isinstance(version, str) else ""], 1)
+            self.add("spp_process_start_time_seconds", [process], info.get("start_time"))
+        lcores = status.get("lcores")
+        if not isinstance(lcores, list):
+            master, workers = status.get("master-lcore"), status.get("worker-lcores")
+            lcores = ([master] if master is not None else []) + (
+                workers if isinstance(workers, list) else []
+            )
+        if lcores:
+            self.add("spp_process_lcores", [process], len(lcores))
+        self.add("spp_tsc_frequency_hertz", [process], status.get("tsc_hz"))
+        for lc in _dicts(status.get("lcore_cycles")):
+            lcore = lc.get("lcore")
+            if isinstance(lcore, bool) or not isinstance(lcore, int):
+                continue
+            self.add("spp_lcore_busy_cycles_total", [process, str(lcore)], lc.get("busy"))
+            self.add("spp_lcore_idle_cycles_total", [process, str(lcore)], lc.get("idle"))
+
+    def _add_device(self, uid: str, p: Mapping[str, Any]) -> None:
+        iface = p.get("iface") if isinstance(p.get("iface"), str) else ""
+        stats = p.get("stats")
+        if isinstance(stats, dict):
+            for pkts, octets, direction in DEVICE_DIRECTIONS:
+                self.add("spp_device_packets_total", [uid, iface, direction], stats.get(pkts))
+                self.add("spp_device_bytes_total", [uid, iface, direction], stats.get(octets))
+            for reason in DEVICE_DROPS:
+                self.add("spp_device_dropped_total", [uid, iface, reason], stats.get(reason))
+        xsk = p.get("xdp_socket")
+        if isinstance(xsk, dict):
+            for reason in XDP_SOCKET_DROPS:
+                self.add("spp_xdp_socket_dropped_total", [uid, iface, reason], xsk.get(reason))
+
     def add_primary(self, status: Mapping[str, Any]) -> None:
+        self.add_process("primary", status)
         for p in _dicts(status.get("phy_ports")):
             uid = port_uid("phy", p.get("id"))
             if uid is None:
                 continue
             eth = p.get("eth") if isinstance(p.get("eth"), str) else ""
             self.add("spp_phy_rx_packets_total", [uid, eth], p.get("rx"))
+            self.add("spp_phy_rx_dropped_total", [uid, eth], p.get("rx_drop"))
             self.add("spp_phy_tx_packets_total", [uid, eth], p.get("tx"))
             self.add("spp_phy_tx_dropped_total", [uid, eth], p.get("tx_drop"))
+            self._add_device(uid, p)
+        for p in _dicts(status.get("vhost_ports")):
+            uid = port_uid("vhost", p.get("id"))
+            if uid is not None:
+                self._add_device(uid, p)
         for r in _dicts(status.get("ring_ports")):
             uid = port_uid("ring", r.get("id"))
             if uid is None:
@@ -172,6 +321,13 @@ class Families:
             self.add("spp_ring_rx_dropped_total", [uid], r.get("rx_drop"))
             self.add("spp_ring_tx_packets_total", [uid], r.get("tx"))
             self.add("spp_ring_tx_dropped_total", [uid], r.get("tx_drop"))
+            self.add("spp_ring_entries", [uid], r.get("count"))
+            self.add("spp_ring_capacity", [uid], r.get("size"))
+        pool = status.get("mbuf_pool")
+        if isinstance(pool, dict):
+            name = pool.get("name") if isinstance(pool.get("name"), str) else ""
+            self.add("spp_mbuf_pool_in_use", [name], pool.get("in_use"))
+            self.add("spp_mbuf_pool_size", [name], pool.get("size"))
         xdp = status.get("xdp")
         if isinstance(xdp, dict):
             for iface, counters in xdp.items():
@@ -182,15 +338,28 @@ class Families:
 
     def add_vf(self, client_id: int, status: Mapping[str, Any]) -> None:
         cid = str(client_id)
+        self.add_process(f"vf:{cid}", status)
         for c in _dicts(status.get("components")):
             name, counters = c.get("name"), c.get("counters")
             if not isinstance(name, str) or not isinstance(counters, dict):
                 continue  # `unuse` lcores have neither
-            labels = [cid, name, str(c.get("type", "")), str(c.get("core", ""))]
+            ctype = str(c.get("type", ""))
+            labels = [cid, name, ctype, str(c.get("core", ""))]
             self.add("spp_component_rx_packets_total", labels, counters.get("rx"))
             self.add("spp_component_tx_packets_total", labels, counters.get("tx"))
-            for key, reason in DROP_REASONS:
-                self.add("spp_component_dropped_total", [*labels, reason], counters.get(key))
+            for key in sorted(counters):
+                if key.startswith("drop_") and len(key) > 5:
+                    reason = key[5:]
+                    self.add("spp_component_dropped_total", [*labels, reason], counters[key])
+            if ctype in ("classifier", "classifier_mac"):
+                for key, outcome in CLS_OUTCOMES:
+                    self.add("spp_classifier_packets_total", [*labels, outcome], counters.get(key))
+            cycles = c.get("cycles")
+            if isinstance(cycles, dict):
+                self.add("spp_component_busy_cycles_total", labels, cycles.get("busy"))
+                busy, pkts = number(cycles.get("busy")), number(cycles.get("packets"))
+                if busy is not None and pkts:
+                    self.add("spp_component_cycles_per_packet", labels, busy / pkts)
         ports = status.get("port_counters")
         if isinstance(ports, dict):
             for port, pc in ports.items():

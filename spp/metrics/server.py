@@ -1,14 +1,27 @@
-"""HTTP endpoint for the exporter: `/metrics` on 127.0.0.1:9877 by default."""
+"""HTTP endpoint for the exporter: `/metrics` on 127.0.0.1:9877 by default.
+
+prometheus-client's own server (`start_http_server`) serves a registry that holds only
+the SPP collector.
+
+The exporter is a process of its own rather than a route of `spp ctl`: it reports
+`spp_up{process="ctl"} 0` when the controller is down or wedged (a controller cannot
+say that about itself), a slow scrape never competes with control commands in the
+controller's event loop, it can watch a controller on another host, and the
+controller's REST API stays upstream's. `spp up` starts it, `spp down` stops it.
+"""
 
 from __future__ import annotations
 
+import signal
 import threading
 from dataclasses import dataclass
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from pathlib import Path
+from types import FrameType
+from typing import Any
 
-from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client import CollectorRegistry, start_http_server
 
+from spp import rundir
 from spp.metrics.collector import SppCollector
 from spp.metrics.reader import DEFAULT_CTL_URL, DEFAULT_TIMEOUT
 
@@ -16,18 +29,9 @@ DEFAULT_PORT = 9877
 DEFAULT_ADDR = "127.0.0.1"
 
 
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @dataclass
 class MetricsServer:
-    server: WSGIServer
+    server: Any  # prometheus_client's WSGIServer
     thread: threading.Thread
     registry: CollectorRegistry
 
@@ -58,18 +62,12 @@ def start_server(
 ) -> MetricsServer:
     """Serve /metrics from a daemon thread; `port=0` picks a free port."""
     registry = make_registry(ctl_url, timeout)
-    httpd = make_server(
-        addr,
-        port,
-        make_wsgi_app(registry),
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietHandler,
-    )
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="spp-metrics", daemon=True
-    )
-    thread.start()
-    return MetricsServer(httpd, thread, registry)
+    server, thread = start_http_server(port, addr, registry=registry)
+    return MetricsServer(server, thread, registry)
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def serve(
@@ -77,12 +75,15 @@ def serve(
     addr: str = DEFAULT_ADDR,
     ctl_url: str = DEFAULT_CTL_URL,
     timeout: float = DEFAULT_TIMEOUT,
+    pid_file: Path | None = None,
 ) -> None:
-    """Serve /metrics until interrupted (Ctrl-C / SIGINT)."""
+    """Serve /metrics until interrupted (Ctrl-C, SIGINT or SIGTERM)."""
     srv = start_server(port, addr, ctl_url, timeout)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     print(f"spp metrics: http://{addr}:{srv.port}/metrics (controller {ctl_url})", flush=True)
     try:
-        srv.thread.join()
+        with rundir.pid_file(pid_file):
+            srv.thread.join()
     except KeyboardInterrupt:
         pass
     finally:

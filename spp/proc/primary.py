@@ -25,6 +25,7 @@ from typing import Any
 
 from spp import rundir
 from spp.native import NativeError, check, eal_init, load
+from spp.proc import cycles
 from spp.proc import eal as ealmod
 from spp.proc.agent import CommandError, Rejected, serve_controller
 from spp.proc.resources import ResourceError, parse_uid
@@ -164,10 +165,41 @@ def _mac(raw: Any) -> str:
     return ":".join(f"{b:02x}" for b in bytes(raw))
 
 
-def _steering() -> Any:
-    from spp.xdp import XdpSteering  # optional: needs bcc
+def _steering(file_prefix: str) -> Any:
+    from spp.xdp import XdpSteering, instance_dir
 
-    return XdpSteering()
+    return XdpSteering(instance_dir(file_prefix))
+
+
+def check_xdp_free(opts: PrimaryOptions, file_prefix: str) -> None:
+    """Refuse a phy interface another SPP instance (or another tool) runs XDP on.
+
+    A steering program that no live primary owns (left by a crash) is removed,
+    as the af_xdp PMD would otherwise refuse to attach ours.
+    """
+    if opts.xdp_prog is None:
+        return
+    from spp.xdp import pins
+    from spp.xdp.errors import XdpError
+
+    for iface in opts.phys:
+        try:
+            prog_id = pins.attached_prog_id(iface)
+            if prog_id == 0:
+                continue
+            name = pins.prog_name(prog_id)
+        except XdpError as exc:
+            raise UsageError(str(exc)) from None
+        if name != pins.PROG_NAME:
+            raise UsageError(f"interface '{iface}' runs XDP program '{name}' (id {prog_id}) "
+                             "of another tool: refusing to replace it")
+        owners = [o for o in pins.instances_with_port(iface)
+                  if o != file_prefix and ealmod.primary_lock_holder(o)]
+        if owners:
+            raise UsageError(f"interface '{iface}' is a phy port of SPP instance "
+                             f"'{owners[0]}' (file prefix), which is running")
+        log.warning("removing a stale XDP program (id %d) from %s", prog_id, iface)
+        _detach_xdp([iface])
 
 
 class Primary:
@@ -183,6 +215,7 @@ class Primary:
         self.stop: asyncio.Event | None = None
         self.started = False
         self._steer: Any = None
+        self.xdp_errors: dict[str, str] = {}  # iface -> why its steering is unavailable
 
     def _check(self, ret: int) -> int:
         return check(ret, self.ffi, self.lib)
@@ -194,15 +227,36 @@ class Primary:
         mask = self.opts.portmask if self.opts.portmask is not None else ALL_PORTS
         self._check(self.lib.spp_primary_setup(self.opts.rings, mask, self.opts.mbufs))
         self._check(self.lib.spp_primary_run(self.ealargs.worker_lcores[0]))
+        self._pin_xdp_maps()
         self._apply_xdp_mode()
+
+    def _pin_xdp_maps(self) -> None:
+        """Pin each port's steering maps under this instance's directory (spp.xdp.pins)."""
+        if self.opts.xdp_prog is None or not self.opts.phys:
+            return
+        from spp.xdp import instance_dir, pin_port_maps
+
+        root = instance_dir(self.ealargs.file_prefix)
+        for iface in self.opts.phys:
+            try:
+                pin_port_maps(iface, root / iface)
+            except Exception as exc:  # steering is optional in mode all
+                self.xdp_errors[iface] = f"XDP maps not pinned: {exc}"
+                if self.opts.xdp_mode != "all":
+                    raise NativeError(f"cannot steer {iface} in mode {self.opts.xdp_mode}: "
+                                      f"{exc}") from None
+                log.warning("%s: XDP steering maps not pinned (mode all works without "
+                            "them): %s", iface, exc)
 
     def _apply_xdp_mode(self) -> None:
         if self.opts.xdp_prog is None or not self.opts.phys:
             return
         try:
-            steer = _steering()
+            steer = _steering(self.ealargs.file_prefix)
             for iface in self.opts.phys:
-                steer.set_mode(iface, self.opts.xdp_mode, self.opts.xdp_drop)
+                if iface not in self.xdp_errors:
+                    steer.set_mode(iface, self.opts.xdp_mode, self.opts.xdp_drop)
+            steer.close()
         except Exception as exc:  # steering is optional; forwarding works without it
             if self.opts.xdp_mode != "all":
                 raise NativeError(f"cannot set XDP mode {self.opts.xdp_mode}: {exc}") from None
@@ -216,7 +270,9 @@ class Primary:
             self._steer.close()
         if self.opts.xdp_prog is not None and self.opts.phys:
             try:
-                _steering().unpin_all()
+                from spp.xdp import remove_instance
+
+                remove_instance(self.ealargs.file_prefix)  # ours only: other instances stay
             except Exception as exc:
                 log.warning("could not unpin XDP maps: %s", exc)
             _detach_xdp(self.opts.phys)
@@ -275,6 +331,7 @@ class Primary:
             "patches": [{"src": s, "dst": d} for s, d in self.patches],
             "forwarding": self.forwarding,
             "xdp": self._xdp_status(),
+            **cycles.cycle_fields(self.ffi, self.lib, self.ealargs.worker_lcores),
         }
 
     def _dev_json(self, info: Any) -> dict[str, Any]:
@@ -285,23 +342,27 @@ class Primary:
             "driver": self.ffi.string(info.driver).decode(),
             "mode": "bridged" if info.kind == 1 else "direct",
             "link": "up" if info.link_up else "down",
+            "promiscuous": bool(info.promiscuous),
         }
 
     def _xdp_status(self) -> dict[str, Any]:
+        """Per phy interface: steering mode and verdict counters, or why they are missing."""
         if self.opts.xdp_prog is None or not self.opts.phys:
             return {}
-        try:
-            if self._steer is None:
-                self._steer = _steering()
-            out = {}
-            for ifc in self.opts.phys:
+        out: dict[str, Any] = {}
+        for ifc in self.opts.phys:
+            if ifc in self.xdp_errors:
+                out[ifc] = {"error": self.xdp_errors[ifc]}
+                continue
+            try:
+                if self._steer is None:
+                    self._steer = _steering(self.ealargs.file_prefix)
                 mode = self._steer.get_mode(ifc)
                 out[ifc] = {**self._steer.counters(ifc), "mode": mode.mode,
                             "drop_unknown": mode.drop_unknown}
-            return out
-        except Exception as exc:
-            log.debug("no XDP status: %s", exc)
-            return {}
+            except Exception as exc:
+                out[ifc] = {"error": f"XDP steering maps not readable: {exc}"}
+        return out
 
     def cmd_ports(self, args: dict[str, Any]) -> None:
         uid = parse_uid(str(args.get("port", "")))
@@ -410,6 +471,7 @@ def main(argv: list[str]) -> int:
             raise UsageError(
                 f"another primary is already running with file prefix '{ealargs.file_prefix}'"
             )
+        check_xdp_free(opts, ealargs.file_prefix)
         primary = Primary(opts, ealargs)
     except (UsageError, ealmod.EalError, ValueError, NativeError) as exc:
         print(f"spp primary: {exc}", file=sys.stderr)

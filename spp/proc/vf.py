@@ -17,6 +17,7 @@ from typing import Any
 
 from spp import rundir
 from spp.native import NativeError, check, eal_init, load
+from spp.proc import cycles
 from spp.proc import eal as ealmod
 from spp.proc.agent import CommandError, Rejected, serve_controller
 from spp.proc.resources import Uid
@@ -86,14 +87,24 @@ def parse_args(argv: list[str]) -> VfOptions:
     return opts
 
 
+COUNTERS = ("rx", "tx", "drop_no_entry", "drop_tx_full", "drop_bad_frame", "drop_nomem")
+CLASSIFIER_COUNTERS = (("hit", "hit"), ("flood", "flood"), ("default", "to_default"))
+
+
 class NativeDataPlane:
     """The VfModel's view of the C core."""
 
-    def __init__(self, ffi: Any, lib: Any) -> None:
+    def __init__(self, ffi: Any, lib: Any, client_id: int = 1,
+                 file_prefix: str = ealmod.DEFAULT_FILE_PREFIX) -> None:
         self.ffi, self.lib = ffi, lib
+        self.client_id = client_id
+        self.file_prefix = file_prefix
         self.model: VfModel | None = None
         self._steer: Any = None
         self._phy_iface: dict[int, str] = {}
+        self._claims: dict[int, dict[int, bytes]] = {}  # slot -> rx handle -> owner text
+        self.steer_failures = 0
+        self.steer_error: str | None = None
 
     def _check(self, ret: int) -> int:
         return check(ret, self.ffi, self.lib)
@@ -104,7 +115,45 @@ class NativeDataPlane:
     def close_port(self, handle: int) -> None:
         self._check(self.lib.spp_vf_port_close(handle))
 
+    def _claim_rx(self, slot: int, comp: Component) -> tuple[dict[int, bytes], list[int]]:
+        """Claim the rx queues `comp` polls (directly polled devices only: claim.c).
+
+        Returns the claims the component should hold and the handles newly
+        claimed (released again by the caller if the update fails).
+        """
+        assert self.model is not None
+        owner = f"component '{comp.name}' of spp_vf {self.client_id}".encode()
+        held = self._claims.get(slot, {})
+        want = {self.model.handle_of(att): owner for att in comp.rx}
+        new = []
+        try:
+            for handle in want:
+                if held.get(handle) == owner:
+                    continue
+                self._check(self.lib.spp_vf_rx_claim(handle, owner))
+                new.append(handle)
+        except NativeError:
+            for handle in new:
+                self.lib.spp_vf_rx_release(handle, owner)
+            raise
+        return want, new
+
+    def _release_rx(self, claims: dict[int, bytes]) -> None:
+        for handle, owner in claims.items():
+            self.lib.spp_vf_rx_release(handle, owner)
+
     def update_component(self, slot: int, comp: Component, entries: list[TableEntry]) -> None:
+        want, new = self._claim_rx(slot, comp)
+        try:
+            self._update_component(slot, comp, entries)
+        except NativeError:
+            self._release_rx({h: want[h] for h in new})
+            raise
+        held = self._claims.get(slot, {})
+        self._release_rx({h: o for h, o in held.items() if want.get(h) != o})
+        self._claims[slot] = want
+
+    def _update_component(self, slot: int, comp: Component, entries: list[TableEntry]) -> None:
         assert self.model is not None
         spec = self.ffi.new("struct spp_comp_spec *")
         spec.type = COMP_TYPES[comp.role]
@@ -127,6 +176,7 @@ class NativeDataPlane:
 
     def clear_component(self, slot: int) -> None:
         self._check(self.lib.spp_vf_component_clear(slot))
+        self._release_rx(self._claims.pop(slot, {}))
 
     def set_lcore(self, lcore: int, slots: list[int]) -> None:
         arr = self.ffi.new("uint16_t[]", slots or [0])
@@ -134,24 +184,29 @@ class NativeDataPlane:
 
     def steer(self, rx: Uid, add: list[TableEntry], remove: list[TableEntry]) -> None:
         """Mirror classifier entries into the XDP steering map of an af_xdp phy port."""
-        if rx.kind != "phy":
+        if rx.kind != "phy" or not any(e.mac is not None for e in [*add, *remove]):
             return
         iface = self._iface(rx.id)
         if iface is None:
             return
         try:
             if self._steer is None:
-                from spp.xdp import XdpSteering
+                from spp.xdp import XdpSteering, instance_dir
 
-                self._steer = XdpSteering()
+                self._steer = XdpSteering(instance_dir(self.file_prefix))
             for e in remove:
                 if e.mac is not None:
                     self._steer.del_mac(iface, e.mac.hex(":"), e.vlan)
             for e in add:
                 if e.mac is not None:
                     self._steer.add_mac(iface, e.mac.hex(":"), e.vlan)
-        except Exception as exc:  # steering is an optimisation; forwarding is unaffected
-            log.debug("XDP steering for %s not updated: %s", iface, exc)
+        except Exception as exc:
+            # The table change itself stands (SPP classifies what reaches it); but in
+            # registered mode the kernel keeps frames for a MAC missing here: say so.
+            self.steer_failures += 1
+            self.steer_error = f"{iface}: {exc}"
+            log.warning("XDP steering of %s not updated (in registered mode its unicast "
+                        "stays with the kernel): %s", iface, exc)
 
     def _iface(self, phy: int) -> str | None:
         if phy not in self._phy_iface:
@@ -169,9 +224,10 @@ class NativeDataPlane:
         c = self.ffi.new("struct spp_comp_counters *")
         for comp in model.components.values():
             self.lib.spp_vf_component_counters(comp.slot, c)
-            comp_ctr[comp.name] = {"rx": c.rx, "tx": c.tx, "drop_no_entry": c.drop_no_entry,
-                                   "drop_tx_full": c.drop_tx_full,
-                                   "drop_bad_frame": c.drop_bad_frame}
+            ctr = {name: int(getattr(c, name)) for name in COUNTERS}
+            if comp.role == "classifier":
+                ctr.update({key: int(getattr(c, field)) for key, field in CLASSIFIER_COUNTERS})
+            comp_ctr[comp.name] = ctr
         port_ctr: dict[str, Any] = {}
         p = self.ffi.new("struct spp_port_counters *")
         for (uid, queue), (handle, _refs) in model.ports.items():
@@ -186,7 +242,8 @@ class Vf:
         self.opts = opts
         self.ealargs = ealargs
         self.ffi, self.lib = load()
-        self.dp = NativeDataPlane(self.ffi, self.lib)
+        assert opts.client_id is not None
+        self.dp = NativeDataPlane(self.ffi, self.lib, opts.client_id, ealargs.file_prefix)
         self.model: VfModel | None = None
         self.stop: asyncio.Event | None = None
         self.started = False
@@ -238,10 +295,17 @@ class Vf:
         assert self.model is not None
         out = self.model.status()
         comp_ctr, port_ctr = self.dp.counters(self.model)
+        slots = {c.name: c.slot for c in self.model.components.values()}
         for comp in out["components"]:
             if "name" in comp:
                 comp["counters"] = comp_ctr.get(comp["name"], {})
+                if comp["name"] in slots:
+                    comp["cycles"] = cycles.component_cycles(self.ffi, self.lib,
+                                                             slots[comp["name"]])
         out["port_counters"] = port_ctr
+        out["xdp_steering"] = {"failures": self.dp.steer_failures,
+                               "last_error": self.dp.steer_error}
+        out.update(cycles.cycle_fields(self.ffi, self.lib, self.ealargs.worker_lcores))
         return out
 
 

@@ -36,6 +36,10 @@ int bpf_map_lookup_elem(int fd, const void *key, void *value);
 int bpf_map_delete_elem(int fd, const void *key);
 int bpf_map_get_next_key(int fd, const void *key, void *next_key);
 int bpf_obj_get_info_by_fd(int bpf_fd, void *info, uint32_t *info_len);
+int bpf_obj_pin(int fd, const char *pathname);
+int bpf_xdp_query_id(int ifindex, int flags, uint32_t *prog_id);
+int bpf_prog_get_fd_by_id(uint32_t id);
+int bpf_map_get_fd_by_id(uint32_t id);
 int libbpf_num_possible_cpus(void);
 
 struct bpf_object;
@@ -86,6 +90,22 @@ struct xdp_md {
     uint32_t ingress_ifindex;
     uint32_t rx_queue_index;
     uint32_t egress_ifindex;
+};
+
+/* Leading part of uapi struct bpf_prog_info (the kernel fills what fits). */
+struct spp_bpf_prog_info_head {
+    uint32_t type;
+    uint32_t id;
+    uint8_t tag[8];
+    uint32_t jited_prog_len;
+    uint32_t xlated_prog_len;
+    uint64_t jited_prog_insns;
+    uint64_t xlated_prog_insns;
+    uint64_t load_time;
+    uint32_t created_by_uid;
+    uint32_t nr_map_ids;
+    uint64_t map_ids;
+    char name[16];
 };
 
 /* Leading part of uapi struct bpf_map_info (the kernel fills what fits). */

@@ -1,9 +1,10 @@
 """Load build/bpf/xdp_steer.o with libbpf and run it on synthetic frames.
 
 This is what DPDK's af_xdp PMD does (bpf_object__open_file + load, first
-program), except that pinned maps go under a caller-chosen ``pin_root`` so
-tests never touch a running primary's /sys/fs/bpf/spp_* pins. Nothing is
-attached to any interface: frames are fed with BPF_PROG_TEST_RUN.
+program): every load has maps of its own. ``pin_maps`` pins them where the
+primary would pin a port's maps (spp.xdp.pins), so tests reach them through
+XdpSteering without a primary. Nothing is attached to any interface: frames
+are fed with BPF_PROG_TEST_RUN.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class XdpObject:
     def __init__(
         self,
         obj_path: str | os.PathLike[str] | None = None,
-        pin_root: str | os.PathLike[str] = "/sys/fs/bpf",
+        pin_root: str | os.PathLike[str] | None = None,
     ) -> None:
         self.ffi = defs().ffi
         try:
@@ -56,12 +57,12 @@ class XdpObject:
         self.path = Path(obj_path) if obj_path else default_object()
         if not self.path.is_file():
             raise XdpError(f"{self.path} not found: run `make -C bpf` first")
-        self.pin_root = Path(pin_root)
-        self.pin_root.mkdir(parents=True, exist_ok=True)
-        self._keep = [self.ffi.new("char[]", str(self.pin_root).encode())]
         opts = self.ffi.new("struct bpf_object_open_opts *")
         opts.sz = self.ffi.sizeof("struct bpf_object_open_opts")
-        opts.pin_root_path = self._keep[0]
+        self._keep: list[Any] = []
+        if pin_root is not None:  # only maps declared with pinning use it (none of ours)
+            self._keep.append(self.ffi.new("char[]", str(pin_root).encode()))
+            opts.pin_root_path = self._keep[0]
         obj = self.lib.bpf_object__open_file(str(self.path).encode(), opts)
         err = self.lib.libbpf_get_error(obj)
         if err:
@@ -83,6 +84,20 @@ class XdpObject:
         if m == self.ffi.NULL:
             raise XdpError(f"{self.path} has no map {name!r}")
         return int(self.lib.bpf_map__fd(m))
+
+    def pin_maps(self, dest: str | os.PathLike[str]) -> list[str]:
+        """Pin the spp_* maps of this load under ``dest`` (a port directory)."""
+        from spp.xdp.pins import MAP_NAMES
+
+        d = Path(dest)
+        d.mkdir(parents=True, exist_ok=True)
+        out = []
+        for name in MAP_NAMES:
+            ret = self.lib.bpf_obj_pin(self.map_fd(name), str(d / name).encode())
+            if ret < 0:
+                raise XdpError(f"cannot pin {d / name}: {os.strerror(-ret)}")
+            out.append(str(d / name))
+        return out
 
     def test_run(
         self, frame: bytes, ingress_ifindex: int = 0, rx_queue_index: int = 0
@@ -113,7 +128,7 @@ class XdpObject:
         return TestRunResult(int(opts.retval), bytes(self.ffi.buffer(out, opts.data_size_out)))
 
     def close(self) -> None:
-        """Close the object's fds (pins stay: remove them with unpin_all(pin_root))."""
+        """Close the object's fds (pins stay: remove them with spp.xdp.pins.unpin_dir)."""
         if getattr(self, "obj", None) is not None:
             self.lib.bpf_object__close(self.obj)
             self.obj = None

@@ -1,7 +1,9 @@
-"""`XdpSteering`: read and change the pinned maps of bpf/xdp_steer.c at run time.
+"""`XdpSteering`: read and change the steering maps of bpf/xdp_steer.c at run time.
 
-The maps are pinned by libbpf (LIBBPF_PIN_BY_NAME) when the primary's af_xdp
-ports load build/bpf/xdp_steer.o, and shared by every port that loaded it.
+The maps of each port are pinned by the primary under its instance directory
+(spp.xdp.pins: `<bpffs>/spp/<file prefix>/<ifname>/`); an XdpSteering opens
+one instance directory and reaches each port by interface name (or index,
+resolved in the caller's netns).
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from spp.xdp import bpfsys
 from spp.xdp.defs import defs
 from spp.xdp.errors import XdpError, XdpMapsNotFound, XdpValueError
 from spp.xdp.iface import check_vlan, format_mac, ifindex_of, ifname_of, parse_mac
+from spp.xdp.pins import BPFFS, DEFAULT_INSTANCE, instance_dir, unpin_dir
 
-DEFAULT_BPFFS_ROOT = "/sys/fs/bpf"
+DEFAULT_BPFFS_ROOT = str(BPFFS)
 MAP_FDB = "spp_fdb"
 MAP_PORT_CFG = "spp_port_cfg"
 MAP_STATS = "spp_xdp_stats"
 PINNED_MAPS = (MAP_FDB, MAP_PORT_CFG, MAP_STATS)
-PIN_PREFIX = "spp_"
 
 MODES = ("all", "registered")
 COUNTER_FIELDS = (
@@ -47,7 +49,7 @@ class PortMode:
     ifindex: int
     mode: str  # "all" | "registered"
     drop_unknown: bool
-    explicit: bool  # False: no spp_port_cfg entry, the program's default (all)
+    explicit: bool  # False: the program's default (all, no flags)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,70 +66,97 @@ class FdbEntry:
         return asdict(self)
 
 
-def unpin_all(root: str | os.PathLike[str] = DEFAULT_BPFFS_ROOT) -> list[str]:
-    """Remove the ``spp_*`` pins (files, not directories) under ``root``.
+def unpin_all(root: str | os.PathLike[str] | None = None) -> list[str]:
+    """Remove the pins under one instance directory (default: instance `spp`).
 
-    Needs no BPF library. Returns the removed paths. Pinned maps vanish once no
-    program or fd holds them anymore.
+    Needs no BPF library. Returns the removed paths.
     """
-    removed: list[str] = []
-    base = Path(root)
-    if not base.is_dir():
-        return removed
-    for p in sorted(base.glob(PIN_PREFIX + "*")):
-        if p.is_dir() and not p.is_symlink():
-            continue
-        try:
-            p.unlink()
-            removed.append(str(p))
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise XdpError(f"cannot unpin {p}: {exc.strerror}") from None
-    return removed
+    return unpin_dir(instance_dir() if root is None else root)
+
+
+class _Port:
+    """The three open maps of one port."""
+
+    def __init__(self, ifname: str, ifindex: int, fds: dict[str, int]) -> None:
+        self.ifname = ifname
+        self.ifindex = ifindex
+        self.fds = fds
 
 
 class XdpSteering:
-    """Open the pinned steering maps under ``root`` and edit them.
+    """Open an instance's steering maps (`root`, default that of file prefix `spp`).
 
-    Interfaces are names (resolved in the caller's netns) or ifindexes.
-    Raises :class:`XdpMapsNotFound` when the pins are missing.
+    Raises :class:`XdpMapsNotFound` when no port of the instance has pinned maps.
     """
 
     def __init__(
-        self, root: str | os.PathLike[str] = DEFAULT_BPFFS_ROOT, backend: str | None = None
+        self, root: str | os.PathLike[str] | None = None, backend: str | None = None
     ) -> None:
-        self.root = Path(root)
+        self.root = Path(root) if root is not None else instance_dir(DEFAULT_INSTANCE)
         self.defs = defs()
         self.ffi = self.defs.ffi
         self.sys: bpfsys.Backend = bpfsys.get_backend(backend)
         self.ncpus = bpfsys.num_possible_cpus()
-        self.fds: dict[str, int] = {}
-        try:
-            for name in PINNED_MAPS:
-                self.fds[name] = self._open(name)
-        except BaseException:
-            self.close()
-            raise
+        self._ports: dict[str, _Port] = {}
+        if not self.port_names():
+            raise XdpMapsNotFound(
+                f"XDP steering maps not found under {self.root}: "
+                "is the primary running with xdp_prog?"
+            )
 
     # -- plumbing ---------------------------------------------------------
-    def _open(self, name: str) -> int:
-        path = self.root / name
+    def port_names(self) -> list[str]:
+        """Interfaces with pinned maps in this instance, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir()
+                      if p.is_dir() and (p / MAP_FDB).exists())
+
+    def _port(self, iface: str | int) -> _Port:
+        if isinstance(iface, int) or (isinstance(iface, str) and iface.isdigit()):
+            idx = ifindex_of(iface)
+            name = ifname_of(idx)
+            if name is None:
+                raise XdpValueError(f"no interface with index {idx} in this netns")
+        else:
+            name = iface
+            try:
+                idx = ifindex_of(name)
+            except XdpValueError:
+                idx = 0  # moved to another netns, or gone: the pins still answer
+        port = self._ports.get(name)
+        if port is not None:
+            return port
+        d = self.root / name
+        if not (d / MAP_FDB).exists():
+            raise XdpMapsNotFound(
+                f"no XDP steering maps for {name} under {self.root}: is it an af_xdp phy port "
+                "of this instance's primary?"
+            )
+        fds: dict[str, int] = {}
+        try:
+            for m in PINNED_MAPS:
+                fds[m] = self._open(d / m, m)
+        except BaseException:
+            for fd in fds.values():
+                os.close(fd)
+            raise
+        port = self._ports[name] = _Port(name, idx, fds)
+        return port
+
+    def _open(self, path: Path, name: str) -> int:
         try:
             fd = self.sys.obj_get(str(path))
         except OSError as exc:
             if exc.errno == errno.ENOENT:
-                raise XdpMapsNotFound(
-                    f"XDP steering maps not found under {self.root}: "
-                    "is the primary running with xdp_prog?"
-                ) from None
+                raise XdpMapsNotFound(f"{path} is missing: is the primary running?") from None
             if exc.errno in (errno.EPERM, errno.EACCES):
                 raise XdpError(f"permission denied opening {path}: run as root") from None
             raise XdpError(f"cannot open {path}: {exc.strerror}") from None
-        self._check_layout(name, fd)
+        self._check_layout(path, name, fd)
         return fd
 
-    def _check_layout(self, name: str, fd: int) -> None:
+    def _check_layout(self, path: Path, name: str, fd: int) -> None:
         """Refuse a stale pin whose key/value sizes differ from spp_xdp.h."""
         sizes = self.sys.map_sizes(fd)
         if sizes is None:
@@ -137,18 +166,19 @@ class XdpSteering:
         if sizes != want:
             os.close(fd)
             raise XdpError(
-                f"{self.root / name} has key/value size {sizes[0]}/{sizes[1]}, "
+                f"{path} has key/value size {sizes[0]}/{sizes[1]}, "
                 f"spp_xdp.h says {want[0]}/{want[1]}: stale pin from another build "
                 "(run `spp host down` or remove it)"
             )
 
     def close(self) -> None:
-        for fd in self.fds.values():
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self.fds.clear()
+        for port in self._ports.values():
+            for fd in port.fds.values():
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._ports.clear()
 
     def __enter__(self) -> XdpSteering:
         return self
@@ -161,122 +191,127 @@ class XdpSteering:
             return XdpError(f"{what}: map is full")
         return XdpError(f"{what}: {exc.strerror}")
 
-    def _keys(self, name: str) -> list[Any]:
-        ktype = _LAYOUT[name][0]
+    def _keys(self, fd: int, ktype: str) -> list[Any]:
         keys = []
         cur = None
         for _ in range(1 << 20):  # bound: never spin on a map mutating underneath
             nxt = self.ffi.new(ktype + " *")
-            if not self.sys.next_key(self.fds[name], cur, nxt):
+            if not self.sys.next_key(fd, cur, nxt):
                 break
             keys.append(nxt)
             cur = nxt
         return keys
 
-    def _u32(self, v: int) -> Any:
-        return self.ffi.new("__u32 *", v)
+    def _zero(self) -> Any:
+        return self.ffi.new("__u32 *", 0)
 
     # -- port mode ----------------------------------------------------------
     def set_mode(self, iface: str | int, mode: str, drop_unknown: bool = False) -> PortMode:
         """Steer ``iface`` in mode ``all`` or ``registered`` (+ drop unknown unicast)."""
         if mode not in MODES:
             raise XdpValueError(f"bad mode {mode!r}: expected one of {', '.join(MODES)}")
-        idx = ifindex_of(iface)
+        port = self._port(iface)
         cfg = self.ffi.new("struct spp_xdp_port_cfg *")
         cfg.mode = self.defs.const("SPP_XDP_MODE_" + mode.upper())
         cfg.flags = self.defs.const("SPP_XDP_F_DROP_UNKNOWN") if drop_unknown else 0
         try:
-            self.sys.update(self.fds[MAP_PORT_CFG], self._u32(idx), cfg)
+            self.sys.update(port.fds[MAP_PORT_CFG], self._zero(), cfg)
         except OSError as exc:
-            raise self._wrap(exc, f"set mode of ifindex {idx}") from None
-        return PortMode(idx, mode, drop_unknown, True)
+            raise self._wrap(exc, f"set mode of {port.ifname}") from None
+        return PortMode(port.ifindex, mode, drop_unknown, mode != "all" or drop_unknown)
 
     def reset_mode(self, iface: str | int) -> bool:
-        """Drop the explicit entry (back to the default, mode all)."""
-        return self.sys.delete(self.fds[MAP_PORT_CFG], self._u32(ifindex_of(iface)))
+        """Back to the default (mode all, no flags); False when it was the default already."""
+        was = self.get_mode(iface).explicit
+        port = self._port(iface)
+        self.sys.update(port.fds[MAP_PORT_CFG], self._zero(),
+                        self.ffi.new("struct spp_xdp_port_cfg *"))
+        return was
 
     def get_mode(self, iface: str | int) -> PortMode:
-        idx = ifindex_of(iface)
+        port = self._port(iface)
         cfg = self.ffi.new("struct spp_xdp_port_cfg *")
-        if not self.sys.lookup(self.fds[MAP_PORT_CFG], self._u32(idx), cfg):
-            return PortMode(idx, "all", False, False)
+        self.sys.lookup(port.fds[MAP_PORT_CFG], self._zero(), cfg)
         reg = cfg.mode == self.defs.const("SPP_XDP_MODE_REGISTERED")
         drop = bool(cfg.flags & self.defs.const("SPP_XDP_F_DROP_UNKNOWN"))
-        return PortMode(idx, "registered" if reg else "all", drop, True)
+        return PortMode(port.ifindex, "registered" if reg else "all", drop, reg or drop)
 
-    def ports(self) -> list[int]:
-        """Ifindexes with a mode entry, counters or FDB entries, sorted."""
-        idx = {int(k[0]) for k in self._keys(MAP_PORT_CFG)}
-        idx |= {int(k[0]) for k in self._keys(MAP_STATS)}
-        idx |= {int(k.ifindex) for k in self._keys(MAP_FDB)}
-        return sorted(idx)
+    def ports(self) -> list[str]:
+        """Interfaces of this instance with steering maps (names, sorted)."""
+        return self.port_names()
 
     # -- FDB ----------------------------------------------------------------
-    def _fdb_key(self, iface: str | int, mac: str, vlan: int) -> Any:
+    def _fdb_key(self, mac: str, vlan: int) -> Any:
         key = self.ffi.new("struct spp_fdb_key *")
-        key.ifindex = ifindex_of(iface)
         key.vlan = check_vlan(vlan)
         key.mac = list(parse_mac(mac))
         return key
 
     def add_mac(self, iface: str | int, mac: str, vlan: int = 0) -> FdbEntry:
         """Register unicast ``mac`` (on ``vlan``, 0 = untagged) arriving on ``iface``."""
-        key = self._fdb_key(iface, mac, vlan)
+        key = self._fdb_key(mac, vlan)
+        port = self._port(iface)
         val = self.ffi.new("struct spp_fdb_val *")
         val.flags = self.defs.const("SPP_FDB_F_STATIC")
         try:
-            self.sys.update(self.fds[MAP_FDB], key, val)
+            self.sys.update(port.fds[MAP_FDB], key, val)
         except OSError as exc:
-            raise self._wrap(exc, f"add {mac} vlan {vlan} on ifindex {key.ifindex}") from None
-        return FdbEntry(key.ifindex, vlan, format_mac(bytes(key.mac)), int(val.flags))
+            raise self._wrap(exc, f"add {mac} vlan {vlan} on {port.ifname}") from None
+        return FdbEntry(port.ifindex, vlan, format_mac(bytes(key.mac)), int(val.flags))
 
     def del_mac(self, iface: str | int, mac: str, vlan: int = 0) -> bool:
         """Remove a registration; False when it was not there."""
-        return self.sys.delete(self.fds[MAP_FDB], self._fdb_key(iface, mac, vlan))
+        key = self._fdb_key(mac, vlan)
+        return self.sys.delete(self._port(iface).fds[MAP_FDB], key)
 
     def macs(self, iface: str | int | None = None) -> list[FdbEntry]:
-        """Registered MACs (of ``iface`` or all), sorted by ifindex, vlan, mac."""
-        want = None if iface is None else ifindex_of(iface)
+        """Registered MACs (of ``iface`` or every port), sorted by ifindex, vlan, mac."""
+        names = self.port_names() if iface is None else [iface]
         out = []
         val = self.ffi.new("struct spp_fdb_val *")
-        for key in self._keys(MAP_FDB):
-            if want is not None and key.ifindex != want:
-                continue
-            flags = int(val.flags) if self.sys.lookup(self.fds[MAP_FDB], key, val) else 0
-            out.append(FdbEntry(int(key.ifindex), int(key.vlan), format_mac(bytes(key.mac)), flags))
+        for name in names:
+            port = self._port(name)
+            fd = port.fds[MAP_FDB]
+            for key in self._keys(fd, _LAYOUT[MAP_FDB][0]):
+                flags = int(val.flags) if self.sys.lookup(fd, key, val) else 0
+                out.append(FdbEntry(port.ifindex, int(key.vlan), format_mac(bytes(key.mac)),
+                                    flags))
         return sorted(out, key=lambda e: (e.ifindex, e.vlan, e.mac))
 
     # -- counters -------------------------------------------------------------
     def counters(self, iface: str | int) -> dict[str, int]:
-        """The six counters of ``iface`` summed over CPUs (zeros when none yet)."""
-        idx = ifindex_of(iface)
+        """The six counters of ``iface`` summed over CPUs."""
+        port = self._port(iface)
         vals = self.ffi.new("struct spp_xdp_counters[]", self.ncpus)
         out = dict.fromkeys(COUNTER_FIELDS, 0)
-        if self.sys.lookup(self.fds[MAP_STATS], self._u32(idx), vals):
+        if self.sys.lookup(port.fds[MAP_STATS], self._zero(), vals):
             for cpu in range(self.ncpus):
                 for f in COUNTER_FIELDS:
                     out[f] += int(getattr(vals[cpu], f))
         return out
 
     def clear_counters(self, iface: str | int | None = None) -> int:
-        """Zero the counters of ``iface`` (or all); returns how many entries were cleared."""
-        if iface is not None:
-            return int(self.sys.delete(self.fds[MAP_STATS], self._u32(ifindex_of(iface))))
-        return sum(int(self.sys.delete(self.fds[MAP_STATS], k)) for k in self._keys(MAP_STATS))
+        """Zero the counters of ``iface`` (or every port); returns how many were cleared."""
+        names = self.port_names() if iface is None else [iface]
+        zeros = self.ffi.new("struct spp_xdp_counters[]", self.ncpus)
+        for name in names:
+            self.sys.update(self._port(name).fds[MAP_STATS], self._zero(), zeros)
+        return len(names)
 
     def status(self, iface: str | int | None = None) -> list[dict[str, Any]]:
-        """Mode + counters per interface (``iface``, or every known one)."""
-        idxs = [ifindex_of(iface)] if iface is not None else self.ports()
+        """Mode + counters per interface (``iface``, or every port of the instance)."""
+        names = self.port_names() if iface is None else [iface]
         out = []
-        for idx in idxs:
-            d = self.get_mode(idx).to_dict()
-            d["ifname"] = ifname_of(idx)
-            d["macs"] = sum(1 for _ in self.macs(idx))
-            d["counters"] = self.counters(idx)
+        for name in names:
+            port = self._port(name)
+            d = self.get_mode(name).to_dict()
+            d["ifname"] = port.ifname
+            d["macs"] = len(self.macs(name))
+            d["counters"] = self.counters(name)
             out.append(d)
         return out
 
     def unpin_all(self) -> list[str]:
-        """Close our fds and remove the ``spp_*`` pins under our root."""
+        """Close our fds and remove this instance's pins."""
         self.close()
-        return unpin_all(self.root)
+        return unpin_dir(self.root)

@@ -150,6 +150,7 @@ def leftovers(prefix: str = "spp") -> list[str]:
     """Hugepage files, DPDK runtime files and pinned maps a stopped stack must not leave."""
     out = [str(p) for p in Path("/dev/hugepages").glob(f"{prefix}map_*")]
     out += [str(p) for p in Path("/sys/fs/bpf").glob("spp_*")]
+    out += [str(p) for p in Path("/sys/fs/bpf/spp", prefix).rglob("*")]
     return out
 
 

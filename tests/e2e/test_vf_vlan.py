@@ -192,7 +192,8 @@ def test_vlan_entries_with_same_mac_send_vid10_and_vid20_different_ways(stack: S
 
     ctr = _counters(stack)
     assert ctr["cls"] == {"rx": 15, "tx": 10, "drop_no_entry": 5, "drop_tx_full": 0,
-                          "drop_bad_frame": 0}
+                          "drop_bad_frame": 0, "drop_nomem": 0, "hit": 10, "flood": 0,
+                          "default": 0}
     assert (ctr["fwd_a"]["rx"], ctr["fwd_b"]["rx"], ctr["fwd_c"]["rx"]) == (6, 4, 0)
     ports = stack.vf_status(1)["port_counters"]
     assert ports["ring:0"]["tx"] == 6 and ports["ring:1"]["tx"] == 4

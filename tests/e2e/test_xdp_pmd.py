@@ -4,8 +4,10 @@ Runs dpdk-testpmd (rxonly) on a private veth ``xhe-p0`` whose peer sits in netns
 ``xh-e2e``, then pings the root-netns address from the namespace: the kernel
 answers only when the steering lets the frames through to it.
 
-The PMD pins the spp_* maps under /sys/fs/bpf (it has no pin-root option), so
-this must not run next to a primary: run it under the e2e lock, e.g.
+The PMD loads the object with libbpf's defaults; its maps belong to that port
+alone (nothing is pinned by name), and spp.xdp.pins pins them under an
+instance directory of their own, as the primary does, so this runs next to a
+primary without touching its maps. Run it under the e2e lock, e.g.
 ``flock /tmp/spp-e2e.lock .venv/bin/pytest -m e2e tests/e2e/test_xdp_pmd.py``.
 """
 
@@ -19,10 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from spp.xdp import XdpMapsNotFound, XdpSteering, unpin_all
+from spp.xdp import XdpMapsNotFound, XdpSteering, instance_dir, pin_port_maps, remove_instance
 
 REPO = Path(__file__).resolve().parents[2]
 NS, PORT, PEER = "xh-e2e", "xhe-p0", "xhe-in"
+INSTANCE = "xh-e2e"  # the pin directory /sys/fs/bpf/spp/xh-e2e/
 PORT_MAC, PEER_MAC = "02:00:00:00:99:00", "02:00:00:00:99:01"
 PORT_IP, PEER_IP = "198.18.9.254", "198.18.9.1"
 
@@ -52,8 +55,6 @@ def _cleanup_net() -> None:
 
 @pytest.fixture(scope="module")
 def testpmd(tmp_path_factory):
-    if Path("/sys/fs/bpf/spp_fdb").exists():
-        pytest.skip("/sys/fs/bpf/spp_fdb exists: a primary is running (use the e2e lock)")
     if int(Path("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages").read_text()) < 128:
         pytest.skip("needs >= 128 free 2 MiB hugepages")
     obj = tmp_path_factory.mktemp("bpf")
@@ -119,6 +120,7 @@ def testpmd(tmp_path_factory):
             assert proc.poll() is None, "testpmd exited:\n" + log.read_text()[-3000:]
             assert time.monotonic() < deadline, "testpmd did not start:\n" + log.read_text()
             time.sleep(0.2)
+        pin_port_maps(PORT, instance_dir(INSTANCE) / PORT)
         yield proc
     finally:
         if proc is not None and proc.poll() is None:
@@ -127,23 +129,25 @@ def testpmd(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        unpin_all()
+        remove_instance(INSTANCE)
         _cleanup_net()
 
 
 @pytest.fixture
 def steer(testpmd):
-    x = XdpSteering()
+    x = XdpSteering(instance_dir(INSTANCE))
     yield x
     x.close()
 
 
-def test_pmd_loads_object_and_pins_shared_maps(steer):
+def test_pmd_loads_object_whose_maps_are_the_port_own(steer):
     link = sh("ip", "link", "show", PORT).stdout
     assert "prog/xdp" in link and "spp_xdp_steer" in link
     for name in ("spp_fdb", "spp_port_cfg", "spp_xdp_stats"):
-        assert Path("/sys/fs/bpf", name).exists()
+        assert (instance_dir(INSTANCE) / PORT / name).exists()
+        assert not Path("/sys/fs/bpf", name).exists()  # nothing pinned by name
     assert not Path("/sys/fs/bpf/xsks_map").exists()
+    assert steer.ports() == [PORT]
 
 
 def test_live_steering_follows_mode_and_fdb_changes(steer):
@@ -169,10 +173,11 @@ def test_live_steering_follows_mode_and_fdb_changes(steer):
     assert steer.counters(PORT)["dropped_pkts"] >= 2
 
 
-def test_unpin_all_after_pmd_exit_leaves_no_spp_pins(testpmd):
+def test_removing_the_instance_after_pmd_exit_leaves_no_pins(testpmd):
     testpmd.communicate("\n", timeout=15)
     assert testpmd.returncode == 0
     assert "spp_xdp_steer" not in sh("ip", "link", "show", PORT).stdout  # PMD detached it
-    unpin_all()
+    remove_instance(INSTANCE)
+    assert not instance_dir(INSTANCE).exists()
     with pytest.raises(XdpMapsNotFound):
-        XdpSteering()
+        XdpSteering(instance_dir(INSTANCE))

@@ -19,9 +19,9 @@ def test_up_failure_of_primary_reports_log_and_stops_the_controller(tmp_path, mo
 
 
 def _spawn_with_missing_primary(real):
-    def spawn(name, argv):
+    def spawn(name, argv, instance):
         # the primary part fails at once, like a primary that cannot start
-        return real(name, ["not-a-module"] if name == "primary" else argv)
+        return real(name, ["not-a-module"] if name == "primary" else argv, instance)
     return spawn
 
 
@@ -39,3 +39,26 @@ def test_down_after_crash_stops_processes_from_pid_files(tmp_path, monkeypatch):
     assert problems == []
     assert proc.wait(5) is not None
     assert list(inst.glob("*.pid")) == []
+
+
+def test_down_stops_only_its_own_instance(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
+    topo = tmp_path / "b.yaml"
+    topo.write_text("name: other\nfile_prefix: other\n"
+                    "ctl: {bind: 127.0.0.2, api_port: 17781, pri_port: 15561, sec_port: 16661}\n")
+    procs = {}
+    for inst in ("spp", "other"):
+        (tmp_path / inst).mkdir()
+        procs[inst] = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)  # spp"])
+        (tmp_path / inst / "vf1.pid").write_text(f"{procs[inst].pid}\n")
+    try:
+        assert updown.down(topology=str(topo), host=False, echo=lambda _m: None) == []
+        assert procs["other"].wait(5) is not None
+        assert procs["spp"].poll() is None  # the default instance keeps running
+        assert (tmp_path / "spp" / "vf1.pid").exists()
+    finally:
+        procs["spp"].kill()
+        procs["spp"].wait()

@@ -124,3 +124,27 @@ def test_parse_rejects(text: str, needle: str) -> None:
 def test_load_missing_file(tmp_path: Path) -> None:
     with pytest.raises(TopologyError, match="no such file"):
         load_topology(tmp_path / "nope.yaml")
+
+
+def test_ctl_section_names_the_controller_of_an_instance():
+    from spp.host.topology import CtlPorts, loads_topology
+
+    topo = loads_topology("name: b\nfile_prefix: b\n"
+                          "ctl: {bind: 127.0.0.1, api_port: 7787, pri_port: 5565}\n")
+    assert topo.ctl == CtlPorts("127.0.0.1", 7787, 5565, 6666)
+    assert topo.ctl.api == "127.0.0.1:7787"
+    assert loads_topology("name: a\n").ctl == CtlPorts()
+
+
+@pytest.mark.parametrize("ctl, reason", [
+    ("[1]", "expected a mapping"),
+    ("{bind: nowhere}", "bind must be an IP address"),
+    ("{api_port: 0}", "api_port must be a TCP port"),
+    ("{sec_port: 7777}", "must differ"),
+    ("{port: 1}", "unknown key"),
+])
+def test_bad_ctl_section_is_refused_with_the_reason(ctl, reason):
+    from spp.host.topology import TopologyError, loads_topology
+
+    with pytest.raises(TopologyError, match=reason):
+        loads_topology(f"name: a\nctl: {ctl}\n")

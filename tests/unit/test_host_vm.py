@@ -273,8 +273,12 @@ def test_spp_up_runs_the_topology_command_lines_with_its_phys() -> None:
                   "--client-id", "1", "-s", "127.0.0.1:6666", "--vhost-client"]
     assert updown._client_id(vf) == 1
     # without `processes:` spp up keeps its own command lines
-    pri, vf = updown._process_argvs(None, ["spp-p0"], "127.0.0.1")
+    pri, vf = updown._process_argvs(load_topology(None), ["spp-p0"], "127.0.0.1")
     assert pri[:2] == ["primary", "start"] and vf[:2] == ["vf", "start"]
+    # another instance: its file prefix goes first, the rest as written
+    other = loads_topology(SSH_LOGIN.read_text().replace("file_prefix: spp", "file_prefix: t2"))
+    pri, vf = updown._process_argvs(other, ["spp-p0"], "127.0.0.1")
+    assert vf[:3] == ["vf", "--file-prefix=t2", "-l"] and "--file-prefix=t2" in pri
     with pytest.raises(updown.UpError, match="--client-id is missing"):
         updown._client_id(["vf", "-l", "2-3"])
 

@@ -18,14 +18,25 @@ from spp.metrics import METRIC_NAMES, SppCollector, start_server
 from spp.metrics.reader import api_base
 
 PROCESSES = [{"type": "primary"}, {"type": "vf", "client-id": 1}]
+DEV_STATS = {"ipackets": 101, "opackets": 91, "ibytes": 6464, "obytes": 5824, "imissed": 5,
+             "ierrors": 0, "oerrors": 1, "rx_nombuf": 2}
+XSK_STATS = {"rx_dropped": 11, "rx_invalid_descs": 0, "tx_invalid_descs": 3, "rx_ring_full": 9,
+             "rx_fill_ring_empty_descs": 4, "tx_ring_empty_descs": 6}
 PRIMARY = {
-    "lcores": [0],
+    "lcores": [0, 1],
+    "process": {"pid": 42, "version": "0.1.0", "start_time": 1700000000.5},
+    "tsc_hz": 2_000_000_000,
+    "lcore_cycles": [{"lcore": 1, "busy": 5000, "idle": 95000, "packets": 40}],
+    "mbuf_pool": {"name": "spp_mbuf_pool", "size": 32768, "in_use": 1200, "available": 31568},
     "phy_ports": [
-        {"id": 0, "rx": 100, "tx": 90, "tx_drop": 3, "eth": "02:00:00:00:00:00"},
+        {"id": 0, "rx": 100, "tx": 90, "tx_drop": 3, "rx_drop": 4, "eth": "02:00:00:00:00:00",
+         "iface": "spp-p0", "stats": DEV_STATS, "xdp_socket": XSK_STATS},
         {"id": 1, "rx": 7, "tx": 8, "tx_drop": 0, "eth": "02:00:00:00:00:01"},
     ],
+    "vhost_ports": [{"id": 2, "rx": 1, "tx": 1, "iface": "/tmp/sock2",
+                     "stats": {**DEV_STATS, "imissed": 0}}],
     "ring_ports": [
-        {"id": 0, "rx": 50, "rx_drop": 1, "tx": 60, "tx_drop": 2},
+        {"id": 0, "rx": 50, "rx_drop": 1, "tx": 60, "tx_drop": 2, "size": 1024, "count": 10},
         {"id": 1, "rx": 0, "rx_drop": 0, "tx": 0, "tx_drop": 0},
     ],
     "patches": [],
@@ -37,6 +48,10 @@ PRIMARY = {
 }
 VF1 = {
     "client-id": 1,
+    "process": {"pid": 43, "version": "0.1.0", "start_time": 1700000001.0},
+    "tsc_hz": 2_000_000_000,
+    "lcore_cycles": [{"lcore": 2, "busy": 300000, "idle": 700000, "packets": 1990},
+                     {"lcore": 3, "busy": 0, "idle": 1000000, "packets": 0}],
     "ports": ["phy:0", "ring:0", "ring:1"],
     "master-lcore": 1,
     "worker-lcores": [2, 3, 4],
@@ -53,7 +68,12 @@ VF1 = {
                 "drop_no_entry": 7,
                 "drop_tx_full": 2,
                 "drop_bad_frame": 1,
+                "drop_nomem": 0,
+                "hit": 980,
+                "flood": 5,
+                "default": 8,
             },
+            "cycles": {"busy": 250000, "packets": 1000, "per_packet": 250.0},
         },
         {
             "core": 3,
@@ -444,3 +464,106 @@ def test_http_endpoint(ctl: FakeCtl) -> None:
             assert 'spp_up{process="ctl"} 0.0' in r.read().decode()
     finally:
         srv.stop()
+
+
+# ---- fields of the JSON contract (issues 9 and 10): present and absent ------------
+
+def test_process_info_lcores_and_cycles(ctl: FakeCtl) -> None:
+    ctl.standard()
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_process_info", process="primary", version="0.1.0") == 1
+    assert val(reg, "spp_process_start_time_seconds", process="vf:1") == 1700000001.0
+    assert val(reg, "spp_process_lcores", process="primary") == 2
+    assert val(reg, "spp_process_lcores", process="vf:1") == 4  # master 1 + workers 2, 3, 4
+    assert val(reg, "spp_tsc_frequency_hertz", process="primary") == 2e9
+    assert val(reg, "spp_lcore_busy_cycles_total", process="primary", lcore="1") == 5000
+    assert val(reg, "spp_lcore_idle_cycles_total", process="vf:1", lcore="3") == 1000000
+
+
+def test_component_cycles_and_classifier_outcomes(ctl: FakeCtl) -> None:
+    ctl.standard()
+    reg = scrape(ctl.url)
+    cls = {"client_id": "1", "component": "cls", "type": "classifier", "core": "2"}
+    assert val(reg, "spp_component_busy_cycles_total", **cls) == 250000
+    assert val(reg, "spp_component_cycles_per_packet", **cls) == 250.0
+    for outcome, want in (("hit", 980), ("flood", 5), ("default", 8), ("no_entry", 7)):
+        assert val(reg, "spp_classifier_packets_total", outcome=outcome, **cls) == want
+    # any drop_* key is a reason, the ones issue 9 adds included
+    assert val(reg, "spp_component_dropped_total", reason="nomem", **cls) == 0
+    fwd = {"client_id": "1", "component": "fwd1", "type": "forward", "core": "3"}
+    assert val(reg, "spp_classifier_packets_total", outcome="no_entry", **fwd) is None
+    assert val(reg, "spp_component_busy_cycles_total", **fwd) is None  # no cycles reported
+
+
+def test_devices_sockets_rings_and_pool(ctl: FakeCtl) -> None:
+    ctl.standard()
+    reg = scrape(ctl.url)
+    p0 = {"port": "phy:0", "iface": "spp-p0"}
+    assert val(reg, "spp_device_packets_total", direction="rx", **p0) == 101
+    assert val(reg, "spp_device_bytes_total", direction="tx", **p0) == 5824
+    assert val(reg, "spp_device_dropped_total", reason="imissed", **p0) == 5
+    assert val(reg, "spp_device_dropped_total", reason="rx_nombuf", **p0) == 2
+    assert val(reg, "spp_device_dropped_total", reason="imissed", port="vhost:2",
+               iface="/tmp/sock2") == 0
+    assert val(reg, "spp_xdp_socket_dropped_total", reason="rx_ring_full", **p0) == 9
+    assert val(reg, "spp_xdp_socket_dropped_total", reason="rx_fill_ring_empty_descs", **p0) == 4
+    assert val(reg, "spp_xdp_socket_dropped_total", reason="tx_invalid_descs", **p0) == 3
+    assert val(reg, "spp_phy_rx_dropped_total", port="phy:0", eth="02:00:00:00:00:00") == 4
+    assert val(reg, "spp_ring_entries", port="ring:0") == 10
+    assert val(reg, "spp_ring_capacity", port="ring:0") == 1024
+    assert val(reg, "spp_ring_entries", port="ring:1") is None
+    assert val(reg, "spp_mbuf_pool_in_use", pool="spp_mbuf_pool") == 1200
+    assert val(reg, "spp_mbuf_pool_size", pool="spp_mbuf_pool") == 32768
+
+
+CONTRACT_FIELDS = ("process", "tsc_hz", "lcore_cycles", "mbuf_pool", "vhost_ports")
+
+
+def test_status_without_the_new_fields_still_exports_the_old_metrics(ctl: FakeCtl) -> None:
+    """A producer that does not report the newer fields yet (or an older process)."""
+    ctl.standard()
+    old_primary = {k: v for k, v in PRIMARY.items() if k not in CONTRACT_FIELDS}
+    old_primary["phy_ports"] = [
+        {k: v for k, v in p.items() if k not in ("stats", "xdp_socket", "rx_drop")}
+        for p in PRIMARY["phy_ports"]
+    ]
+    old_vf = {k: v for k, v in VF1.items() if k not in CONTRACT_FIELDS}
+    old_vf["components"] = [
+        {**c, "counters": {k: v for k, v in c["counters"].items()
+                           if k in ("rx", "tx", "drop_no_entry", "drop_tx_full",
+                                    "drop_bad_frame")}}
+        if "counters" in c else c
+        for c in VF1["components"]
+    ]
+    for c in old_vf["components"]:
+        c.pop("cycles", None)
+    ctl.set_json("/primary/status", old_primary)
+    ctl.set_json("/vfs/1", old_vf)
+    reg = scrape(ctl.url)
+    names = sample_names(reg)
+    for gone in ("spp_process_info", "spp_lcore_busy_cycles_total", "spp_mbuf_pool_in_use",
+                 "spp_device_dropped_total", "spp_xdp_socket_dropped_total",
+                 "spp_component_busy_cycles_total", "spp_phy_rx_dropped_total"):
+        assert gone not in names
+    cls = {"client_id": "1", "component": "cls", "type": "classifier", "core": "2"}
+    assert val(reg, "spp_classifier_packets_total", outcome="no_entry", **cls) == 7
+    assert val(reg, "spp_classifier_packets_total", outcome="hit", **cls) is None
+    assert val(reg, "spp_component_dropped_total", reason="tx_full", **cls) == 2
+    assert val(reg, "spp_process_lcores", process="vf:1") == 4
+    assert val(reg, "spp_up", process="primary") == 1
+
+
+@pytest.mark.parametrize("bad", [
+    {"lcore_cycles": [{"lcore": True, "busy": 1}, {"lcore": "x"}, 5, {"lcore": 1, "busy": -1}]},
+    {"mbuf_pool": [1, 2]},
+    {"mbuf_pool": {"name": 7, "in_use": "many"}},
+    {"process": "me"},
+    {"tsc_hz": "fast"},
+    {"phy_ports": [{"id": 0, "stats": [1], "xdp_socket": "none"}]},
+])
+def test_odd_contract_fields_are_skipped(ctl: FakeCtl, bad: dict[str, Any]) -> None:
+    ctl.standard()
+    ctl.set_json("/primary/status", {**PRIMARY, **bad})
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_up", process="primary") == 1
+    assert val(reg, "spp_ring_tx_packets_total", port="ring:0") == 60

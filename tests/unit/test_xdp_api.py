@@ -21,9 +21,9 @@ REPO = Path(__file__).resolve().parents[2]
 def test_header_structs_have_the_c_layout_in_python():
     d = Defs()
     ffi = d.ffi
-    assert ffi.sizeof("struct spp_fdb_key") == 12  # hash key without padding holes
-    assert ffi.offsetof("struct spp_fdb_key", "vlan") == 4
-    assert ffi.offsetof("struct spp_fdb_key", "mac") == 6
+    assert ffi.sizeof("struct spp_fdb_key") == 8  # hash key without padding holes
+    assert ffi.offsetof("struct spp_fdb_key", "vlan") == 0
+    assert ffi.offsetof("struct spp_fdb_key", "mac") == 2
     assert ffi.sizeof("struct spp_fdb_val") == 4
     assert ffi.sizeof("struct spp_xdp_port_cfg") == 8
     assert ffi.sizeof("struct spp_xdp_counters") == 48
@@ -35,8 +35,6 @@ def test_header_constants_match_the_spec():
     assert c["SPP_XDP_MODE_REGISTERED"] == 1
     assert c["SPP_XDP_F_DROP_UNKNOWN"] == 1
     assert c["SPP_FDB_MAX_ENTRIES"] == 16384
-    assert c["SPP_PORT_CFG_MAX_ENTRIES"] == 256
-    assert c["SPP_XDP_STATS_MAX_ENTRIES"] == 256
     assert c["SPP_XSKS_MAX_ENTRIES"] == 64
 
 
@@ -56,7 +54,7 @@ def test_header_compiles_as_c_with_the_same_sizes(tmp_path):
     src = tmp_path / "sz.c"
     src.write_text(
         '#include "spp_xdp.h"\n'
-        '_Static_assert(sizeof(struct spp_fdb_key) == 12, "key");\n'
+        '_Static_assert(sizeof(struct spp_fdb_key) == 8, "key");\n'
         '_Static_assert(sizeof(struct spp_fdb_val) == 4, "val");\n'
         '_Static_assert(sizeof(struct spp_xdp_port_cfg) == 8, "cfg");\n'
         '_Static_assert(sizeof(struct spp_xdp_counters) == 48, "ctr");\n'
@@ -115,14 +113,46 @@ def test_ifindex_of_resolves_names_and_numbers_and_rejects_unknown():
         ifindex_of("no-such-if0")
 
 
-def test_unpin_all_removes_only_spp_files_not_dirs_or_others(tmp_path):
-    for n in ("spp_fdb", "spp_port_cfg", "spp_other", "foo"):
-        (tmp_path / n).write_text("")
-    (tmp_path / "spp_dir").mkdir()
-    removed = unpin_all(tmp_path)
-    assert sorted(Path(p).name for p in removed) == ["spp_fdb", "spp_other", "spp_port_cfg"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["foo", "spp_dir"]
+def test_unpin_all_removes_an_instance_pins_and_nothing_else(tmp_path):
+    inst = tmp_path / "spp" / "a"
+    for port in ("p0", "p1"):
+        (inst / port).mkdir(parents=True)
+        for n in ("spp_fdb", "spp_port_cfg", "spp_xdp_stats"):
+            (inst / port / n).write_text("")
+    (inst / "p1" / "notes").write_text("")  # not a pin of ours: stays, and so does p1
+    other = tmp_path / "spp" / "b" / "p0"
+    other.mkdir(parents=True)
+    (other / "spp_fdb").write_text("")
+    removed = unpin_all(inst)
+    assert sorted(Path(p).relative_to(inst).as_posix() for p in removed) == [
+        f"{port}/{n}" for port in ("p0", "p1")
+        for n in ("spp_fdb", "spp_port_cfg", "spp_xdp_stats")]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "spp", "spp/a", "spp/a/p1", "spp/a/p1/notes", "spp/b", "spp/b/p0", "spp/b/p0/spp_fdb"]
     assert unpin_all(tmp_path / "missing") == []
+
+
+def test_remove_instance_leaves_other_instances(tmp_path):
+    from spp.xdp.pins import instance_dir, instances_with_port, remove_instance
+
+    for inst in ("a", "b"):
+        d = instance_dir(inst, tmp_path) / "veth0"
+        d.mkdir(parents=True)
+        (d / "spp_fdb").write_text("")
+    assert instances_with_port("veth0", tmp_path) == ["a", "b"]
+    assert remove_instance("a", tmp_path) == [str(tmp_path / "spp/a/veth0/spp_fdb")]
+    assert instances_with_port("veth0", tmp_path) == ["b"]
+    assert remove_instance("b", tmp_path)
+    assert not (tmp_path / "spp").exists()
+
+
+@pytest.mark.parametrize("prefix", ["", "a/b", "..", "."])
+def test_instance_dir_refuses_names_that_are_not_one_directory(prefix):
+    from spp.xdp import XdpError
+    from spp.xdp.pins import instance_dir
+
+    with pytest.raises(XdpError, match="not a usable instance name"):
+        instance_dir(prefix)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="bpf(2) BPF_OBJ_GET needs root")
@@ -143,7 +173,7 @@ def _one_line_error(result) -> str:
 
 
 def test_cli_without_maps_prints_one_line_and_exits_1(tmp_path):
-    r = CliRunner().invoke(app, ["--bpffs", str(tmp_path), "status"])
+    r = CliRunner().invoke(app, ["--pin-dir", str(tmp_path), "status"])
     err = _one_line_error(r)
     if os.geteuid() == 0:
         assert "XDP steering maps not found" in err
@@ -151,17 +181,17 @@ def test_cli_without_maps_prints_one_line_and_exits_1(tmp_path):
 
 
 def test_cli_add_bad_mac_reports_reason_before_opening_maps(tmp_path):
-    r = CliRunner().invoke(app, ["--bpffs", str(tmp_path), "add", "lo", "02:00:00:00:00"])
+    r = CliRunner().invoke(app, ["--pin-dir", str(tmp_path), "add", "lo", "02:00:00:00:00"])
     assert "bad MAC address" in _one_line_error(r)
 
 
 def test_cli_mode_rejects_unknown_mode(tmp_path):
-    r = CliRunner().invoke(app, ["--bpffs", str(tmp_path), "mode", "lo", "some"])
+    r = CliRunner().invoke(app, ["--pin-dir", str(tmp_path), "mode", "lo", "some"])
     assert "bad mode" in _one_line_error(r)
 
 
 def test_cli_del_rejects_bad_vlan(tmp_path):
     r = CliRunner().invoke(
-        app, ["--bpffs", str(tmp_path), "del", "lo", "02:00:00:00:00:01", "--vlan", "4095"]
+        app, ["--pin-dir", str(tmp_path), "del", "lo", "02:00:00:00:00:01", "--vlan", "4095"]
     )
     assert "bad VLAN id" in _one_line_error(r)

@@ -1,10 +1,11 @@
 """Verdicts and counters of bpf/xdp_steer.c, run on synthetic frames with BPF_PROG_TEST_RUN.
 
 The object is built from the current source into a temp dir, loaded with
-libbpf like DPDK's af_xdp PMD does, but its pinned maps go under a private
-/sys/fs/bpf/spp-test-* root (never the primary's /sys/fs/bpf/spp_*), removed
-by fixture finalizers even when a test fails. Nothing is attached to any
-interface. Frames "arrive" on rx queue 0 of a private veth (xh<pid>a) of the test's netns.
+libbpf like DPDK's af_xdp PMD does (every load has its own maps), and its maps
+are pinned the way the primary pins a port's maps, under a private
+/sys/fs/bpf/spp-test-* instance directory (never a primary's /sys/fs/bpf/spp/),
+removed by fixture finalizers even when a test fails. Nothing is attached to any
+interface. Frames "arrive" on rx queue 0 of a private veth (xh<pid>a).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 from spp.cli.xdp import app
-from spp.xdp import XdpError, XdpSteering, unpin_all
+from spp.xdp import XdpError, XdpMapsNotFound, XdpSteering, unpin_all
 from spp.xdp.loader import XDP_DROP, XDP_PASS, XDP_REDIRECT, XdpObject
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,10 +75,9 @@ def pin_root(request):
     root.mkdir()
 
     def cleanup() -> None:
-        unpin_all(root)
-        for p in root.iterdir():  # anything else we pinned
-            p.unlink()
-        root.rmdir()
+        if root.exists():
+            unpin_all(root)
+            shutil.rmtree(root, ignore_errors=True)
 
     request.addfinalizer(cleanup)
     return root
@@ -85,8 +85,9 @@ def pin_root(request):
 
 @pytest.fixture
 def prog(obj_path, pin_root, port):
-    o = XdpObject(obj_path, pin_root=pin_root)
+    o = XdpObject(obj_path)
     o.test_ifindex = port  # where run() makes frames arrive
+    o.pin_maps(pin_root / socket.if_indextoname(port))
     yield o
     o.close()
 
@@ -179,36 +180,53 @@ def run(prog, data: bytes) -> int:
 # --- object shape: what DPDK's load_custom_xdp_prog needs ------------------------------
 
 
-def test_object_has_one_xdp_program_first_and_unpinned_xsks_map(obj_path, prog, pin_root):
+def test_object_has_one_xdp_program_first_and_pins_nothing_itself(obj_path, tmp_path):
     sec = subprocess.run(["llvm-objdump", "-h", str(obj_path)], capture_output=True, text=True)
     if sec.returncode == 0:
         assert " xdp " in sec.stdout
-    assert prog.prog_name == "spp_xdp_steer"
-    assert prog.map_fd("xsks_map") >= 0
-    # only the spp_* maps are pinned; xsks_map stays private to each port
-    assert sorted(p.name for p in pin_root.iterdir()) == [
-        "spp_fdb",
-        "spp_port_cfg",
-        "spp_xdp_stats",
-    ]
+    bare = BPFFS / f"spp-test-{os.getpid()}-bare"
+    bare.mkdir()
+    try:
+        with XdpObject(obj_path, pin_root=bare) as o:
+            assert o.prog_name == "spp_xdp_steer"
+            assert o.map_fd("xsks_map") >= 0
+            # no map is pinned by name: a load's maps belong to that load (that port) only
+            assert list(bare.iterdir()) == []
+    finally:
+        bare.rmdir()
 
 
-def test_two_loads_share_pinned_maps_but_not_xsks_map(obj_path, pin_root, prog, steer, port):
-    with XdpObject(obj_path, pin_root=pin_root) as second:
+def test_pinned_port_maps_are_the_three_spp_maps(prog, pin_root, port):
+    d = pin_root / socket.if_indextoname(port)
+    assert sorted(p.name for p in d.iterdir()) == ["spp_fdb", "spp_port_cfg", "spp_xdp_stats"]
+
+
+def map_ids(o: XdpObject) -> dict[str, int]:
+    out = {}
+    for name in ("spp_fdb", "spp_port_cfg", "spp_xdp_stats", "xsks_map"):
+        info = o.ffi.new("struct spp_bpf_map_info_head *")
+        ln = o.ffi.new("uint32_t *", o.ffi.sizeof(info[0]))
+        assert o.lib.bpf_obj_get_info_by_fd(o.map_fd(name), info, ln) == 0
+        out[name] = int(info.id)
+    return out
+
+
+def test_two_loads_share_no_map(obj_path, pin_root, prog, steer, port):
+    """Two ports (or two SPP instances) never see each other's mode, FDB or counters."""
+    with XdpObject(obj_path) as second:
         second.test_ifindex = port
+        second.pin_maps(pin_root / "other0")
         steer.set_mode(port, "registered", drop_unknown=True)
         steer.add_mac(port, MAC_SPP)
-        # the second instance sees the FDB/mode written for the first
-        assert run(second, frame(MAC_OTHER)) == XDP_DROP
-        assert run(second, frame(MAC_SPP)) == XDP_PASS  # registered, but no socket here
-        ids = set()
-        for o in (prog, second):
-            info = o.ffi.new("struct spp_bpf_map_info_head *")
-            ln = o.ffi.new("uint32_t *", o.ffi.sizeof(info[0]))
-            assert o.lib.bpf_obj_get_info_by_fd(o.map_fd("xsks_map"), info, ln) == 0
-            ids.add(info.id)
-        assert len(ids) == 2
-    assert steer.counters(port)["dropped_pkts"] == 1
+        assert run(prog, frame(MAC_OTHER)) == XDP_DROP
+        # the second load keeps its defaults: mode all, no socket -> pass
+        assert run(second, frame(MAC_OTHER)) == XDP_PASS
+        assert steer.get_mode("other0").mode == "all" and steer.macs("other0") == []
+        assert steer.counters("other0")["to_kernel_pkts"] == 1
+        assert steer.counters(port)["dropped_pkts"] == 1
+        first, other = map_ids(prog), map_ids(second)
+        assert all(first[m] != other[m] for m in first), (first, other)
+        assert steer.ports() == sorted([socket.if_indextoname(port), "other0"])
 
 
 # --- mode ALL ------------------------------------------------------------------------
@@ -269,12 +287,6 @@ def test_registered_mode_sends_broadcast_and_multicast_to_spp(prog, steer, xsk, 
     assert steer.counters(port)["to_spp_pkts"] == 1
 
 
-def test_registered_mode_matches_mac_only_on_its_ingress_ifindex(prog, steer, xsk, port):
-    steer.set_mode(port, "registered")
-    steer.add_mac(port + 1000, MAC_SPP)  # same MAC, another port
-    assert run(prog, frame(MAC_SPP)) == XDP_PASS
-
-
 @pytest.mark.parametrize("tpid", [0x8100, 0x88A8])
 def test_registered_mode_matches_vlan_tagged_frame_by_vlan_and_mac(prog, steer, xsk, tpid, port):
     steer.set_mode(port, "registered")
@@ -313,11 +325,10 @@ def test_truncated_vlan_header_passes_and_counts_to_kernel(prog, steer, xsk, por
     assert (c["to_kernel_pkts"], c["to_kernel_bytes"]) == (1, 14)
 
 
-def test_counters_are_per_ifindex_and_clear_resets_them(prog, steer, xsk, port):
+def test_clear_resets_the_counters(prog, steer, xsk, port):
     for _ in range(3):
         assert run(prog, frame(MAC_OTHER)) == XDP_REDIRECT
     assert steer.counters(port)["to_spp_pkts"] == 3
-    assert steer.counters(port + 1000)["to_spp_pkts"] == 0
     assert steer.clear_counters(port) == 1
     assert steer.counters(port)["to_spp_pkts"] == 0
     run(prog, frame(MAC_OTHER))
@@ -325,20 +336,26 @@ def test_counters_are_per_ifindex_and_clear_resets_them(prog, steer, xsk, port):
 
 
 def test_mode_roundtrip_and_listing(steer, port):
-    steer.set_mode(socket.if_indextoname(port), "registered", drop_unknown=True)
+    ifname = socket.if_indextoname(port)
+    assert steer.get_mode(port).explicit is False
+    steer.set_mode(ifname, "registered", drop_unknown=True)
     m = steer.get_mode(port)
     assert (m.mode, m.drop_unknown, m.explicit) == ("registered", True, True)
     steer.add_mac(port, MAC_SPP, vlan=7)
-    steer.add_mac(port, MAC_HOST)
-    steer.add_mac(5, MAC_OTHER)
+    steer.add_mac(ifname, MAC_HOST)
     assert [(e.ifindex, e.vlan, e.mac) for e in steer.macs(port)] == [
         (port, 0, MAC_HOST),
         (port, 7, MAC_SPP),
     ]
-    assert len(steer.macs()) == 3
-    assert steer.ports() == sorted([port, 5])
+    assert len(steer.macs()) == 2
+    assert steer.ports() == [ifname]
     assert steer.reset_mode(port) is True
     assert steer.get_mode(port).explicit is False
+
+
+def test_a_port_without_maps_is_named_in_the_error(steer):
+    with pytest.raises(XdpMapsNotFound, match="no XDP steering maps for lo under"):
+        steer.add_mac("lo", MAC_SPP)
 
 
 @pytest.mark.parametrize("backend", ["libbpf", "bcc"])
@@ -357,56 +374,26 @@ def test_both_syscall_backends_read_and_write_the_same_maps(pin_root, prog, back
 
 def test_stale_pin_with_other_layout_is_refused(pin_root):
     """A pin named spp_fdb with a different key size is reported, not misread."""
-    r = subprocess.run(
-        [
-            "bpftool",
-            "map",
-            "create",
-            str(pin_root / "spp_fdb"),
-            "type",
-            "hash",
-            "key",
-            "8",
-            "value",
-            "4",
-            "entries",
-            "4",
-            "name",
-            "spp_fdb",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if r.returncode != 0:
-        pytest.skip(f"bpftool map create failed: {r.stderr.strip()}")
-    for n in ("spp_port_cfg", "spp_xdp_stats"):
-        subprocess.run(
-            [
-                "bpftool",
-                "map",
-                "create",
-                str(pin_root / n),
-                "type",
-                "hash",
-                "key",
-                "4",
-                "value",
-                "8",
-                "entries",
-                "4",
-                "name",
-                n,
-            ],
-            check=True,
-        )
-    with pytest.raises(XdpError, match="stale pin"):
-        XdpSteering(pin_root)
+    d = pin_root / "xhstale0"
+    d.mkdir()
+    for name, typ, key, value in (("spp_fdb", "hash", "12", "4"),
+                                  ("spp_port_cfg", "array", "4", "8"),
+                                  ("spp_xdp_stats", "percpu_array", "4", "48")):
+        r = subprocess.run(["bpftool", "map", "create", str(d / name), "type", typ, "key", key,
+                            "value", value, "entries", "1", "name", name],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            pytest.skip(f"bpftool map create failed: {r.stderr.strip()}")
+    with XdpSteering(pin_root) as x, pytest.raises(XdpError, match="stale pin"):
+        x.macs("xhstale0")
 
 
-def test_unpin_all_removes_the_pins_of_a_loaded_object(prog, pin_root, steer):
+def test_unpin_all_removes_the_pins_of_a_loaded_object(prog, pin_root, steer, port):
     removed = steer.unpin_all()
-    assert sorted(Path(p).name for p in removed) == ["spp_fdb", "spp_port_cfg", "spp_xdp_stats"]
-    assert list(pin_root.iterdir()) == []
+    ifname = socket.if_indextoname(port)
+    assert sorted(Path(p).relative_to(pin_root).as_posix() for p in removed) == [
+        f"{ifname}/spp_fdb", f"{ifname}/spp_port_cfg", f"{ifname}/spp_xdp_stats"]
+    assert not pin_root.exists()
 
 
 # --- CLI against real maps ---------------------------------------------------------------
@@ -416,7 +403,7 @@ def test_cli_mode_add_list_status_del_roundtrip(prog, pin_root, xsk, port):
     runner = CliRunner()
 
     def cli(*args: str):
-        r = runner.invoke(app, ["--bpffs", str(pin_root), *args])
+        r = runner.invoke(app, ["--pin-dir", str(pin_root), *args])
         assert r.exit_code == 0, r.output + r.stderr
         return r.stdout
 
@@ -432,5 +419,5 @@ def test_cli_mode_add_list_status_del_roundtrip(prog, pin_root, xsk, port):
     assert "registered +drop-unknown" in cli("status")
     cli("del", ifname, MAC_SPP, "--vlan", "10")
     assert cli("list", "--json").strip() == "[]"
-    r = runner.invoke(app, ["--bpffs", str(pin_root), "del", ifname, MAC_SPP])
+    r = runner.invoke(app, ["--pin-dir", str(pin_root), "del", ifname, MAC_SPP])
     assert r.exit_code == 1 and "not registered" in r.stderr
