@@ -4,6 +4,7 @@ PY      := $(VENV)/bin/python
 BUILD   := build
 NATIVE_SO := $(wildcard spp/_native*.so)
 CASES   ?=
+USECASE ?=
 
 .PHONY: all setup build native bpf demo test test-unit test-e2e bench soak lint clean dashboards
 
@@ -24,8 +25,9 @@ $(BUILD)/.native-stamp: $(wildcard native/include/*.h native/src/*.c native/src/
 bpf:
 	@$(MAKE) -s -C bpf BUILD_DIR=$(abspath $(BUILD)/bpf)
 
+# USECASE=classify_icmp (default) or ssh_login
 demo: setup build
-	@bash scripts/demo.sh
+	@USECASE=$(USECASE) bash scripts/demo.sh
 
 test: setup build
 	@$(VENV)/bin/ruff check spp tests $(wildcard bench)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import testpmd
+from bench import testpmd, vm_tcp
 from bench.meter import TRIALS, WARMUP_S, WINDOW_S, Rate, measure
 from bench.procs import BenchError, Procs
 from bench.sppstack import SppStack
@@ -207,6 +207,11 @@ class Runner:
                       f"{TABLE_ENTRIES - 1} entries added over REST in {took:.1f} s",
                       ref_label="same pipeline, 1 entry")
 
+    def vm_tcp(self) -> Result:
+        mbit, ref, note = vm_tcp.run_case(self.procs)
+        return Result(mbit, "Mbit/s", ref, note,
+                      ref_label="dpdk-testpmd io af_xdp<->vhost-user, same VM")
+
 
 CYCLE_WINDOW_S = 3.0
 CYCLE_TRIALS = 3  # lowest of: other load on the shared CPUs only ever adds cycles
@@ -238,4 +243,5 @@ CASES: dict[str, Callable[[Runner], Result]] = {
     "vf-icmp-lcores": Runner.vf_icmp_lcores,
     "classifier-entries": Runner.classifier_entries,
     "vf-icmp-cycles": Runner.vf_icmp_cycles,
+    "vm-tcp": Runner.vm_tcp,
 }

@@ -38,11 +38,11 @@ class SppStack:
         self.procs.spawn("primary", [*argv, "--ctl", f"127.0.0.1:{self.pri_port}"])
         self._wait("primary", lambda: self._has({"type": "primary"}), "primary to register")
 
-    def start_vf(self, lcores: str, client_id: int = 1) -> None:
+    def start_vf(self, lcores: str, client_id: int = 1, extra: tuple[str, ...] = ()) -> None:
         name = f"vf{client_id}"
         self.procs.spawn(name, [*SPP, "vf", "-l", lcores, "--no-pci", "--proc-type=secondary",
                                 "--", "--client-id", str(client_id),
-                                "-s", f"127.0.0.1:{self.sec_port}"])
+                                "-s", f"127.0.0.1:{self.sec_port}", *extra])
         self._wait(name, lambda: self._has({"type": "vf", "client-id": client_id}),
                    f"vf {client_id} to register")
 

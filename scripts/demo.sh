@@ -8,6 +8,13 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# `make demo USECASE=NAME`: another use case's own script
+case "${USECASE:-classify_icmp}" in
+    classify_icmp | "") ;;
+    ssh_login) exec bash scripts/demo_ssh_login.sh ;;
+    *) echo "demo.sh: unknown USECASE '$USECASE' (classify_icmp, ssh_login)" >&2; exit 2 ;;
+esac
+
 SPP=(.venv/bin/spp)
 RCP=recipes/usecases/spp_vf/classify_icmp
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -3,7 +3,8 @@
 # Idempotent and quiet on success: packages only when missing, the venv only when
 # absent or stale, hugepages never lowered, mounts only when not mounted.
 #
-# Environment: SPP_VENV (default <repo>/.venv), SPP_HUGEPAGES (default 1024 x 2 MiB).
+# Environment: SPP_VENV (default <repo>/.venv), SPP_HUGEPAGES (default 1024 x 2 MiB),
+# SPP_VM_DIR (default <repo>/build/vm: the test VM image).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +20,7 @@ PACKAGES=(
     python3-bpfcc python3-venv python3-dev iproute2 iputils-ping tcpdump ethtool
     pkg-config gcc make libelf-dev zlib1g-dev libpcap-dev gcc-multilib
     prometheus tmux
+    qemu-system-x86 openssh-client iperf3
 )
 OPTIONAL_PACKAGES=(xdp-tools)
 
@@ -127,6 +129,12 @@ setup_bpffs() {
     fi
 }
 
+# the test VMs' kernel and initramfs from Debian packages (spp/host/vmimage.py; a stamp
+# makes this a no-op when up to date)
+setup_vm_image() {
+    quiet "building the VM image" "$VENV/bin/python" -m spp.host.vmimage build
+}
+
 # Debian's prometheus package enables and starts its own server (0.0.0.0:9090, scraping
 # itself); the tests start theirs on a free port with their own storage. Keep the packaged
 # one off so it neither holds a port nor takes CPU from the data plane.
@@ -150,6 +158,7 @@ main() {
     setup_venv
     setup_hugepages
     setup_bpffs
+    setup_vm_image
 }
 
 main "$@"

@@ -49,12 +49,12 @@ def up(
     """Create the topology's namespaces and veths (idempotent), hugepages and bpffs."""
     topo = _load(topology)
     try:
-        state = host_up(topo, hugepages=hugepages)
+        state = host_up(topo, hugepages=hugepages, echo=typer.echo)
     except HostError as exc:
         _fail(str(exc))
     typer.echo(
         f"topology {topo.name} up: {len(state.namespaces)} netns, {len(state.links)} interfaces"
-        f" (state {state.path})"
+        + (f", {len(state.vms)} VMs" if state.vms else "") + f" (state {state.path})"
     )
 
 
@@ -87,6 +87,13 @@ def _print_show(info: dict[str, Any]) -> None:
                 f"  {link['name']:<10} @{link['netns']:<12} {link['mac']} mtu {link['mtu']}"
                 f" {'UP' if link['up'] else 'DOWN'} {' '.join(link['ipv4']) or '-'}{xdp}"
             )
+    for vm in info.get("vms", []):
+        pid = f" pid {vm['pid']}" if vm["pid"] else ""
+        typer.echo(f"  VM {vm['name']} {vm['state']}{pid}  console {vm['console_log']}"
+                   f"  ssh -i {vm['ssh_key']} root@ADDR")
+        for nic in vm["nics"]:
+            typer.echo(f"    {nic['ifname']:<6} {nic['mac']} {nic['ipv4'] or '-':<18} "
+                       f"{nic['vhost']} ({nic['socket']})")
     if info["other_spp_namespaces"]:
         typer.echo(f"unrecorded spp-* netns: {' '.join(info['other_spp_namespaces'])}")
     typer.echo(

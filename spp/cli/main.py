@@ -121,7 +121,10 @@ def up(
         help="Also start the Prometheus exporter (127.0.0.1, the topology's "
              "`ctl.metrics_port`, default 9877).")] = True,
 ) -> None:
-    """Host topology, then spp ctl, primary, vf 1 and the metrics exporter of its instance."""
+    """Host topology (and its VMs), then spp ctl, primary, vf 1 and the metrics exporter.
+
+    A topology with `processes:` gives the primary's and spp_vf's command lines.
+    """
     from spp.cli.updown import UpError
     from spp.cli.updown import up as do_up
 
@@ -133,7 +136,9 @@ def up(
 
 @app.command()
 def down(
-    topology: Annotated[str, typer.Option(help="`default` or a topology YAML.")] = "default",
+    topology: Annotated[str | None, typer.Option(
+        help="`default` or a topology YAML (default: the topologies `spp up` brought up).",
+        show_default=False)] = None,
     ctl_bind: Annotated[str | None, typer.Option(
         help="Controller address (default: the topology's `ctl.bind`).")] = None,
 ) -> None:

@@ -26,6 +26,17 @@ class LinkRecord:
 
 
 @dataclass
+class VmRecord:
+    name: str
+    # {"vhost": "vhost:N", "mac", "ipv4", "ifname", "socket": "/tmp/sockN"} per NIC
+    nics: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def sockets(self) -> list[str]:
+        return [str(n["socket"]) for n in self.nics if n.get("socket")]
+
+
+@dataclass
 class HostState:
     topology: str
     source: str | None = None
@@ -33,6 +44,7 @@ class HostState:
     bpf_pin_prefix: str = "spp_"
     namespaces: list[str] = field(default_factory=list)
     links: list[LinkRecord] = field(default_factory=list)
+    vms: list[VmRecord] = field(default_factory=list)
 
     @property
     def path(self) -> Path:
@@ -52,6 +64,12 @@ class HostState:
     def add_link(self, name: str, netns: str) -> None:
         if not self.has_link(name, netns):
             self.links.append(LinkRecord(name, netns))
+            self.save()
+
+    def add_vm(self, name: str, nics: list[dict[str, Any]]) -> None:
+        rec = VmRecord(name, [dict(n) for n in nics])
+        if rec not in self.vms:
+            self.vms = [v for v in self.vms if v.name != name] + [rec]
             self.save()
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,6 +94,8 @@ class HostState:
             bpf_pin_prefix=str(data.get("bpf_pin_prefix", "spp_")),
             namespaces=[str(n) for n in data.get("namespaces", [])],
             links=[LinkRecord(str(r["name"]), str(r["netns"])) for r in data.get("links", [])],
+            vms=[VmRecord(str(v["name"]), [dict(n) for n in v.get("nics", [])])
+                 for v in data.get("vms", [])],
         )
 
 

@@ -18,12 +18,31 @@ Schema (see README.md, "Host setup")::
 
 Each end may override `mtu` and `tx_checksum`. `netns` is a declared namespace
 or `root` (the default).
+
+Optional sections for QEMU VMs and the processes `spp up --topology` starts::
+
+    vms:
+      - name: spp-vm1             # QEMU -name, guest hostname
+        memory: 256               # MiB (default 256)
+        nics:                     # at least one; vhost-user NICs on spp's vhost:N
+          - {vhost: 0, mac: "52:54:00:12:34:56", ipv4: 198.18.0.11/24, ifname: ens4}
+        kernel: build/vm/vmlinuz  # optional: default the image `make setup` builds
+        initrd: build/vm/initrd.img
+        accel: auto               # auto (KVM if it boots, else TCG), kvm or tcg
+        qemu_args: []             # extra QEMU arguments
+    processes:                    # command lines after `spp primary` / `spp vf`
+      primary: -l 1,14 -n 4 --proc-type=primary -- -p 0x03 -n 10 -s 127.0.0.1:5555
+      vf: -l 0,2-13 -n 4 --proc-type=secondary -- --client-id 1 -s 127.0.0.1:6666 --vhost-client
+
+A vf command line with `--vhost-client` makes the VMs vhost-user servers
+(QEMU listens on /tmp/sockN); without it spp_vf is the server and QEMU connects.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,8 +61,16 @@ _MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 _END_KEYS = {"name", "netns", "mac", "ipv4", "mtu", "tx_checksum", "phy"}
 _VETH_KEYS = {"ends", "mtu", "tx_checksum"}
 _TOP_KEYS = {"name", "file_prefix", "bpf_pin_prefix", "namespaces", "veths", "description",
-             "ctl"}
+             "ctl", "vms", "processes"}
 _CTL_KEYS = {"bind", "api_port", "pri_port", "sec_port", "metrics_port"}
+_VM_KEYS = {"name", "memory", "nics", "kernel", "initrd", "accel", "qemu_args"}
+_NIC_KEYS = {"vhost", "mac", "ipv4", "ifname"}
+_PROC_KEYS = {"primary", "vf"}
+_VHOST_RE = re.compile(r"^(?:vhost:)?(\d+)$")
+VM_ACCELS = ("auto", "kvm", "tcg")
+VM_MEMORY_MB = (64, 4096)
+MAX_VHOST_ID = 31  # the primary's vhost:N ids
+DEFAULT_VM_MEMORY = 256
 
 
 class TopologyError(ValueError):
@@ -76,6 +103,37 @@ class Veth:
 
 
 @dataclass(frozen=True)
+class VmNic:
+    vhost: int  # spp's vhost:N; the socket is /tmp/sockN
+    mac: str
+    ifname: str  # interface name inside the guest
+    ipv4: str | None = None
+
+    @property
+    def uid(self) -> str:
+        return f"vhost:{self.vhost}"
+
+
+@dataclass(frozen=True)
+class Vm:
+    name: str
+    nics: tuple[VmNic, ...]
+    memory: int = DEFAULT_VM_MEMORY  # MiB
+    kernel: str | None = None  # None: the image `make setup` builds (spp.host.vmimage)
+    initrd: str | None = None
+    accel: str = "auto"
+    qemu_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Processes:
+    """Command lines (after `spp primary` / `spp vf`) that `spp up --topology` runs."""
+
+    primary: tuple[str, ...] | None = None
+    vf: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class CtlPorts:
     """Where this instance's controller listens (upstream's defaults)."""
 
@@ -99,6 +157,19 @@ class Topology:
     bpf_pin_prefix: str = "spp_"
     ctl: CtlPorts = field(default_factory=CtlPorts)
     source: str | None = field(default=None, compare=False)
+    vms: tuple[Vm, ...] = ()
+    processes: Processes = field(default_factory=Processes)
+
+    @property
+    def vhost_client(self) -> bool:
+        """spp_vf connects to the VMs' sockets (`--vhost-client` in its command line)."""
+        return "--vhost-client" in (self.processes.vf or ())
+
+    def vm(self, name: str) -> Vm:
+        for vm in self.vms:
+            if vm.name == name:
+                return vm
+        raise KeyError(name)
 
     def interfaces(self) -> list[VethEnd]:
         return [end for v in self.veths for end in v.ends]
@@ -152,20 +223,10 @@ def _parse_end(raw: Any, where: str, mtu: int, tx_checksum: bool) -> VethEnd:
         raise _err(where, f"bad netns {netns!r}")
     mac = raw.get("mac")
     if mac is not None:
-        if not isinstance(mac, str) or not _MAC_RE.match(mac):
-            raise _err(where, f"bad MAC {mac!r}")
-        mac = mac.lower()
-        if int(mac[:2], 16) & 1:
-            raise _err(where, f"MAC {mac} is multicast")
+        mac = _parse_mac(mac, where)
     ipv4 = raw.get("ipv4")
     if ipv4 is not None:
-        if not isinstance(ipv4, str) or "/" not in ipv4:
-            raise _err(where, f"ipv4 must be ADDRESS/PREFIX, got {ipv4!r}")
-        try:
-            iface = ipaddress.IPv4Interface(ipv4)
-        except ValueError as exc:
-            raise _err(where, f"bad ipv4 {ipv4!r}: {exc}") from None
-        ipv4 = iface.with_prefixlen
+        ipv4 = _parse_ipv4(ipv4, where)
     phy = raw.get("phy")
     if phy is not None and (isinstance(phy, bool) or not isinstance(phy, int) or phy < 0):
         raise _err(where, f"phy must be a non-negative integer, got {phy!r}")
@@ -192,6 +253,120 @@ def _parse_veth(raw: Any, where: str) -> Veth:
     a = _parse_end(ends[0], f"{where}.ends[0]", mtu, tx_checksum)
     b = _parse_end(ends[1], f"{where}.ends[1]", mtu, tx_checksum)
     return Veth(a, b)
+
+
+def _parse_mac(value: Any, where: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 52:54:00:12:34:56 as a base-60 number
+        raise _err(where, f"bad MAC {value!r} (quote MAC addresses in YAML: \"52:54:...\")")
+    if not isinstance(value, str) or not _MAC_RE.match(value):
+        raise _err(where, f"bad MAC {value!r}")
+    mac = value.lower()
+    if int(mac[:2], 16) & 1:
+        raise _err(where, f"MAC {mac} is multicast")
+    return mac
+
+
+def _parse_ipv4(value: Any, where: str) -> str:
+    if not isinstance(value, str) or "/" not in value:
+        raise _err(where, f"ipv4 must be ADDRESS/PREFIX, got {value!r}")
+    try:
+        return ipaddress.IPv4Interface(value).with_prefixlen
+    except ValueError as exc:
+        raise _err(where, f"bad ipv4 {value!r}: {exc}") from None
+
+
+def _parse_nic(raw: Any, where: str) -> VmNic:
+    if not isinstance(raw, dict):
+        raise _err(where, "expected a mapping with `vhost`, `mac` and `ifname`")
+    _check_keys(raw, _NIC_KEYS, where)
+    vhost = raw.get("vhost")
+    m = _VHOST_RE.match(str(vhost)) if not isinstance(vhost, bool) and vhost is not None else None
+    if m is None or int(m.group(1)) > MAX_VHOST_ID:
+        raise _err(where, f"vhost must be vhost:N or N with N in 0..{MAX_VHOST_ID}, "
+                          f"got {vhost!r}")
+    ifname = raw.get("ifname")
+    if not isinstance(ifname, str) or not _IFNAME_RE.match(ifname):
+        raise _err(where, f"bad guest ifname {ifname!r} (1-15 chars [A-Za-z0-9_.-])")
+    if "mac" not in raw:
+        raise _err(where, "`mac` is required")
+    ipv4 = raw.get("ipv4")
+    return VmNic(vhost=int(m.group(1)), mac=_parse_mac(raw["mac"], where), ifname=ifname,
+                 ipv4=None if ipv4 is None else _parse_ipv4(ipv4, where))
+
+
+def _parse_vm(raw: Any, where: str) -> Vm:
+    if not isinstance(raw, dict):
+        raise _err(where, "expected a mapping with `name` and `nics`")
+    _check_keys(raw, _VM_KEYS, where)
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NSNAME_RE.match(name):
+        raise _err(where, f"bad VM name {name!r} (1-64 chars [A-Za-z0-9_.-])")
+    where = f"{where} ({name})"
+    memory = raw.get("memory", DEFAULT_VM_MEMORY)
+    lo, hi = VM_MEMORY_MB
+    if isinstance(memory, bool) or not isinstance(memory, int) or not lo <= memory <= hi:
+        raise _err(where, f"memory must be {lo}..{hi} (MiB), got {memory!r}")
+    nics = raw.get("nics")
+    if not isinstance(nics, list) or not nics:
+        raise _err(where, "a VM needs at least one NIC in `nics`")
+    accel = raw.get("accel", "auto")
+    if accel not in VM_ACCELS:
+        raise _err(where, f"accel must be one of {', '.join(VM_ACCELS)}, got {accel!r}")
+    paths = {}
+    for key in ("kernel", "initrd"):
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise _err(where, f"{key} must be a file path, got {value!r}")
+        paths[key] = value
+    qemu_args = raw.get("qemu_args") or []
+    if not isinstance(qemu_args, list) or not all(isinstance(a, str) for a in qemu_args):
+        raise _err(where, "qemu_args must be a list of strings")
+    return Vm(name=name, memory=memory, accel=accel, qemu_args=tuple(qemu_args),
+              nics=tuple(_parse_nic(n, f"{where}.nics[{i}]") for i, n in enumerate(nics)),
+              **paths)
+
+
+def _parse_processes(raw: Any) -> Processes:
+    if raw is None:
+        return Processes()
+    if not isinstance(raw, dict):
+        raise TopologyError("processes: expected a mapping with `primary` and/or `vf`")
+    _check_keys(raw, _PROC_KEYS, "processes")
+    lines: dict[str, tuple[str, ...] | None] = {}
+    for key in sorted(_PROC_KEYS):
+        value = raw.get(key)
+        if value is None:
+            lines[key] = None
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise TopologyError(f"processes.{key}: expected a command line string")
+        try:
+            lines[key] = tuple(shlex.split(value))
+        except ValueError as exc:
+            raise TopologyError(f"processes.{key}: {exc}") from None
+    return Processes(**lines)
+
+
+def _validate_vms(topo: Topology, macs: dict[str, str]) -> None:
+    names: set[str] = set()
+    vhosts: dict[int, str] = {}
+    for vm in topo.vms:
+        if vm.name in names:
+            raise TopologyError(f"VM {vm.name} is declared twice")
+        names.add(vm.name)
+        ifnames: set[str] = set()
+        for nic in vm.nics:
+            where = f"VM {vm.name} NIC {nic.ifname}"
+            if nic.vhost in vhosts:
+                raise TopologyError(f"{where}: {nic.uid} is already the NIC {vhosts[nic.vhost]}")
+            vhosts[nic.vhost] = f"{nic.ifname} of VM {vm.name}"
+            if nic.ifname in ifnames:
+                raise TopologyError(f"{where}: guest interface name used twice")
+            ifnames.add(nic.ifname)
+            if nic.mac in macs:
+                raise TopologyError(f"{where}: MAC {nic.mac} is also {macs[nic.mac]}'s")
+            macs[nic.mac] = f"VM {vm.name} {nic.ifname}"
 
 
 def _validate(topo: Topology) -> None:
@@ -226,6 +401,7 @@ def _validate(topo: Topology) -> None:
                     f"interfaces {phys[end.phy]} and {end.name} are both phy:{end.phy}"
                 )
             phys[end.phy] = end.name
+    _validate_vms(topo, macs)
 
 
 def _parse_ctl(raw: Any) -> CtlPorts:
@@ -270,12 +446,17 @@ def parse_topology(data: Any, source: str | None = None) -> Topology:
         if not isinstance(value, str) or not _PREFIX_RE.match(value):
             raise TopologyError(f"topology: bad `{key}` {value!r}")
         prefixes[key] = value
+    raw_vms = data.get("vms") or []
+    if not isinstance(raw_vms, list):
+        raise TopologyError("vms: must be a list")
     topo = Topology(
         name=name,
         namespaces=tuple(namespaces),
         veths=tuple(_parse_veth(v, f"veths[{i}]") for i, v in enumerate(raw_veths)),
         ctl=_parse_ctl(data.get("ctl")),
         source=source,
+        vms=tuple(_parse_vm(v, f"vms[{i}]") for i, v in enumerate(raw_vms)),
+        processes=_parse_processes(data.get("processes")),
         **prefixes,
     )
     _validate(topo)

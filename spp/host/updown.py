@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from pyroute2 import NetlinkError
 
 from spp import rundir
-from spp.host import leftovers, netdev
+from spp.host import leftovers, netdev, vm
 from spp.host.state import HostState, list_states, load_state
 from spp.host.system import (
     BPFFS_DIR,
@@ -79,25 +80,51 @@ def _build(topo: Topology, state: HostState) -> None:
 
 
 def host_up(
-    topology: Topology | None = None, *, prepare: bool = True, hugepages: int = DEFAULT_HUGEPAGES
+    topology: Topology | None = None, *, prepare: bool = True, hugepages: int = DEFAULT_HUGEPAGES,
+    echo: Callable[[str], Any] | None = None,
 ) -> HostState:
     """Create namespaces/veths of `topology` (default: the embedded default) and record them.
 
-    Idempotent: objects already recorded are only reconciled (MAC, MTU, address, up).
-    With `prepare`, also reserves hugepages and mounts hugetlbfs and bpffs.
+    Idempotent: objects already recorded are only reconciled (MAC, MTU, address, up),
+    and VMs whose QEMU is not running are booted (spp.host.vm); `echo` gets a note
+    per VM started. With `prepare`, also reserves hugepages and mounts hugetlbfs and bpffs.
     """
     _require_root()
     topo = topology or default_topology()
+    fresh = load_state(topo.name) is None
+    state = None
     try:
+        vm.check_vms(topo)
         if prepare:
             prepare_host(hugepages)
         state = _new_state(topo)
         check_collisions(topo, state)
         state.save()
         _build(topo, state)
+        for note in vm.start_vms(topo, record=state.add_vm):
+            if echo is not None:
+                echo(note)
+    except vm.VmError as exc:
+        if fresh and state is not None:  # nothing half-built stays behind a failed first up
+            _rollback(state)
+        raise HostError(f"host up {topo.name}: {exc}") from None
     except (HostPrepError, NetlinkError, OSError) as exc:
         raise HostError(f"host up {topo.name}: {_describe(exc)}") from exc
     return state
+
+
+def _rollback(state: HostState) -> None:
+    """Undo a first `host_up` that failed: its VMs, links and namespaces, its state file."""
+    for rec in state.vms:
+        vm.stop_vm(rec.name, state.file_prefix)
+    vm.remove_sockets([s for rec in state.vms for s in rec.sockets])
+    for rec in state.links:
+        if netdev.link_index(rec.netns, rec.name) is not None:
+            netdev.delete_link(rec.netns, rec.name)
+    for ns in state.namespaces:
+        if netdev.ns_exists(ns):
+            netdev.remove_namespace(ns)
+    state.remove_file()
 
 
 def _describe(exc: BaseException) -> str:
@@ -137,7 +164,14 @@ def host_down(target: HostState | Topology | str | None = None) -> list[str]:
 
 
 def _teardown(state: HostState | None, file_prefix: str, pin_prefix: str) -> list[str]:
-    removed = leftovers.stop_recorded_processes(file_prefix)
+    removed = []
+    for rec in state.vms if state is not None else []:
+        pid = vm.stop_vm(rec.name, file_prefix)
+        if pid is not None:
+            removed.append(f"VM {rec.name} (QEMU pid {pid})")
+    removed += leftovers.stop_recorded_processes(file_prefix)
+    if state is not None:
+        removed += vm.remove_sockets([s for rec in state.vms for s in rec.sockets])
     if state is not None:
         root_indexes = []
         for rec in state.links:
@@ -170,7 +204,9 @@ def _teardown(state: HostState | None, file_prefix: str, pin_prefix: str) -> lis
 def host_show() -> dict[str, Any]:
     """What exists now: recorded topologies and their objects, plus host prerequisites."""
     topologies = []
+    vms = []
     for state in list_states():
+        vms += [vm.vm_info(rec.name, rec.nics, state.file_prefix) for rec in state.vms]
         links = []
         for rec in state.links:
             info = netdev.link_info(rec.netns, rec.name)
@@ -184,6 +220,7 @@ def host_show() -> dict[str, Any]:
                 "state_file": str(state.path),
                 "namespaces": {ns: netdev.ns_exists(ns) for ns in state.namespaces},
                 "links": links,
+                "vms": [rec.name for rec in state.vms],
             }
         )
     recorded = {ns for s in list_states() for ns in s.namespaces}
@@ -198,6 +235,7 @@ def host_show() -> dict[str, Any]:
         pids[name] = {"pid": pid, "alive": bool(pid and rundir.is_ours(pid))}
     return {
         "topologies": topologies,
+        "vms": vms,
         "other_spp_namespaces": [
             ns for ns in netdev.list_namespaces() if ns.startswith("spp-") and ns not in recorded
         ],
