@@ -220,6 +220,12 @@ def bulk_transfer(ns: str, address: str, size: int = 50 * MIB, port: int = BULK_
     return Transfer(address, size, took, sent, got)
 
 
+# iperf3's server takes no new test while it finishes the last one: it refuses the
+# connection or says it is busy. Under TCG that window lasts up to a second or two.
+IPERF_RETRY = ("Connection refused", "server is busy")
+IPERF_ATTEMPTS = 10
+
+
 def iperf(ns: str, address: str, seconds: int = 3, omit: int = 1,
           reverse: bool = False) -> float:
     """Mbit/s the receiver counted in an iperf3 run from `ns` to the guest's `iperf3 -s`
@@ -227,16 +233,22 @@ def iperf(ns: str, address: str, seconds: int = 3, omit: int = 1,
     argv = ["iperf3", "-c", address, "-t", str(seconds), "-O", str(omit), "-J"]
     if reverse:
         argv.append("-R")
-    try:
-        proc = nsexec.run_in_ns(ns, argv, timeout=seconds + omit + 60)
-    except subprocess.TimeoutExpired:
-        raise VmSshError(f"iperf3 to {address} did not finish") from None
-    try:
-        res = json.loads(proc.stdout)
-        return float(res["end"]["sum_received"]["bits_per_second"]) / 1e6
-    except (ValueError, KeyError, TypeError):
-        out = (proc.stdout + proc.stderr).strip()[-300:]
-        raise VmSshError(f"iperf3 to {address} failed: {out}") from None
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            proc = nsexec.run_in_ns(ns, argv, timeout=seconds + omit + 60)
+        except subprocess.TimeoutExpired:
+            raise VmSshError(f"iperf3 to {address} did not finish") from None
+        try:
+            res = json.loads(proc.stdout)
+            return float(res["end"]["sum_received"]["bits_per_second"]) / 1e6
+        except (ValueError, KeyError, TypeError):
+            out = (proc.stdout + proc.stderr).strip()[-300:]
+            if attempt < IPERF_ATTEMPTS and any(w in out for w in IPERF_RETRY):
+                time.sleep(0.5)
+                continue
+            raise VmSshError(f"iperf3 to {address} failed: {out}") from None
 
 
 def check_paths(topo: Topology, mib: int, echo: Callable[[str], Any] = print) -> bool:

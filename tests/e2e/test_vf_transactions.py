@@ -8,7 +8,6 @@ are exactly as before; the same command then succeeds and is undone.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,9 +56,8 @@ def steered() -> set[tuple[int, str]]:
 
 
 def delivered(dst: str, n: int = 50) -> int:
-    with Stream(dst, rate=1000) as s:
-        while s.sent < n:
-            time.sleep(0.01)
+    with Stream(dst, rate=1000, count=n) as s:
+        s.wait_sent()
     return len(s.received())
 
 

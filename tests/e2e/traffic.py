@@ -30,11 +30,15 @@ def _frame(dst: str, seq: int) -> bytes:
 
 
 class Stream:
-    """Sends `rate` frames per second from (ns, tx) to `dst`, captures them on (ns, rx)."""
+    """Sends `rate` frames per second from (ns, tx) to `dst`, captures them on (ns, rx).
+
+    With `count`, exactly that many frames are sent; `wait_sent()` waits for them.
+    """
 
     def __init__(self, dst: str, ns: str = "spp-remote", tx: str = "r-eth0", rx: str = "r-eth1",
-                 rate: int = 1000) -> None:
+                 rate: int = 1000, count: int | None = None) -> None:
         self.dst, self.ns, self.tx, self.rx, self.rate = dst, ns, tx, rx, rate
+        self.count = count
         self.sent = 0
         self._stop = threading.Event()
         self._cap = Capture(ns, rx)
@@ -45,8 +49,9 @@ class Stream:
         burst = 10
         try:
             t0 = time.monotonic()
-            while not self._stop.is_set():
-                for _ in range(burst):
+            while not self._stop.is_set() and self.sent != self.count:
+                for _ in range(burst if self.count is None else min(burst,
+                                                                   self.count - self.sent)):
                     sock.send(_frame(self.dst, self.sent))
                     self.sent += 1
                 ahead = self.sent / self.rate - (time.monotonic() - t0)
@@ -59,6 +64,12 @@ class Stream:
         self._cap.start()
         self._thread.start()
         return self
+
+    def wait_sent(self, timeout: float = 30.0) -> None:
+        """Wait until the `count` frames of a bounded stream are sent."""
+        assert self.count is not None, "wait_sent() needs a stream with a count"
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), f"{self.sent} of {self.count} sent in {timeout}s"
 
     def stop(self, settle: float = 0.5) -> None:
         self._stop.set()
