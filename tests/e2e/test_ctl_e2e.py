@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from seed21 import MAC1, MAC2
 from stack import SPP, Stack, leftovers, wait_for, xdp_attached
 
 from spp.host import frames
@@ -17,7 +18,6 @@ from spp.host.capture import Capture, send_frames
 pytestmark = pytest.mark.e2e
 
 RCP = Path(__file__).resolve().parents[2] / "recipes/usecases/spp_vf/classify_icmp"
-MAC1, MAC2 = "52:54:00:12:34:56", "52:54:00:12:34:58"
 
 
 def spp_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:

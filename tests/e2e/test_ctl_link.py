@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from seed21 import MAC1
 from stack import Stack, component, port, table, wait_for
 from traffic import Stream
 
@@ -24,7 +25,6 @@ from spp import wire
 
 pytestmark = pytest.mark.e2e
 
-MAC1 = "52:54:00:12:34:56"
 
 
 def config_keys(st: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 from dataplane import counters, drops, phy, pool, rx_packets, settle
+from seed21 import REMOTE0
 from stack import Stack, component, port, table, wait_for
 
 from spp.host.nsexec import ping
@@ -18,7 +19,6 @@ from spp.host.traffic import Flow, Traffic, iface_counter
 
 pytestmark = pytest.mark.e2e
 
-REMOTE0 = "02:00:00:00:10:00"
 VM1_MAC, VM2_MAC = "52:54:00:12:34:56", "52:54:00:12:34:58"
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 DEV_STATS = {"ipackets", "opackets", "ibytes", "obytes", "imissed", "ierrors", "oerrors",

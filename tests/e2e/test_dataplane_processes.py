@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 from dataplane import counters, phy, pool, rx_packets, settle
+from seed21 import REMOTE0, REMOTE1
 from stack import Stack, component, port, wait_for
 
 from spp.client import SppError
@@ -33,7 +34,6 @@ from spp.host.traffic import Flow, Traffic
 
 pytestmark = pytest.mark.e2e
 
-REMOTE0, REMOTE1 = "02:00:00:00:10:00", "02:00:00:00:10:01"
 NOBODY = "02:00:00:00:ee:01"  # no interface owns it: the receiving kernel counts and drops
 HERE = Path(__file__).parent
 

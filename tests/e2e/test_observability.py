@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from observe import MAC1, MAC2, Sent, send_pattern, start_observed_stack
+from observe import Sent, send_pattern, start_observed_stack
 from promserver import Prometheus
+from seed21 import MAC1, MAC2
 from stack import Stack
 
 from spp.host.capture import Capture

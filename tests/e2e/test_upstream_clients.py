@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 import requests
+from seed21 import MAC1 as VM1_MAC
+from seed21 import REMOTE0
 from stack import SPP, Stack, wait_for
 from test_vf_vhost import SOCK, Peer
 
@@ -26,7 +28,6 @@ from spp.host.capture import Capture, send_frames
 
 pytestmark = pytest.mark.e2e
 
-REMOTE0, VM1_MAC = "02:00:00:00:10:00", "52:54:00:12:34:56"
 VID = 100
 IDENT = 0x6e73  # "ns": ICMP id of our frames
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from seed21 import MAC1, MAC2, NOBODY, REMOTE0, seed_21_config
 from stack import SPP, Stack, component, port, table, wait_for
 
 from spp.client import SppError
@@ -20,22 +21,6 @@ from spp.host import frames
 from spp.host.capture import Capture, send_frames
 
 pytestmark = pytest.mark.e2e
-
-MAC1, MAC2, NOBODY = "52:54:00:12:34:56", "52:54:00:12:34:58", "52:54:00:12:34:99"
-REMOTE0 = "02:00:00:00:10:00"
-
-
-def seed_21_config(stack: Stack) -> None:
-    stack.vf(1,
-             component("cls", 3, "classifier"), component("fwd1", 4, "forward"),
-             component("fwd2", 5, "forward"), component("mgr", 6, "merge"),
-             port("add", "phy:0", "rx", "cls"), port("add", "ring:0", "tx", "cls"),
-             port("add", "ring:1", "tx", "cls"),
-             port("add", "ring:0", "rx", "fwd1"), port("add", "ring:2", "tx", "fwd1"),
-             port("add", "ring:1", "rx", "fwd2"), port("add", "ring:3", "tx", "fwd2"),
-             port("add", "ring:2", "rx", "mgr"), port("add", "ring:3", "rx", "mgr"),
-             port("add", "phy:1", "tx", "mgr"),
-             table("add", MAC1, "ring:0"), table("add", MAC2, "ring:1"))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from seed21 import MAC1, MAC2
 from stack import Stack, component, port, table
 from traffic import Stream
 
@@ -20,7 +21,6 @@ from spp.client import SppError
 
 pytestmark = pytest.mark.e2e
 
-MAC1, MAC2 = "52:54:00:12:34:56", "52:54:00:12:34:58"
 
 
 @pytest.fixture(scope="module")

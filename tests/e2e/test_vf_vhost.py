@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from seed21 import MAC1 as VM1_MAC
+from seed21 import REMOTE0
 from stack import Stack, component, port, wait_for
 
 from spp.host import frames
@@ -29,7 +31,6 @@ from spp.host.nsexec import ping
 
 pytestmark = pytest.mark.e2e
 
-REMOTE0, VM1_MAC = "02:00:00:00:10:00", "52:54:00:12:34:56"
 SOCK = Path("/tmp/sock0")
 IDENT = 0x7668  # ICMP id of our frames: nothing else on the wire uses it
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from seed21 import REMOTE0
 from stack import Stack, component, port, table, wait_for
 
 from spp.host import frames
@@ -19,7 +20,6 @@ from spp.host.capture import Capture, send_frames
 
 pytestmark = pytest.mark.e2e
 
-REMOTE0, REMOTE1 = "02:00:00:00:10:00", "02:00:00:00:10:01"
 VM1_MAC, VM2_MAC = "52:54:00:12:34:56", "52:54:00:12:34:58"
 # a destination no kernel interface owns: the remote namespace only sees it, never answers
 DST = VM1_MAC

@@ -19,6 +19,7 @@ import struct
 import time
 
 import pytest
+from seed21 import MAC1, MAC2
 from stack import Stack, component, port, table, wait_for
 
 from spp.host import frames
@@ -27,7 +28,6 @@ from spp.host.capture import Capture, send_frames
 pytestmark = pytest.mark.e2e
 
 SRC = "02:00:00:00:10:00"
-MAC1, MAC2 = "52:54:00:12:34:56", "52:54:00:12:34:58"
 TINY_MBUFS = 6400   # the three af_xdp ports take 3 x 2048 for their fill rings
 BURSTS, PER_BURST = 40, 100
 TAG = (100, 5)

@@ -12,10 +12,11 @@ import struct
 import threading
 import time
 
+from seed21 import REMOTE0
+
 from spp.host import frames
 from spp.host.capture import Capture, open_packet_socket
 
-REMOTE0 = "02:00:00:00:10:00"
 STREAM_ID = 0x5353   # ICMP ident of stream frames: nothing else on the wire uses it
 
 
