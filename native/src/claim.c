@@ -11,18 +11,11 @@
  * taken over by the next claimer.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "vf.h"
-
-static int
-pid_gone(int32_t pid)
-{
-	return kill(pid, 0) != 0 && errno == ESRCH;
-}
 
 int
 spp_queue_claim(unsigned int phy, unsigned int queue, const char *owner)
@@ -38,7 +31,7 @@ spp_queue_claim(unsigned int phy, unsigned int queue, const char *owner)
 
 		if (cur == self && strncmp(c->owner, owner, sizeof(c->owner)) == 0)
 			return 0;  /* already ours */
-		if (cur != 0 && (cur == self || !pid_gone(cur)))
+		if (cur != 0 && (cur == self || spp_pid_alive(cur)))
 			return spp_fail(EBUSY, "phy:%u nq %u is polled directly by %s (pid %d); "
 					"a queue has one poller: use another nq", phy, queue,
 					c->owner, (int)cur);
@@ -75,8 +68,13 @@ spp_vf_rx_claim(unsigned handle, const char *owner)
 	if (handle >= SPP_VF_MAX_PORTS || vf_ports[handle].kind == VF_PORT_FREE)
 		return spp_fail(EINVAL, "no open port %u", handle);
 	p = &vf_ports[handle];
+	/*
+	 * A ring (ring:N, or the ring pair of a bridged device) is not claimed
+	 * here: its reading side belongs to one process at a time, which claims
+	 * it through the primary (vf.c sides_claim(), owners.c side_claim()).
+	 */
 	if (p->kind != VF_PORT_ETHDEV)
-		return 0;  /* a ring: any number of readers */
+		return 0;
 	return spp_queue_claim(p->res_id, p->queue, owner);
 }
 
