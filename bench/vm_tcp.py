@@ -5,7 +5,9 @@
     reference:  bvr-eth0 -> spp-bv0 (af_xdp) <- dpdk-testpmd io -> vhost-user -> the same VM
 
 iperf3 runs from the remote namespace to `iperf3 -s` in the guest for
-IPERF_S seconds; the value is the receiver's Mbit/s. The VM (the image
+IPERF_S seconds, IPERF_RUNS times on each side; the value is the median of
+the receiver's Mbit/s (a TCG guest sharing two CPUs with everything else
+swings by a third from one run to the next, so one run says little). The VM (the image
 `make setup` builds, booted fresh for each side) is the vhost-user server,
 spp_vf runs with `--vhost-client` and testpmd's vhost port with `client=1`.
 The note gives the peak RSS (VmHWM) and hugepage use of the primary and
@@ -14,6 +16,7 @@ spp_vf, read from /proc while the stream runs.
 
 from __future__ import annotations
 
+import statistics
 import time
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from spp.host.updown import HostError, host_down, host_up
 
 IPERF_S = 8
 IPERF_OMIT_S = 2
+IPERF_RUNS = 3
 BOOT_TIMEOUT = 180.0
 VM_NAME = "spp-vm1"
 REMOTE_NS = "spp-bench-r"
@@ -85,6 +89,15 @@ def iperf(seconds: int = IPERF_S) -> float:
         raise BenchError(str(exc)) from None
 
 
+def iperf_runs(runs: int = IPERF_RUNS) -> list[float]:
+    """Mbit/s of `runs` iperf3 runs one after the other."""
+    return [iperf() for _ in range(runs)]
+
+
+def _runs(values: list[float]) -> str:
+    return ", ".join(f"{v:.0f}" for v in values)
+
+
 def _mem(pid: int) -> dict[str, int]:
     """VmHWM (peak RSS) and HugetlbPages of `pid` in KiB."""
     out = {}
@@ -98,7 +111,7 @@ def _mem(pid: int) -> dict[str, int]:
     return out
 
 
-def _reference(procs: Procs, topo: Topology) -> float:
+def _reference(procs: Procs, topo: Topology) -> list[float]:
     """The same VM behind dpdk-testpmd io-forwarding af_xdp spp-bv0 <-> vhost-user."""
     _boot(topo)
     argv = [*testpmd.TESTPMD, "--lcores", "0@0,1@1", "--file-prefix", "spp-bench-vmref",
@@ -110,13 +123,13 @@ def _reference(procs: Procs, topo: Topology) -> float:
     try:
         procs.wait_log("vmref", testpmd.READY, 60)
         _wait_guest(topo)
-        return iperf()
+        return iperf_runs()
     finally:
         procs.stop("vmref")
         _stop_vm(topo)
 
 
-def _through_spp(procs: Procs, topo: Topology) -> tuple[float, str]:
+def _through_spp(procs: Procs, topo: Topology) -> tuple[list[float], str]:
     _boot(topo)
     st = SppStack(procs)
     try:
@@ -135,7 +148,7 @@ def _through_spp(procs: Procs, topo: Topology) -> tuple[float, str]:
             st.port(comp, uid, direction)
         st.mac_entry(VM_MAC, "ring:0")
         _wait_guest(topo)
-        mbit = iperf()
+        mbit = iperf_runs()
         mem = {name: _mem(procs.procs[name].pid) for name in ("primary", "vf1")}
     finally:
         st.stop()
@@ -151,15 +164,17 @@ def run_case(procs: Procs) -> tuple[float, float, str]:
     topo = topology()
     try:
         t0 = time.monotonic()
-        ref = _reference(procs, topo)
-        mbit, rss = _through_spp(procs, topo)
+        refs = _reference(procs, topo)
+        runs, rss = _through_spp(procs, topo)
         took = time.monotonic() - t0
     finally:
         host_down(topo)
+    mbit, ref = statistics.median(runs), statistics.median(refs)
     accel = vm.choose_accel("auto", vmimage.default_image())[0]
-    note = (f"iperf3 {IPERF_S} s (omit {IPERF_OMIT_S} s) remote -> {VM_NAME} ({accel}, 1 vCPU, "
-            f"256 MiB): spp phy:0 -> cls -> fwd -> vhost:0 / vhost:0 -> fwd -> mgr -> phy:0 "
+    note = (f"median of {IPERF_RUNS} iperf3 runs of {IPERF_S} s (omit {IPERF_OMIT_S} s) "
+            f"remote -> {VM_NAME} ({accel}, 1 vCPU, 256 MiB): "
+            f"spp phy:0 -> cls -> fwd -> vhost:0 / vhost:0 -> fwd -> mgr -> phy:0 "
             f"(spp_vf lcore {VF_WORKER} @CPU1 with the primary's bridge lcore 1) "
-            f"{mbit:.0f} Mbit/s; reference dpdk-testpmd io af_xdp <-> vhost-user "
-            f"{ref:.0f} Mbit/s; {rss}; case took {took:.0f} s")
+            f"{mbit:.0f} Mbit/s (runs {_runs(runs)}); reference dpdk-testpmd io af_xdp <-> "
+            f"vhost-user {ref:.0f} Mbit/s (runs {_runs(refs)}); {rss}; case took {took:.0f} s")
     return mbit, ref, note
