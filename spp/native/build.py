@@ -50,6 +50,8 @@ def make_builder() -> FFI:
         extra_compile_args=[
             *pkg_config("--cflags"),
             "-O3",
+            # the module exports PyInit__native only; the C core's own symbols stay inside
+            "-fvisibility=hidden",
             "-Wall",
             "-Wextra",
             "-Wno-unused-parameter",
