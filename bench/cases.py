@@ -81,20 +81,28 @@ class Runner:
                       f"primary patch phy:0->phy:1, worker lcore 1 @CPU1: {_fmt(rate)}; "
                       + self.ref_note())
 
-    def _vf_pipeline(self, lcores: str, cores: tuple[int, int, int]) -> tuple[Rate, str]:
+    def vf_stack(self, lcores: str, cores: tuple[int, int, int]) -> SppStack:
+        """Primary and spp_vf with phy:0 -> cls -> ring:0 -> fwd -> ring:1 -> mgr -> phy:1,
+        cls, fwd and mgr on `cores`; the caller stops it."""
         st = self.stack()
         try:
             st.start_vf(lcores)
             for (name, role), core in zip((("cls", "classifier"), ("fwd", "forward"),
                                            ("mgr", "merge")), cores, strict=True):
                 st.component(name, core, role)
-            st.port("cls", "phy:0", "rx")
-            st.port("cls", "ring:0", "tx")
-            st.port("fwd", "ring:0", "rx")
-            st.port("fwd", "ring:1", "tx")
-            st.port("mgr", "ring:1", "rx")
-            st.port("mgr", "phy:1", "tx")
+            for comp, uid, d in (("cls", "phy:0", "rx"), ("cls", "ring:0", "tx"),
+                                 ("fwd", "ring:0", "rx"), ("fwd", "ring:1", "tx"),
+                                 ("mgr", "ring:1", "rx"), ("mgr", "phy:1", "tx")):
+                st.port(comp, uid, d)
             st.mac_entry(TARGET_MAC, "ring:0")
+        except BaseException:
+            st.stop()
+            raise
+        return st
+
+    def _vf_pipeline(self, lcores: str, cores: tuple[int, int, int]) -> tuple[Rate, str]:
+        st = self.vf_stack(lcores, cores)
+        try:
             rate = self.traffic()
         finally:
             st.stop()
@@ -146,17 +154,8 @@ class Runner:
         return best
 
     def _spp_cycles_run(self, lcores: str, cores: tuple[int, int, int]) -> Cycles:
-        st = self.stack()
+        st = self.vf_stack(lcores, cores)
         try:
-            st.start_vf(lcores)
-            for (name, role), core in zip((("cls", "classifier"), ("fwd", "forward"),
-                                           ("mgr", "merge")), cores, strict=True):
-                st.component(name, core, role)
-            for comp, uid, d in (("cls", "phy:0", "rx"), ("cls", "ring:0", "tx"),
-                                 ("fwd", "ring:0", "rx"), ("fwd", "ring:1", "tx"),
-                                 ("mgr", "ring:1", "rx"), ("mgr", "phy:1", "tx")):
-                st.port(comp, uid, d)
-            st.mac_entry(TARGET_MAC, "ring:0")
             testpmd.start_generator(self.procs)
             try:
                 time.sleep(WARMUP_S)
