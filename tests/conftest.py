@@ -8,6 +8,8 @@ Fixtures (all importable by name in any test):
   netns_run            run(ns, argv, timeout=30, check=False) -> CompletedProcess
   netns_ping           ping(ns, address, count=1, timeout=2, interface=None) -> bool
   capture              start(ns, ifname) -> Capture (stopped automatically at test end)
+  exec_process         start(argv, shows) -> Popen, once /proc shows `shows` in its command
+                       line (killed at test end)
 
 Markers: tests marked `e2e` or `root` are skipped when not running as root.
 Helpers for plain imports: spp.host.capture, spp.host.frames, spp.host.nsexec,
@@ -17,10 +19,12 @@ spp.host.testing (E2ELock, is_root).
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
+from spp import rundir
 from spp.host import nsexec
 from spp.host.capture import Capture
 from spp.host.testing import E2ELock, is_root, namespaces_with_prefix
@@ -105,6 +109,31 @@ def capture() -> Iterator[Callable[[str, str], Capture]]:
     yield start
     for cap in started:
         cap.stop(linger=0)
+
+
+@pytest.fixture
+def exec_process() -> Iterator[Callable[[list[str], str], subprocess.Popen]]:
+    """start(argv, shows) -> a Popen whose command line in /proc already shows `shows`.
+
+    Between fork and exec a child still has the test runner's command line, and code that
+    decides by command line (rundir.is_ours) would judge the runner, not the child.
+    """
+    started: list[subprocess.Popen] = []
+
+    def start(argv: list[str], shows: str) -> subprocess.Popen:
+        proc = subprocess.Popen(argv)
+        started.append(proc)
+        deadline = time.monotonic() + 10
+        while shows not in rundir.cmdline(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert shows in rundir.cmdline(proc.pid), rundir.cmdline(proc.pid)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture(scope="session", autouse=True)

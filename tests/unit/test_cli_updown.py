@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from spp.cli import updown
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)  # spp"]
 
 
 def test_up_failure_of_primary_reports_log_and_stops_the_controller(tmp_path, monkeypatch):
@@ -25,12 +29,9 @@ def _spawn_with_missing_primary(real):
     return spawn
 
 
-def test_down_after_crash_stops_processes_from_pid_files(tmp_path, monkeypatch):
-    import subprocess
-    import sys
-
+def test_down_after_crash_stops_processes_from_pid_files(tmp_path, monkeypatch, exec_process):
     monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)  # spp"])
+    proc = exec_process(SLEEPER, "# spp")
     inst = tmp_path / "spp"
     inst.mkdir()
     (inst / "vf1.pid").write_text(f"{proc.pid}\n")
@@ -41,10 +42,7 @@ def test_down_after_crash_stops_processes_from_pid_files(tmp_path, monkeypatch):
     assert list(inst.glob("*.pid")) == []
 
 
-def test_down_stops_only_its_own_instance(tmp_path, monkeypatch):
-    import subprocess
-    import sys
-
+def test_down_stops_only_its_own_instance(tmp_path, monkeypatch, exec_process):
     monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
     topo = tmp_path / "b.yaml"
     topo.write_text("name: other\nfile_prefix: other\n"
@@ -52,7 +50,7 @@ def test_down_stops_only_its_own_instance(tmp_path, monkeypatch):
     procs = {}
     for inst in ("spp", "other"):
         (tmp_path / inst).mkdir()
-        procs[inst] = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)  # spp"])
+        procs[inst] = exec_process(SLEEPER, "# spp")
         (tmp_path / inst / "vf1.pid").write_text(f"{procs[inst].pid}\n")
     try:
         assert updown.down(topology=str(topo), host=False, echo=lambda _m: None) == []

@@ -117,12 +117,13 @@ def test_remove_dpdk_files_and_pins_only_with_prefix(tmp_path: Path) -> None:
 
 
 def test_stop_recorded_processes_stops_only_spp_processes_of_that_instance(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exec_process
 ) -> None:
     monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
-    spp = subprocess.Popen(["bash", "-c", "exec -a spp-fake-vf sleep 60"])
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    neighbour = subprocess.Popen(["bash", "-c", "exec -a spp-fake-other-instance sleep 60"])
+    spp = exec_process(["bash", "-c", "exec -a spp-fake-vf sleep 60"], "spp-fake-vf 60")
+    other = exec_process([sys.executable, "-c", "import time; time.sleep(60)"], "time.sleep")
+    neighbour = exec_process(["bash", "-c", "exec -a spp-fake-other-instance sleep 60"],
+                             "spp-fake-other-instance 60")
     try:
         inst, next_door = tmp_path / "spptest", tmp_path / "spp"
         inst.mkdir()
