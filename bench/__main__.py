@@ -24,9 +24,9 @@ from bench import report
 from bench.cases import CASES, Runner
 from bench.procs import BenchError, Procs
 from bench.topo import GEN_IF, GEN_NS, PORT_A, PORT_B, HostGuard
-from spp.host.testing import E2ELock
 from spp.host.updown import HostError
 from spp.proc import eal as ealmod
+from spp.testkit.session import E2ELock
 
 
 def _parse(argv: list[str]) -> list[str]:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from bench import testpmd, vm_tcp
 from bench.meter import TRIALS, WARMUP_S, WINDOW_S, Rate, measure
 from bench.procs import BenchError, Procs
-from bench.sppstack import SppStack
 from bench.topo import PORT_A, PORT_B, TARGET_MAC
+from spp.testkit.stack import Stack
 
 TABLE_ENTRIES = 4096
 
@@ -62,10 +62,10 @@ class Runner:
                 f"{_fmt(ref)}; generator testpmd txonly 64B UDP @CPU0 to {TARGET_MAC}; "
                 f"best of {TRIALS} x {WINDOW_S:g} s")
 
-    def stack(self) -> SppStack:
-        st = SppStack(self.procs)
+    def stack(self) -> Stack:
+        st = Stack(children=self.procs, client_timeout=30, start_timeout=60)
         st.start_ctl()
-        st.start_primary(PORT_A, PORT_B)
+        st.start_primary("-l", "0,1", "--no-pci", "--phy", PORT_A, "--phy", PORT_B)
         return st
 
     # ---- cases --------------------------------------------------------
@@ -76,17 +76,17 @@ class Runner:
             st.patch_and_forward("phy:0", "phy:1")
             rate = self.traffic()
         finally:
-            st.stop()
+            st.close()
         return Result(rate.delivered, "pps", ref.delivered,
                       f"primary patch phy:0->phy:1, worker lcore 1 @CPU1: {_fmt(rate)}; "
                       + self.ref_note())
 
-    def vf_stack(self, lcores: str, cores: tuple[int, int, int]) -> SppStack:
+    def vf_stack(self, lcores: str, cores: tuple[int, int, int]) -> Stack:
         """Primary and spp_vf with phy:0 -> cls -> ring:0 -> fwd -> ring:1 -> mgr -> phy:1,
         cls, fwd and mgr on `cores`; the caller stops it."""
         st = self.stack()
         try:
-            st.start_vf(lcores)
+            st.start_vf(1, lcores, eal=("--no-pci",))
             for (name, role), core in zip((("cls", "classifier"), ("fwd", "forward"),
                                            ("mgr", "merge")), cores, strict=True):
                 st.component(name, core, role)
@@ -96,7 +96,7 @@ class Runner:
                 st.port(comp, uid, d)
             st.mac_entry(TARGET_MAC, "ring:0")
         except BaseException:
-            st.stop()
+            st.close()
             raise
         return st
 
@@ -105,7 +105,7 @@ class Runner:
         try:
             rate = self.traffic()
         finally:
-            st.stop()
+            st.close()
         return rate, f"vf cls/fwd/mgr on lcores {cores}: {_fmt(rate)}"
 
     def vf_icmp_1lcore(self) -> Result:
@@ -165,7 +165,7 @@ class Runner:
             finally:
                 self.procs.stop("gen")
         finally:
-            st.stop()
+            st.close()
         sent = sent1 - sent0
         if sent <= 0:
             raise BenchError("no frame left phy:1 during the cycles window")
@@ -187,7 +187,7 @@ class Runner:
     def classifier_entries(self) -> Result:
         st = self.stack()
         try:
-            st.start_vf("2,3")
+            st.start_vf(1, "2,3", eal=("--no-pci",))
             st.component("cls", 3, "classifier")
             st.port("cls", "phy:0", "rx")
             st.port("cls", "phy:1", "tx")
@@ -199,7 +199,7 @@ class Runner:
             took = time.monotonic() - t0
             full = self.traffic()
         finally:
-            st.stop()
+            st.close()
         return Result(full.delivered, "pps", one.delivered,
                       f"classifier phy:0->cls@lcore 3->phy:1 with {TABLE_ENTRIES} entries: "
                       f"{_fmt(full)}; reference same pipeline with 1 entry: {_fmt(one)}; "
@@ -224,7 +224,7 @@ class Cycles:
     note: str = ""
 
 
-def _busy_and_sent(st: SppStack) -> tuple[int, int, dict[str, int]]:
+def _busy_and_sent(st: Stack) -> tuple[int, int, dict[str, int]]:
     """Busy cycles of every worker lcore of every process, and frames sent on phy:1."""
     busy, per_lcore = 0, {}
     for proc in st.client.get("cpu_usage"):

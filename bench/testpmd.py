@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import time
 
-from bench.procs import BenchError, Procs, wait_for
+from bench.procs import BenchError, Procs
 from bench.topo import GEN_IF, GEN_NS, PORT_A, PORT_B, TARGET_MAC
+from spp.testkit.wait import wait_for
 
 READY = "Press enter to exit"
 # line-buffered: READY must reach the log file while testpmd runs

@@ -22,10 +22,10 @@ from pathlib import Path
 
 from bench import testpmd
 from bench.procs import BenchError, Procs
-from bench.sppstack import SppStack
 from spp.host import vm, vmimage, vmssh
 from spp.host.topology import Topology, loads_topology
 from spp.host.updown import HostError, host_down, host_up
+from spp.testkit.stack import Stack
 
 IPERF_S = 8
 IPERF_OMIT_S = 2
@@ -131,13 +131,13 @@ def _reference(procs: Procs, topo: Topology) -> list[float]:
 
 def _through_spp(procs: Procs, topo: Topology) -> tuple[list[float], str]:
     _boot(topo)
-    st = SppStack(procs)
+    st = Stack(children=procs, client_timeout=30, start_timeout=60)
     try:
         st.start_ctl()
-        st.start_primary(PHY_IF)
+        st.start_primary("-l", "0,1", "--no-pci", "--phy", PHY_IF)
         # one worker lcore for the four components, on the CPU of the primary's bridge:
         # the TCG guest needs the other CPU (testpmd's forwarding lcore sits there too)
-        st.start_vf("2,3", extra=("--vhost-client",))
+        st.start_vf(1, "2,3", "--vhost-client", eal=("--no-pci",))
         for name, role in (("cls", "classifier"), ("fwd_in", "forward"),
                            ("fwd_out", "forward"), ("mgr", "merge")):
             st.component(name, VF_WORKER, role)
@@ -151,7 +151,7 @@ def _through_spp(procs: Procs, topo: Topology) -> tuple[list[float], str]:
         mbit = iperf_runs()
         mem = {name: _mem(procs.procs[name].pid) for name in ("primary", "vf1")}
     finally:
-        st.stop()
+        st.close()
         _stop_vm(topo)
     rss = ", ".join(f"{n} peak RSS {m.get('VmHWM', 0) / 1024:.0f} MiB "
                     f"(+{m.get('HugetlbPages', 0) / 1024:.0f} MiB hugepages)"

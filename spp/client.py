@@ -6,7 +6,9 @@ from typing import Any
 
 import requests
 
-DEFAULT_URL = "http://127.0.0.1:7777"
+from spp.defaults import API_PORT, API_URL
+
+DEFAULT_URL = API_URL
 PROCESS_REFUSED = "command error: "
 
 
@@ -20,7 +22,7 @@ class SppError(Exception):
 
 
 def base_url(addr: str) -> str:
-    """`127.0.0.1:7777`, `host` or `http://host:port` -> `http://host:port`."""
+    """`IP:PORT`, `host` (the default REST port) or `http://host:port` -> `http://host:port`."""
     addr = addr.strip().rstrip("/")
     if not addr.startswith(("http://", "https://")):
         addr = "http://" + addr
@@ -28,7 +30,7 @@ def base_url(addr: str) -> str:
         addr = addr[:-3]
     host = addr.split("//", 1)[1]
     if ":" not in host.rsplit("]", 1)[-1]:
-        addr += ":7777"
+        addr += f":{API_PORT}"
     return addr
 
 

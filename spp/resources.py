@@ -17,18 +17,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Limits of the C core (native/include/spp_native.h; a unit test keeps them equal).
-MAX_PHY = 32          # SPP_MAX_PHY
-MAX_RINGS = 64        # SPP_MAX_RINGS
-MAX_VHOST = 32        # SPP_MAX_VHOST
-MAX_LCORES = 128      # SPP_MAX_LCORES
+from spp.native.limits import SPP_MAX_LCORES as MAX_LCORES
+from spp.native.limits import SPP_MAX_PHY as MAX_PHY
+from spp.native.limits import SPP_MAX_RINGS as MAX_RINGS
+from spp.native.limits import SPP_MAX_VHOST as MAX_VHOST
+from spp.native.limits import SPP_RES_PHY, SPP_RES_RING, SPP_RES_VHOST
+
 MAX_QUEUES = 1024     # RTE_MAX_QUEUES_PER_PORT
 MAX_CLIENT_ID = 255   # spp_vf --client-id 1..255
 VLAN_ID_MAX = 4094    # 4095 is reserved by IEEE 802.1Q
 PCP_MAX = 7
 NAME_MAX = 32         # component names
 
-RES_TYPES = {"phy": 1, "ring": 2, "vhost": 3}
+RES_TYPES = {"phy": SPP_RES_PHY, "ring": SPP_RES_RING, "vhost": SPP_RES_VHOST}
 RES_LIMITS = {"phy": MAX_PHY, "ring": MAX_RINGS, "vhost": MAX_VHOST}
 
 MAX_DIGITS = 10       # longer digit strings are refused before int()

@@ -22,9 +22,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT_ENV = "SPP_RUN_DIR"
-DEFAULT_ROOT = Path("/run/spp")
-DEFAULT_INSTANCE = "spp"
+from spp.defaults import FILE_PREFIX, RUN_DIR, RUN_DIR_ENV
+
+ROOT_ENV = RUN_DIR_ENV
+DEFAULT_ROOT = RUN_DIR
+DEFAULT_INSTANCE = FILE_PREFIX
 OURS_MARKER = "spp"
 
 

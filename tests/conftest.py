@@ -12,8 +12,8 @@ Fixtures (all importable by name in any test):
                        line (killed at test end)
 
 Markers: tests marked `e2e` or `root` are skipped when not running as root.
-Helpers for plain imports: spp.host.capture, spp.host.frames, spp.host.nsexec,
-spp.host.testing (E2ELock, is_root).
+Helpers for plain imports: the test kit (spp.testkit: frames, capture, traffic,
+stream, wait, procs, stack, session) and spp.host.nsexec.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ import pytest
 
 from spp import rundir
 from spp.host import nsexec
-from spp.host.capture import Capture
-from spp.host.testing import E2ELock, is_root, namespaces_with_prefix
 from spp.host.topology import Topology
 from spp.host.topology import default_topology as load_default_topology
 from spp.host.updown import host_down, host_up
+from spp.testkit.capture import Capture
+from spp.testkit.session import E2ELock, is_root, namespaces_with_prefix
 
 _session_state = {"locked": False}
 _SKIP_REASON = "needs root (network namespaces, veths, hugepages)"

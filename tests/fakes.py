@@ -1,7 +1,7 @@
 """Fake spp processes speaking docs/protocol.md, and a controller stack for tests.
 
 `python tests/fakes.py` starts a controller on free ports plus a fake primary
-and a fake vf 1 (lcores 2-6 as in seed 003), prints the REST base URL on the
+and a fake vf 1 (lcores 2-6, as the classify-ICMP use case runs it), prints the REST base URL on the
 first line of stdout and serves until killed.
 """
 

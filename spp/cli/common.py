@@ -11,12 +11,11 @@ import typer
 
 from spp.cli import commands as C
 from spp.client import Client, SppError
-
-CTL_ENV = "SPP_CTL"
+from spp.defaults import API_ADDR, CTL_ENV
 
 
 def ctl_addr() -> str:
-    return os.environ.get(CTL_ENV, "127.0.0.1:7777")
+    return os.environ.get(CTL_ENV, API_ADDR)
 
 
 def client() -> Client:

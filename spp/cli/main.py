@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from spp import defaults
 from spp.cli import host, primary, vf, xdp
 from spp.cli.common import client, ctl_addr, fail
 from spp.metrics import cli as metrics_cli
@@ -29,10 +30,14 @@ app.add_typer(vf.app, name="vf")
 
 @app.command()
 def ctl(
-    bind: Annotated[str, typer.Option("-b", "--bind", help="Address to bind.")] = "127.0.0.1",
-    pri_port: Annotated[int, typer.Option("-p", "--pri-port", help="Primary port.")] = 5555,
-    sec_port: Annotated[int, typer.Option("-s", "--sec-port", help="Secondary port.")] = 6666,
-    api_port: Annotated[int, typer.Option("-a", "--api-port", help="REST API port.")] = 7777,
+    bind: Annotated[str, typer.Option("-b", "--bind", help="Address to bind.")]
+    = defaults.LOCALHOST,
+    pri_port: Annotated[int, typer.Option("-p", "--pri-port", help="Primary port.")]
+    = defaults.PRIMARY_PORT,
+    sec_port: Annotated[int, typer.Option("-s", "--sec-port", help="Secondary port.")]
+    = defaults.SECONDARY_PORT,
+    api_port: Annotated[int, typer.Option("-a", "--api-port", help="REST API port.")]
+    = defaults.API_PORT,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for a process reply.")] = 5.0,
     pid_file: Annotated[Path | None, typer.Option(hidden=True)] = None,
 ) -> None:
@@ -119,7 +124,7 @@ def up(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each part.")] = 30.0,
     metrics: Annotated[bool, typer.Option(
         help="Also start the Prometheus exporter (127.0.0.1, the topology's "
-             "`ctl.metrics_port`, default 9877).")] = True,
+             f"`ctl.metrics_port`, default {defaults.METRICS_PORT}).")] = True,
 ) -> None:
     """Host topology (and its VMs), then spp ctl, primary, vf 1 and the metrics exporter.
 

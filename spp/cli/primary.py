@@ -14,7 +14,7 @@ app = typer.Typer(
     cls=ProcGroup, no_args_is_help=True, add_completion=False,
     short_help="Launch the primary, or control it (status, patch, forward).",
     help="spp_primary: `spp primary start ARGS` (or EAL form `spp primary -l 1 ... -- -p 0x03 "
-         "-n 10 -s IP:5555`) launches it; other commands talk to the running primary.",
+         "-n 10 -s IP:PORT`) launches it; other commands talk to the running primary.",
 )
 
 PASS = {"ignore_unknown_options": True, "allow_extra_args": True,

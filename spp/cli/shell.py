@@ -14,6 +14,7 @@ from spp.cli import commands as C
 from spp.cli import statusfmt
 from spp.cli.complete import candidates
 from spp.client import Client, SppError, base_url
+from spp.defaults import API_ADDR, CTL_ENV
 from spp.resources import is_ascii_id
 
 CONFIG_HELP = {
@@ -45,7 +46,7 @@ def history_path() -> Path:
 class Shell:
     def __init__(self, servers: list[str] | None = None,
                  out: Callable[[str], None] | None = None) -> None:
-        self.servers = [base_url(s) for s in (servers or ["127.0.0.1:7777"])]
+        self.servers = [base_url(s) for s in (servers or [API_ADDR])]
         self.cur = 0
         self.out = out or (lambda text: print(text, flush=True))
         self.config = {"prompt": "spp > ", "timeout": "10"}
@@ -354,4 +355,4 @@ def main(servers: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(shlex.split(os.environ.get("SPP_CTL", "127.0.0.1:7777"))))
+    sys.exit(main(shlex.split(os.environ.get(CTL_ENV, API_ADDR))))

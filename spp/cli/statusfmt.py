@@ -19,7 +19,7 @@ def _port_line(direction: str, attr: dict[str, Any]) -> str:
 
 
 def vf_status(st: dict[str, Any]) -> str:
-    """`vf N; status` exactly in the shape of seed 003 (no `Components:` header)."""
+    """`vf N; status` exactly in upstream spp_vf's shape (no `Components:` header)."""
     comps = st.get("components", [])
     slaves = st.get("worker-lcores")
     if slaves is None:

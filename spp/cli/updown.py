@@ -6,11 +6,12 @@ Uses spp.host.updown.host_up/host_down and the process mains through
 <run dir>/<file prefix>/ holds ctl.pid/.log, primary.pid/.log, vf1.pid/.log and
 metrics.pid/.log of the Prometheus exporter) and the XDP pin directory; its
 `ctl` section the controller's address and ports and the exporter's port
-(default 127.0.0.1:9877). So several instances run side by side, each brought
-up and down on its own (`spp up --topology A.yaml`, `spp down --topology A.yaml`).
+(default spp.defaults.METRICS_PORT on 127.0.0.1). So several instances run side
+by side, each brought up and down on its own (`spp up --topology A.yaml`,
+`spp down --topology A.yaml`).
 
 A topology's `processes` section replaces the primary's and spp_vf's command
-lines (e.g. the seed's `spp vf -l 0,2-13 ... --vhost-client`); `spp host up`
+lines (e.g. `spp vf -l 0,2-13 ... --vhost-client` for VMs that listen); `spp host up`
 boots its VMs before the controller starts. `spp down` without `--topology`
 takes down the topologies recorded for the default instance (the one `spp up`
 brought up), or the default topology when none is.

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
+from spp.defaults import FILE_PREFIX
+
 app = typer.Typer(
     help="XDP steering: which frames of a kernel netdev go to SPP (AF_XDP) or the kernel.",
     no_args_is_help=True,
@@ -55,7 +57,7 @@ def _options(
             "--file-prefix", envvar="SPP_FILE_PREFIX",
             help="SPP instance: the DPDK file prefix of its primary.",
         ),
-    ] = "spp",
+    ] = FILE_PREFIX,
     pin_dir: Annotated[
         str | None,
         typer.Option(

@@ -1,4 +1,4 @@
-"""Process listeners (primary 5555, secondaries 6666) and the live registry."""
+"""Process listeners (the primary's and the secondaries' ports) and the live registry."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 
 from spp import wire
 from spp.ctl.conn import ProcConn
+from spp.defaults import API_ADDR
 
 log = logging.getLogger("spp.ctl")
 
@@ -16,7 +17,7 @@ log = logging.getLogger("spp.ctl")
 class Registry:
     """Who is connected right now: at most one primary and one vf per client id."""
 
-    def __init__(self, controller_addr: str = "127.0.0.1:7777",
+    def __init__(self, controller_addr: str = API_ADDR,
                  heartbeat: float = wire.HEARTBEAT_S) -> None:
         self.controller_addr = controller_addr
         self.heartbeat = heartbeat

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from spp import rundir, wire
+from spp import defaults, rundir, wire
 from spp.ctl.conn import DEFAULT_TIMEOUT
 from spp.ctl.registry import Registry, start_listeners
 from spp.ctl.rest import make_app
@@ -22,10 +22,10 @@ log = logging.getLogger("spp.ctl")
 class Controller:
     """A running controller; ports 0 pick free ephemeral ports (tests)."""
 
-    bind: str = "127.0.0.1"
-    pri_port: int = 5555
-    sec_port: int = 6666
-    api_port: int = 7777
+    bind: str = defaults.LOCALHOST
+    pri_port: int = defaults.PRIMARY_PORT
+    sec_port: int = defaults.SECONDARY_PORT
+    api_port: int = defaults.API_PORT
     timeout: float = DEFAULT_TIMEOUT
     heartbeat: float = wire.HEARTBEAT_S
     registry: Registry = field(init=False)

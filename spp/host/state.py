@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from spp import rundir
+from spp.defaults import FILE_PREFIX
 
 
 def state_path(topology_name: str) -> Path:
@@ -40,7 +41,7 @@ class VmRecord:
 class HostState:
     topology: str
     source: str | None = None
-    file_prefix: str = "spp"
+    file_prefix: str = FILE_PREFIX
     bpf_pin_prefix: str = "spp_"
     namespaces: list[str] = field(default_factory=list)
     links: list[LinkRecord] = field(default_factory=list)
@@ -90,7 +91,7 @@ class HostState:
         return cls(
             topology=str(data["topology"]),
             source=data.get("source"),
-            file_prefix=str(data.get("file_prefix", "spp")),
+            file_prefix=str(data.get("file_prefix", FILE_PREFIX)),
             bpf_pin_prefix=str(data.get("bpf_pin_prefix", "spp_")),
             namespaces=[str(n) for n in data.get("namespaces", [])],
             links=[LinkRecord(str(r["name"]), str(r["netns"])) for r in data.get("links", [])],

@@ -6,8 +6,9 @@ Schema (see README.md, "Host setup")::
     file_prefix: spp              # DPDK --file-prefix: names the SPP instance (run dir,
                                   # XDP maps under /sys/fs/bpf/spp/<file_prefix>/)
     bpf_pin_prefix: spp_          # legacy flat pins /sys/fs/bpf/<prefix>* removed by `down`
-    ctl: {bind: 127.0.0.1, api_port: 7777, pri_port: 5555, sec_port: 6666,
-          metrics_port: 9877}     # optional: the controller (and exporter) of `spp up`
+    ctl: {bind: 127.0.0.1, api_port: P, pri_port: P, sec_port: P,
+          metrics_port: P}        # optional: the controller (and exporter) of `spp up`;
+                                  # defaults in spp.defaults
     namespaces: [spp-remote, spp-vm1]
     veths:
       - ends:
@@ -31,8 +32,8 @@ Optional sections for QEMU VMs and the processes `spp up --topology` starts::
         accel: auto               # auto (KVM if it boots, else TCG), kvm or tcg
         qemu_args: []             # extra QEMU arguments
     processes:                    # command lines after `spp primary` / `spp vf`
-      primary: -l 1,14 -n 4 --proc-type=primary -- -p 0x03 -n 10 -s 127.0.0.1:5555
-      vf: -l 0,2-13 -n 4 --proc-type=secondary -- --client-id 1 -s 127.0.0.1:6666 --vhost-client
+      primary: -l 1,14 -n 4 --proc-type=primary -- -p 0x03 -n 10 -s 127.0.0.1:PRI_PORT
+      vf: -l 0,2-13 -n 4 --proc-type=secondary -- --client-id 1 -s 127.0.0.1:SEC_PORT --vhost-client
 
 A vf command line with `--vhost-client` makes the VMs vhost-user servers
 (QEMU listens on /tmp/sockN); without it spp_vf is the server and QEMU connects.
@@ -49,6 +50,7 @@ from typing import Any
 
 import yaml
 
+from spp import defaults
 from spp.host.default_topology import DEFAULT_TOPOLOGY_YAML
 
 ROOT_NS = "root"
@@ -137,11 +139,11 @@ class Processes:
 class CtlPorts:
     """Where this instance's controller listens (upstream's defaults)."""
 
-    bind: str = "127.0.0.1"
-    api_port: int = 7777
-    pri_port: int = 5555
-    sec_port: int = 6666
-    metrics_port: int = 9877  # `spp metrics serve` started by `spp up`
+    bind: str = defaults.LOCALHOST
+    api_port: int = defaults.API_PORT
+    pri_port: int = defaults.PRIMARY_PORT
+    sec_port: int = defaults.SECONDARY_PORT
+    metrics_port: int = defaults.METRICS_PORT  # `spp metrics serve` started by `spp up`
 
     @property
     def api(self) -> str:
@@ -153,7 +155,7 @@ class Topology:
     name: str
     namespaces: tuple[str, ...] = ()
     veths: tuple[Veth, ...] = ()
-    file_prefix: str = "spp"
+    file_prefix: str = defaults.FILE_PREFIX
     bpf_pin_prefix: str = "spp_"
     ctl: CtlPorts = field(default_factory=CtlPorts)
     source: str | None = field(default=None, compare=False)
@@ -441,7 +443,7 @@ def parse_topology(data: Any, source: str | None = None) -> Topology:
     if not isinstance(raw_veths, list):
         raise TopologyError("veths: must be a list")
     prefixes = {}
-    for key, default in (("file_prefix", "spp"), ("bpf_pin_prefix", "spp_")):
+    for key, default in (("file_prefix", defaults.FILE_PREFIX), ("bpf_pin_prefix", "spp_")):
         value = data.get(key, default)
         if not isinstance(value, str) or not _PREFIX_RE.match(value):
             raise TopologyError(f"topology: bad `{key}` {value!r}")

@@ -11,6 +11,7 @@ from typing import Any
 from pyroute2 import NetlinkError
 
 from spp import rundir
+from spp.defaults import FILE_PREFIX
 from spp.host import leftovers, netdev, vm
 from spp.host.state import HostState, list_states, load_state
 from spp.host.system import (
@@ -144,7 +145,7 @@ def _resolve(target: HostState | Topology | str | None) -> tuple[HostState | Non
         return load_state(target.name), target.file_prefix, target.bpf_pin_prefix
     state = load_state(target)
     if state is None:
-        return None, "spp", "spp_"
+        return None, FILE_PREFIX, "spp_"
     return state, state.file_prefix, state.bpf_pin_prefix
 
 

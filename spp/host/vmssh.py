@@ -1,4 +1,4 @@
-"""Reach the test VMs the way the seed's remote host does: SSH logins and bulk TCP streams.
+"""Reach the test VMs as the SSH-login use case's remote host does: SSH logins, bulk TCP.
 
 Used by `make demo USECASE=ssh_login`, the VM e2e tests and the `vm-tcp` bench.
 Everything runs from a namespace of the topology (the remote host) with the
@@ -46,7 +46,7 @@ class VmSshError(RuntimeError):
 
 @dataclass(frozen=True)
 class VmPath:
-    """One way from the remote host to a VM NIC (the seed's "spp-vm1 via NIC0")."""
+    """One way from the remote host to a VM NIC (e.g. "spp-vm1 via NIC0")."""
 
     netns: str  # where the remote host's end of the NIC lives
     remote_if: str

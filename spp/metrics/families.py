@@ -186,7 +186,7 @@ XDP_VERDICTS: tuple[tuple[str, str], ...] = (
     ("to_kernel_pkts", "to_kernel"),
     ("dropped_pkts", "dropped"),
 )
-# classifier outcome -> the component counter that holds it (JSON contract with issue 9)
+# classifier outcome -> the component counter that holds it (the status JSON the process sends)
 CLS_OUTCOMES: tuple[tuple[str, str], ...] = (
     ("hit", "hit"),
     ("flood", "flood"),

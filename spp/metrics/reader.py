@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from spp.client import Client, SppError
+from spp.defaults import API_URL
 
-DEFAULT_CTL_URL = "http://127.0.0.1:7777"
+DEFAULT_CTL_URL = API_URL
 DEFAULT_TIMEOUT = 1.0
 
 
 def api_base(ctl_url: str) -> str:
-    """`http://h:7777`, `http://h:7777/` and `http://h:7777/v1` all mean `http://h:7777/v1`."""
+    """`http://h:P`, `http://h:P/` and `http://h:P/v1` all mean `http://h:P/v1`."""
     base = ctl_url.strip().rstrip("/")
     if "://" not in base:
         base = "http://" + base

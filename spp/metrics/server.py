@@ -1,4 +1,4 @@
-"""HTTP endpoint for the exporter: `/metrics` on 127.0.0.1:9877 by default.
+"""HTTP endpoint for the exporter: `/metrics` on spp.defaults.METRICS_PORT of 127.0.0.1 by default.
 
 prometheus-client's own server (`start_http_server`) serves a registry that holds only
 the SPP collector.
@@ -22,11 +22,12 @@ from typing import Any
 from prometheus_client import CollectorRegistry, start_http_server
 
 from spp import rundir
+from spp.defaults import LOCALHOST, METRICS_PORT
 from spp.metrics.collector import SppCollector
 from spp.metrics.reader import DEFAULT_CTL_URL, DEFAULT_TIMEOUT
 
-DEFAULT_PORT = 9877
-DEFAULT_ADDR = "127.0.0.1"
+DEFAULT_PORT = METRICS_PORT
+DEFAULT_ADDR = LOCALHOST
 
 
 @dataclass

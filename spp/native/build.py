@@ -4,11 +4,18 @@ Out-of-line API mode: cffi compiles native/src/*.c together with a small
 generated wrapper, against DPDK found through pkg-config. The cdef is the
 CFFI block of native/include/spp_native.h, the only boundary with Python.
 
+A second, tiny module `spp._limits` holds only the integer `#define`s of that
+block (table sizes, name lengths, codes). It links nothing but libc, so the
+controller and the CLI read the core's limits (spp.native.limits) without
+loading DPDK; the C compiler checks each value against the header.
+
 Run: python -m spp.native.build   (the Makefile does)
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
 import subprocess
 import sys
@@ -26,6 +33,11 @@ def cdef_block(header: Path) -> str:
     text = header.read_text()
     begin, end = "/* CFFI-BEGIN */", "/* CFFI-END */"
     return text[text.index(begin) + len(begin) : text.index(end)]
+
+
+def define_names(block: str) -> list[str]:
+    """Names of the integer constants `#define`d in a cdef block."""
+    return re.findall(r"^#define\s+(SPP_\w+)\s+\S", block, re.MULTILINE)
 
 
 def pkg_config(*args: str) -> list[str]:
@@ -64,21 +76,27 @@ def make_builder() -> FFI:
     return ffi
 
 
+def make_limits_builder() -> FFI:
+    ffi = FFI()
+    ffi.cdef("\n".join(f"#define {name} ..." for name in define_names(cdef_block(HEADER))))
+    ffi.set_source("spp._limits", '#include "spp_native.h"',
+                   include_dirs=[str(NATIVE / "include")])
+    return ffi
+
+
 def main() -> int:
-    builder = make_builder()
     tmp = ROOT / "build" / "native"
     tmp.mkdir(parents=True, exist_ok=True)
-    import os
-
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        lib = builder.compile(tmpdir=str(tmp), verbose=False)
+        for builder in (make_limits_builder(), make_builder()):
+            lib = builder.compile(tmpdir=str(tmp), verbose=False)
+            target = ROOT / "spp" / Path(lib).name
+            Path(lib).replace(target)
+            print(f"built {target.relative_to(ROOT)}")
     finally:
         os.chdir(cwd)
-    target = ROOT / "spp" / Path(lib).name
-    Path(lib).replace(target)
-    print(f"built {target.relative_to(ROOT)}")
     return 0
 
 

@@ -20,9 +20,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spp.defaults import FILE_PREFIX
+
 HUGEPAGES_SYS = Path("/sys/kernel/mm/hugepages")
 DPDK_RUNTIME = Path("/var/run/dpdk")
-DEFAULT_FILE_PREFIX = "spp"
+DEFAULT_FILE_PREFIX = FILE_PREFIX
 
 
 class EalError(ValueError):

@@ -2,8 +2,8 @@
 
 Two ways to say the same thing:
 
-    spp primary -l 0,1 -n 4 --vdev net_af_xdp0,iface=spp-p0 -- -p 0x1 -n 10 -s 127.0.0.1:5555
-    spp primary start --phy spp-p0 --phy spp-p1 --rings 10 --ctl 127.0.0.1:5555
+    spp primary -l 0,1 -n 4 --vdev net_af_xdp0,iface=spp-p0 -- -p 0x1 -n 10 -s IP:PORT
+    spp primary start --phy spp-p0 --phy spp-p1 --rings 10 --ctl IP:PORT
 
 Each `--phy IFACE` becomes an af_xdp port that loads our XDP steering
 program; `--pci BDF` allows one real NIC for DPDK's physical PMDs. The main
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from spp import rundir
+from spp.defaults import PRIMARY_ADDR, PRIMARY_PORT
 from spp.native import NativeError, check, eal_init, load
 from spp.proc import cycles
 from spp.proc import eal as ealmod
@@ -64,7 +65,7 @@ class PrimaryOptions:
     pcis: list[str] = field(default_factory=list)
     rings: int | None = None
     portmask: int | None = None
-    ctl: str = "127.0.0.1:5555"
+    ctl: str = PRIMARY_ADDR
     xdp_prog: Path | None = DEFAULT_XDP_PROG
     xdp_mode: str = "all"
     xdp_drop: bool = False
@@ -572,7 +573,7 @@ def _detach_xdp(ifaces: list[str]) -> None:
 
 async def _serve(primary: Primary) -> None:
     primary.stop = asyncio.Event()
-    await serve_controller(primary.opts.ctl, 5555, {"type": "primary"}, primary.handle,
+    await serve_controller(primary.opts.ctl, PRIMARY_PORT, {"type": "primary"}, primary.handle,
                            primary.stop)
 
 

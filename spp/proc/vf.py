@@ -1,7 +1,7 @@
 """`spp vf`: the spp_vf secondary process.
 
-    spp vf -l 2-6 -n 4 --proc-type=secondary -- --client-id 1 -s 127.0.0.1:6666 [--vhost-client]
-    spp vf start --client-id 1 --ctl 127.0.0.1:6666 -l 2-6
+    spp vf -l 2-6 -n 4 --proc-type=secondary -- --client-id 1 -s IP:PORT [--vhost-client]
+    spp vf start --client-id 1 --ctl IP:PORT -l 2-6
 
 The first lcore of `-l` is the master (this Python control loop), the
 others are worker lcores running C components.
@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spp import rundir
-from spp.native import NativeError, check, eal_init, load
+from spp.defaults import SECONDARY_ADDR, SECONDARY_PORT
+from spp.native import NativeError, check, eal_init, limits, load
 from spp.proc import cycles, faults
 from spp.proc import eal as ealmod
 from spp.proc.agent import CommandError, Rejected, serve_controller
@@ -26,8 +27,10 @@ from spp.resources import ResourceError, Uid, check_client_id, format_mac
 
 log = logging.getLogger("spp.vf")
 
-COMP_TYPES = {"forward": 1, "merge": 2, "classifier": 3}
-VLAN_OPS = {"none": 0, "add": 1, "del": 2}
+COMP_TYPES = {"forward": limits.SPP_COMP_FORWARD, "merge": limits.SPP_COMP_MERGE,
+              "classifier": limits.SPP_COMP_CLASSIFIER}
+VLAN_OPS = {"none": limits.SPP_VLAN_NONE, "add": limits.SPP_VLAN_ADD,
+            "del": limits.SPP_VLAN_DEL}
 
 
 class UsageError(ValueError):
@@ -37,7 +40,7 @@ class UsageError(ValueError):
 @dataclass
 class VfOptions:
     client_id: int | None = None
-    ctl: str = "127.0.0.1:6666"
+    ctl: str = SECONDARY_ADDR
     vhost_client: bool = False
     eal: list[str] = field(default_factory=list)
 
@@ -58,7 +61,7 @@ def parse_args(argv: list[str]) -> VfOptions:
             elif i + 1 < len(tokens) and not tokens[i + 1][1].startswith("-"):
                 value, i = tokens[i + 1][1], i + 2
             elif name == "-s":
-                i += 1  # bare `-s` as in the seeds: default controller
+                i += 1  # a bare `-s` (old recipes): the default controller
                 continue
             else:
                 raise UsageError(f"{name} needs a value")
@@ -351,8 +354,8 @@ async def _serve(vf: Vf) -> None:
         except NativeError as exc:
             raise CommandError(str(exc)) from None
 
-    await serve_controller(vf.opts.ctl, 6666, {"type": "vf", "client_id": vf.opts.client_id},
-                           handle, vf.stop)
+    await serve_controller(vf.opts.ctl, SECONDARY_PORT,
+                           {"type": "vf", "client_id": vf.opts.client_id}, handle, vf.stop)
 
 
 def main(argv: list[str]) -> int:

@@ -24,6 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from spp.native.limits import SPP_MAX_COMP_PER_LCORE as MAX_COMP_PER_LCORE
+from spp.native.limits import SPP_MAX_COMP_PORTS as MAX_COMP_PORTS
+from spp.native.limits import SPP_MAX_COMPONENTS as MAX_COMPONENTS
 from spp.proc.agent import CommandError
 from spp.resources import (
     PortRef,
@@ -47,9 +50,7 @@ ROLE_LIMITS = {  # (max rx, max tx); None = any number
     "merge": (None, 1),
     "classifier": (1, None),
 }
-MAX_COMPONENTS = 64       # SPP_MAX_COMPONENTS
-MAX_PORTS_PER_DIR = 32    # SPP_MAX_COMP_PORTS
-MAX_COMP_PER_LCORE = 16   # SPP_MAX_COMP_PER_LCORE
+MAX_PORTS_PER_DIR = MAX_COMP_PORTS
 MAX_TABLE_ENTRIES = 4096
 
 

@@ -22,11 +22,12 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from spp.defaults import FILE_PREFIX
 from spp.xdp.errors import XdpBackendUnavailable, XdpError
 
 BPFFS = Path("/sys/fs/bpf")
 PIN_PARENT = "spp"
-DEFAULT_INSTANCE = "spp"
+DEFAULT_INSTANCE = FILE_PREFIX
 PROG_NAME = "spp_xdp_steer"
 MAP_NAMES = ("spp_fdb", "spp_port_cfg", "spp_xdp_stats")
 XDP_FLAGS_NONE = 0

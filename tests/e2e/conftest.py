@@ -10,9 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from stack import Stack  # noqa: E402
-
 from spp.host.topology import Topology  # noqa: E402
+from spp.testkit.stack import Stack  # noqa: E402
 
 
 @pytest.fixture

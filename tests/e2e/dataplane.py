@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from stack import Stack, wait_for
-
 from spp.host.topology import Topology, Veth, VethEnd
-from spp.host.traffic import iface_counter
 from spp.host.updown import host_down, host_up
+from spp.testkit.stack import Stack
+from spp.testkit.traffic import iface_counter
+from spp.testkit.wait import wait_for
 
 
 def veth_topology(tag: str, n: int, index: int = 6) -> Topology:

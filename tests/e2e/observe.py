@@ -1,4 +1,4 @@
-"""The observed stack of the observability tests: seed 003 section 2.1 (classify ICMP)
+"""The observed stack of the observability tests: the classify-ICMP use case
 with the XDP program in `registered` mode, a metrics exporter process, and frames sent
 at a known rate from the remote namespace.
 
@@ -12,19 +12,20 @@ import time
 import urllib.request
 from dataclasses import dataclass
 
-from seed21 import MAC1, MAC2, NOBODY, REMOTE0, seed_21_config
-from stack import Stack, free_port, wait_for
+from classify_icmp import MAC1, MAC2, NOBODY, REMOTE0, classify_icmp_config
 
-from spp.host import frames
-from spp.host.capture import open_packet_socket
+from spp.testkit import frames
+from spp.testkit.capture import open_packet_socket
+from spp.testkit.stack import Stack
+from spp.testkit.wait import free_port, wait_for
 
 
 def start_observed_stack(stack: Stack) -> int:
-    """Primary (registered XDP mode), vf 1 with the seed 2.1 configuration, and
+    """Primary (registered XDP mode), vf 1 with the classify-ICMP configuration, and
     `spp metrics serve` on a free port reading this stack's controller. Returns that port."""
     stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1", "--xdp-mode", "registered")
     stack.start_vf(1, "2-6")
-    seed_21_config(stack)
+    classify_icmp_config(stack)
     mport = free_port()
     stack._spawn("metrics", ["metrics", "serve", "--port", str(mport), "--ctl-url",
                              f"http://127.0.0.1:{stack.api}"])

@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from stack import free_port, wait_for
+from spp.testkit.wait import free_port, wait_for
 
 SCRAPE_INTERVAL_S = 1.0
 

@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
-from stack import Stack, wait_for
 
-from spp.host import frames
-from spp.host.capture import Capture, send_frames
+from spp.testkit import frames
+from spp.testkit.capture import Capture, send_frames
+from spp.testkit.stack import Stack
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

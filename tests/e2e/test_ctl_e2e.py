@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from seed21 import MAC1, MAC2
-from stack import SPP, Stack, leftovers, wait_for, xdp_attached
+from classify_icmp import MAC1, MAC2
 
-from spp.host import frames
-from spp.host.capture import Capture, send_frames
+from spp.testkit import frames
+from spp.testkit.capture import Capture, send_frames
+from spp.testkit.stack import SPP, Stack, leftovers, xdp_attached
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 import requests
-from stack import Stack, component, port, table
 
 from spp import resources as R
+from spp.testkit.stack import Stack, component, port, table
 
 pytestmark = pytest.mark.e2e
 
@@ -191,7 +191,7 @@ def test_schemathesis_finds_no_server_error_and_state_matches_what_succeeded(
 
 
 # ---------------------------------------------------------------------------
-# the classes of item 2, by hand, against the real processes
+# the classes of bad input, by hand, against the real processes
 
 
 def test_non_ascii_digit_ids_never_reach_vf_1(fuzz_stack: Stack) -> None:

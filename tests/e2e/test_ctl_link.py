@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 import requests
-from seed21 import MAC1
-from stack import Stack, component, port, table, wait_for
-from traffic import Stream
+from classify_icmp import MAC1, REMOTE0
 
 from spp import wire
+from spp.testkit.stack import Stack, component, port, table
+from spp.testkit.stream import Stream
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -180,7 +181,7 @@ def test_bad_controller_messages_never_stop_primary_or_vf_under_traffic(classify
     pri_before = stack.primary_status()
     pids = {n: p.pid for n, p in stack.procs.items()}
     ports = [stack.pri_port, stack.sec_port]
-    with Stream(MAC1, rate=500) as stream:
+    with Stream(MAC1, REMOTE0, rate=500) as stream:
         time.sleep(1)
         stack.stop("ctl")
         evil = EvilController(ports).start()
@@ -250,7 +251,7 @@ def test_controller_restart_with_200_commands_in_flight_loses_no_frame_or_outcom
 
     threads = [threading.Thread(target=send, args=(list(range(k, 200, 10)),))
                for k in range(10)]
-    with Stream(MAC1, rate=500) as stream:
+    with Stream(MAC1, REMOTE0, rate=500) as stream:
         time.sleep(0.5)
         for t in threads:
             t.start()

@@ -1,6 +1,6 @@
 """Every frame accounted, real device counters, and bridge lanes spread over several lcores.
 
-The VLAN-copy test is the one an outside tester wrote for issue 9: flooded
+The VLAN-copy test is an outside tester's: flooded
 frames that get a private copy for a VLAN rewrite used to leave the primary's
 tx counter and never reach the wire (the copies that landed in mbufs beyond
 the af_xdp UMEM; see native/src/pool.c). Now what phy:1 sends is what its
@@ -10,12 +10,13 @@ peer receives, and the kernel's socket counters show no refusal.
 from __future__ import annotations
 
 import pytest
+from classify_icmp import REMOTE0
 from dataplane import counters, drops, phy, pool, rx_packets, settle
-from seed21 import REMOTE0
-from stack import Stack, component, port, table, wait_for
 
 from spp.host.nsexec import ping
-from spp.host.traffic import Flow, Traffic, iface_counter
+from spp.testkit.stack import Stack, component, port, table
+from spp.testkit.traffic import Flow, Traffic, iface_counter
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -28,12 +28,13 @@ from dataplane import (
     topology_up,
     veth_topology,
 )
-from stack import Stack, component, port, wait_for
 
 from spp.client import SppError
-from spp.host.capture import Capture
 from spp.host.topology import Topology
-from spp.host.traffic import Flow, Traffic, frame_mark
+from spp.testkit.capture import Capture
+from spp.testkit.stack import Stack, component, port
+from spp.testkit.traffic import Flow, Traffic, frame_mark
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from classify_icmp import REMOTE0, REMOTE1
 from dataplane import counters, phy, pool, rx_packets, settle
-from seed21 import REMOTE0, REMOTE1
-from stack import Stack, component, port, wait_for
 
 from spp.client import SppError
-from spp.host.traffic import Flow, Traffic
+from spp.testkit.stack import Stack, component, port
+from spp.testkit.traffic import Flow, Traffic
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import signal
 
 import pytest
-from stack import Stack, component, port, table, wait_for
+
+from spp.testkit.stack import Stack, component, port, table
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

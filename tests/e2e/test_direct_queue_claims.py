@@ -13,9 +13,9 @@ from __future__ import annotations
 import signal
 
 import pytest
-from stack import Stack, component, port
 
 from spp.client import SppError
+from spp.testkit.stack import Stack, component, port
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +58,7 @@ def test_a_direct_queue_has_one_poller_across_components_and_processes(stack: St
     assert stack.primary_status()["patches"] == []
 
     # sending to the device is not polling it; a bridged port is a ring pair whose
-    # reading side belongs to one process (issue 9: a dead reader cannot wedge another)
+    # reading side belongs to one process (a dead reader cannot wedge another)
     stack.vf(1, port("attach", uid, "tx", "c2"), port("attach", bridged, "rx", "c2"))
     reason = _refused(stack, 2, port("attach", bridged, "rx", "c3"))
     assert f"{bridged} rx is already read by spp_vf 1" in reason

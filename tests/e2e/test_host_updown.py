@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from spp.host import netdev
-from spp.host.capture import Capture
-from spp.host.frames import ETH_P_IPV6
 from spp.host.state import load_state, state_path
-from spp.host.testing import E2ELock
 from spp.host.topology import Topology, loads_topology
 from spp.host.updown import HostError, host_down, host_up
+from spp.testkit.capture import Capture
+from spp.testkit.frames import ETH_P_IPV6
+from spp.testkit.session import E2ELock
 
 pytestmark = pytest.mark.e2e
 

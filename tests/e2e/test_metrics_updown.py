@@ -8,10 +8,11 @@ import urllib.error
 import urllib.request
 
 import pytest
-from stack import SPP, wait_for
 
 from spp import rundir
 from spp.host.topology import Topology
+from spp.testkit.stack import SPP
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -1,6 +1,6 @@
 """Observability end to end: the real stack, a real `spp metrics serve` process, Debian's
 real Prometheus scraping it every second, and frames sent at a known rate through the
-classify-ICMP path of seed 003 section 2.1 (see observe.py).
+classify-ICMP path (see observe.py).
 
 Tolerances, stated once:
 - the difference of a counter between two raw samples (`m @ t1 - m @ t0`) equals the
@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from classify_icmp import MAC1, MAC2
 from observe import Sent, send_pattern, start_observed_stack
 from promserver import Prometheus
-from seed21 import MAC1, MAC2
-from stack import Stack
 
-from spp.host.capture import Capture
 from spp.host.topology import Topology
+from spp.testkit.capture import Capture
+from spp.testkit.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -172,7 +172,7 @@ def test_cpu_usage_busy_cycles_rise_on_the_lcores_that_carry_traffic_only(
     assert idle[5] > 0 and vf["tsc_hz"] > 0
 
 
-# metric -> the status field (JSON contract of issue 9) it is made from
+# metric -> the status field (the status JSON) it is made from
 PRODUCED_BY = {
     "spp_mbuf_pool_in_use": "mbuf_pool",
     "spp_mbuf_pool_size": "mbuf_pool",

@@ -8,11 +8,12 @@ import sys
 import time
 
 import pytest
-from stack import SPP, Stack, leftovers, wait_for, xdp_attached
 
-from spp.host import frames
-from spp.host.capture import Capture, send_frames
 from spp.host.nsexec import ping
+from spp.testkit import frames
+from spp.testkit.capture import Capture, send_frames
+from spp.testkit.stack import SPP, Stack, leftovers, xdp_attached
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

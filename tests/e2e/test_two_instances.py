@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from stack import SPP, free_port, wait_for
 
 from spp.client import Client
-from spp.host import frames
-from spp.host.capture import Capture, send_frames
+from spp.testkit import frames
+from spp.testkit.capture import Capture, send_frames
+from spp.testkit.stack import SPP
+from spp.testkit.wait import free_port, wait_for
 from spp.xdp.pins import instance_dir
 
 pytestmark = pytest.mark.e2e

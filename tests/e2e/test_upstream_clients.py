@@ -18,13 +18,14 @@ from typing import Any
 
 import pytest
 import requests
-from seed21 import MAC1 as VM1_MAC
-from seed21 import REMOTE0
-from stack import SPP, Stack, wait_for
+from classify_icmp import MAC1 as VM1_MAC
+from classify_icmp import REMOTE0
 from test_vf_vhost import SOCK, Peer
 
-from spp.host import frames
-from spp.host.capture import Capture, send_frames
+from spp.testkit import frames
+from spp.testkit.capture import Capture, send_frames
+from spp.testkit.stack import SPP, Stack
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

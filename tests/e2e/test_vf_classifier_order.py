@@ -20,12 +20,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from stack import Stack, component, port, table, wait_for
 
-from spp.host import frames
-from spp.host.capture import Capture, send_frames
 from spp.host.topology import loads_topology
 from spp.host.updown import host_down, host_up
+from spp.testkit import frames
+from spp.testkit.capture import Capture, send_frames
+from spp.testkit.stack import Stack, component, port, table
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""spp_vf end to end: seed 003 section 2.1 (classify ICMP) on the default topology.
+"""spp_vf end to end: the classify-ICMP use case on the default topology.
 
 remote r-eth0 -> phy:0 -> cls -> ring:0 -> fwd1 -> ring:2 -> mgr -> phy:1 -> remote r-eth1
                               -> ring:1 -> fwd2 -> ring:3 ->
@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from seed21 import MAC1, MAC2, NOBODY, REMOTE0, seed_21_config
-from stack import SPP, Stack, component, port, table, wait_for
+from classify_icmp import MAC1, MAC2, NOBODY, REMOTE0, classify_icmp_config
 
 from spp.client import SppError
-from spp.host import frames
-from spp.host.capture import Capture, send_frames
+from spp.testkit import frames
+from spp.testkit.capture import Capture, send_frames
+from spp.testkit.stack import SPP, Stack, component, port, table
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.e2e
 def vf_stack(stack: Stack) -> Iterator[Stack]:
     stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
     stack.start_vf(1, "2-6")
-    seed_21_config(stack)
+    classify_icmp_config(stack)
     yield stack
 
 
@@ -46,7 +47,7 @@ def send_and_capture(stack: Stack, sent: list[bytes], settle: float = 0.5) -> li
     return [f.parse() for f in cap.frames(received_only=True)]
 
 
-def test_seed_21_classifies_icmp_by_destination_mac(vf_stack: Stack) -> None:
+def test_classify_icmp_use_case_classifies_by_destination_mac(vf_stack: Stack) -> None:
     stack = vf_stack
     got = send_and_capture(stack, [echo(MAC1, i) for i in range(5)] +
                            [echo(MAC2, 100 + i) for i in range(7)])
@@ -98,7 +99,7 @@ def test_registered_macs_are_mirrored_into_xdp_steering_map(vf_stack: Stack) -> 
     assert MAC1 not in listed() and MAC2 in listed()
 
 
-def test_graceful_shutdown_of_seed_214_leaves_all_cores_unuse(vf_stack: Stack) -> None:
+def test_graceful_shutdown_of_classify_icmp_leaves_all_cores_unuse(vf_stack: Stack) -> None:
     stack = vf_stack
     stack.vf(1, table("del", MAC1, "ring:0"), table("del", MAC2, "ring:1"),
              port("del", "phy:0", "rx", "cls"), port("del", "ring:0", "tx", "cls"),

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from seed21 import MAC1, MAC2
-from stack import Stack, component, port, table
-from traffic import Stream
+from classify_icmp import MAC1, MAC2, REMOTE0
 
 from spp.client import SppError
+from spp.testkit.stack import Stack, component, port, table
+from spp.testkit.stream import Stream
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +56,7 @@ def steered() -> set[tuple[int, str]]:
 
 
 def delivered(dst: str, n: int = 50) -> int:
-    with Stream(dst, rate=1000, count=n) as s:
+    with Stream(dst, REMOTE0, rate=1000, count=n) as s:
         s.wait_sent()
     return len(s.received())
 

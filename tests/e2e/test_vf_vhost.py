@@ -21,13 +21,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from seed21 import MAC1 as VM1_MAC
-from seed21 import REMOTE0
-from stack import Stack, component, port, wait_for
+from classify_icmp import MAC1 as VM1_MAC
+from classify_icmp import REMOTE0
 
-from spp.host import frames
-from spp.host.capture import Capture, send_frames
 from spp.host.nsexec import ping
+from spp.testkit import frames
+from spp.testkit.capture import Capture, send_frames
+from spp.testkit.stack import Stack, component, port
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

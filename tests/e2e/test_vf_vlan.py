@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable
 
 import pytest
-from seed21 import REMOTE0
-from stack import Stack, component, port, table, wait_for
+from classify_icmp import REMOTE0
 
-from spp.host import frames
-from spp.host.capture import Capture, send_frames
+from spp.testkit import frames
+from spp.testkit.capture import Capture, send_frames
+from spp.testkit.stack import Stack, component, port, table
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -19,11 +19,12 @@ import struct
 import time
 
 import pytest
-from seed21 import MAC1, MAC2
-from stack import Stack, component, port, table, wait_for
+from classify_icmp import MAC1, MAC2
 
-from spp.host import frames
-from spp.host.capture import Capture, send_frames
+from spp.testkit import frames
+from spp.testkit.capture import Capture, send_frames
+from spp.testkit.stack import Stack, component, port, table
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -114,7 +115,7 @@ def test_flood_under_a_tiny_pool_never_leaves_with_a_wrong_tag(stack: Stack) -> 
     assert cls["tx"] + cls["drop_nomem"] + cls["drop_tx_full"] == 2 * cls["rx"], cls
     assert len(b) > 0 and len(b) <= stack.vf_status(1)["port_counters"]["ring:0"]["tx"]
     # what the forwarder sent reached vm1-eth0, less what the primary's af_xdp tx may
-    # still lose under pool exhaustion (issue 9 item 7, accounted by the primary)
+    # still lose under pool exhaustion (accounted by the primary)
     assert ctr["fwd"]["tx"] - 32 <= len(b) <= ctr["fwd"]["tx"], (len(b), ctr["fwd"])
     print(f"\ntiny pool {TINY_MBUFS}: cls rx {cls['rx']} tx {cls['tx']} "
           f"drop_nomem {cls['drop_nomem']} drop_tx_full {cls['drop_tx_full']}; "

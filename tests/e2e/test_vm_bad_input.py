@@ -15,7 +15,7 @@ from vmcase import spp
 from spp import rundir
 from spp.host import netdev
 from spp.host.state import load_state
-from spp.host.testing import E2ELock
+from spp.testkit.session import E2ELock
 
 pytestmark = pytest.mark.e2e
 

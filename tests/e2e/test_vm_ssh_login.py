@@ -1,7 +1,7 @@
-"""Seed 003, 2.2 "SSH Login to VMs" with real QEMU VMs, virtio-net drivers and an SSH server.
+"""The "SSH Login to VMs" use case with real QEMU VMs, virtio-net drivers and an SSH server.
 
 From the recipes alone: `spp up --topology recipes/topologies/ssh_login.yaml`
-(spp_vf started exactly as the seed, `--vhost-client`), the ssh recipes,
+(spp_vf started with `--vhost-client`, as the use case does), the ssh recipes,
 then from the remote host namespace four SSH logins and a 50 MiB stream per
 path. Then the vhost-client reconnect of a VM and the graceful shutdown.
 A second module-level run does the same use case with spp_vf as vhost-user
@@ -21,10 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from stack import wait_for
 from vmcase import (
+    LOGIN_TABLE,
     REMOTE,
-    SEED_TABLE,
     TOPOLOGY,
     Prober,
     Session,
@@ -37,8 +36,9 @@ from vmcase import (
 from spp import rundir
 from spp.host import vm, vmssh
 from spp.host.state import load_state
-from spp.host.testing import E2ELock
 from spp.host.updown import host_down, host_up
+from spp.testkit.session import E2ELock
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -77,7 +77,7 @@ def client_case(free_host: None) -> Iterator[UseCase]:
 
 
 def _login_rows(case: UseCase) -> None:
-    for address, (name, ifname, src, nic) in SEED_TABLE.items():
+    for address, (name, ifname, src, nic) in LOGIN_TABLE.items():
         vmssh.wait_ssh(REMOTE, address, 60)
         lg = vmssh.login(REMOTE, address)
         assert (lg.hostname, lg.client_ip, lg.server_ip, lg.ifname) == \
@@ -87,7 +87,7 @@ def _login_rows(case: UseCase) -> None:
 def _stream_through_each_path(case: UseCase) -> dict[str, tuple[dict, dict]]:
     """One 50 MiB stream per path; the counter deltas (components, ports) of each."""
     deltas = {}
-    for address in SEED_TABLE:
+    for address in LOGIN_TABLE:
         comps0, ports0 = case.counters()
         tr = vmssh.bulk_transfer(REMOTE, address, MIB << 20)
         assert tr.intact, f"{address}: sent {tr.sent_sha256}, got {tr.received_sha256}"
@@ -100,7 +100,7 @@ def _stream_through_each_path(case: UseCase) -> dict[str, tuple[dict, dict]]:
     return deltas
 
 
-def test_four_ssh_logins_land_on_the_vm_and_interface_of_the_seed_table(
+def test_four_ssh_logins_land_on_the_vm_and_interface_of_the_login_table(
         client_case: UseCase) -> None:
     _login_rows(client_case)
     shown = spp("host", "show", "--json").stdout
@@ -127,7 +127,7 @@ def test_streams_arrive_intact_and_nic0_traffic_for_vm2_never_takes_vm1s_path(
     assert comps["cls2"]["rx"] <= MAX_FLOODED, comps["cls2"]
     assert comps["cls1"]["drop_no_entry"] == 0 and comps["cls1"]["drop_tx_full"] == 0
     # TCP from the guests back to the remote host (checksums right both ways): iperf3 -R
-    for address in SEED_TABLE:
+    for address in LOGIN_TABLE:
         assert vmssh.iperf(REMOTE, address, seconds=2, reverse=True) > 10, address
     # the other way round for spp-vm1 through NIC0
     comps, ports = deltas["198.18.0.11"]

@@ -1,4 +1,4 @@
-"""The seed's SSH-login use case (003, 2.2) run as an operator would, for the VM e2e tests.
+"""The SSH-login use case run as an operator would, for the VM e2e tests.
 
 `UseCase` drives the real `spp` CLI (`spp up --topology`, `spp playback`,
 `spp host up`, `spp down`) on SPP's fixed ports and run directory; the
@@ -33,9 +33,9 @@ REMOTE = "spp-remote"
 VMS = ("spp-vm1", "spp-vm2")
 BOOT_TIMEOUT = 180.0
 
-# seed 003, 2.2.4: who answers each login, on which guest interface, reached through which
+# who answers each login, on which guest interface, reached through which
 # remote interface (source address) and spp phy port
-SEED_TABLE = {
+LOGIN_TABLE = {
     "198.18.0.11": ("spp-vm1", "ens4", "198.18.0.1", "NIC0"),
     "198.18.1.11": ("spp-vm1", "ens5", "198.18.1.1", "NIC1"),
     "198.18.0.12": ("spp-vm2", "ens4", "198.18.0.1", "NIC0"),

@@ -32,11 +32,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
 from dataplane import settle, topology_up, veth_topology  # noqa: E402
-from stack import Stack, component, port, table, wait_for  # noqa: E402
 
 from spp.client import SppError  # noqa: E402
-from spp.host.testing import E2ELock  # noqa: E402
-from spp.host.traffic import Flow, Traffic, iface_counter  # noqa: E402
+from spp.testkit.session import E2ELock  # noqa: E402
+from spp.testkit.stack import Stack, component, port, table  # noqa: E402
+from spp.testkit.traffic import Flow, Traffic, iface_counter  # noqa: E402
+from spp.testkit.wait import wait_for  # noqa: E402
 
 N = 8
 NS = "spp-sk"

@@ -1,4 +1,4 @@
-"""`vf N; status` text against the exact shape of seed 003."""
+"""`vf N; status` text against the exact shape upstream's spp_vf prints."""
 
 from spp.cli.statusfmt import overall_status, primary_status, vf_status
 

@@ -48,7 +48,7 @@ def fw1(s):
                 {"name": "fw1", "core": 3, "type": "forward"}).status_code == 204
 
 
-# ---- item 1: upstream clients' requests ---------------------------------------
+# ---- upstream clients' requests ---------------------------------------
 
 @pytest.mark.parametrize("vlan", [{}, None])
 def test_attach_with_empty_or_missing_vlan_is_no_vlan_operation(full, vlan):
@@ -123,7 +123,7 @@ def test_invalid_value_is_the_400_upstream_meant(full):
     assert (res.status_code, res.text) == (400, "invalid key(type): mirror.")
 
 
-# ---- item 2: input the controller cannot be hurt by -----------------------------
+# ---- input the controller cannot be hurt by -----------------------------
 
 @pytest.mark.parametrize("raw_id", ["%C2%B2", "%D9%A1", "%EF%BC%91", "1.0", "-1", "0x1", " 1"])
 def test_ids_that_are_not_ascii_digits_name_no_process(full, raw_id):
@@ -246,7 +246,7 @@ def test_relayed_line_is_bounded_by_the_controller(full):
     assert relayed(full.vf) == []
 
 
-# ---- item 3: the OpenAPI description is served ------------------------------------
+# ---- the OpenAPI description is served ------------------------------------
 
 def test_openapi_is_served_and_equals_the_file_in_the_repo(full):
     doc = call(full, "GET", "openapi.json").json()
@@ -260,7 +260,7 @@ def test_openapi_is_served_and_equals_the_file_in_the_repo(full):
     assert {r for r in routes if "openapi.yaml" not in r[1]} == documented
 
 
-# ---- item 4: the controller's side of the link ----------------------------------------
+# ---- the controller's side of the link ----------------------------------------
 
 def test_hello_with_another_protocol_version_is_rejected_with_the_reason(full):
     old = FakeVf(2)

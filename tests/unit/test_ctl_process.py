@@ -11,11 +11,7 @@ import time
 
 import requests
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from spp.testkit.wait import free_port
 
 
 def test_spp_ctl_serves_rest_on_given_ports_writes_and_removes_pid_file(tmp_path):

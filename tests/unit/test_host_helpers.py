@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from spp.host import leftovers
-from spp.host.capture import PACKET_AUXDATA, SOL_PACKET, _with_vlan
-from spp.host.frames import (
+from spp.host.state import HostState, list_states, load_state, state_path
+from spp.testkit.capture import PACKET_AUXDATA, SOL_PACKET, _with_vlan
+from spp.testkit.frames import (
     ETH_P_ARP,
     ETH_P_IP,
     arp_request_frame,
@@ -21,7 +22,6 @@ from spp.host.frames import (
     icmp_echo_frame,
     parse_frame,
 )
-from spp.host.state import HostState, list_states, load_state, state_path
 
 
 def test_icmp_frame_roundtrip_untagged_and_tagged() -> None:
@@ -147,7 +147,7 @@ def test_stop_recorded_processes_stops_only_spp_processes_of_that_instance(
 
 def _try_lock(lock: Path, timeout: float, outer_flock: bool) -> subprocess.CompletedProcess[str]:
     code = (
-        "import sys; from pathlib import Path; from spp.host.testing import E2ELock\n"
+        "import sys; from pathlib import Path; from spp.testkit.session import E2ELock\n"
         f"l = E2ELock(Path({str(lock)!r}), timeout={timeout})\n"
         "try:\n    l.acquire()\nexcept TimeoutError:\n    sys.exit(3)\nl.release()\n"
     )

@@ -45,7 +45,7 @@ def test_ssh_login_topology_is_the_seed_figure() -> None:
         ("spp-vm2", "vhost:3", "52:54:00:12:34:59", "198.18.1.12/24", "ens5"),
     }
     assert all(v.memory == 256 for v in topo.vms)
-    # spp_vf exactly as the seed starts it
+    # spp_vf as the SSH-login use case starts it
     assert " ".join(topo.processes.vf or ()) == (
         "-l 0,2-13 -n 4 --proc-type=secondary -- --client-id 1 -s 127.0.0.1:6666 --vhost-client")
     assert topo.vhost_client

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import urllib.request
@@ -16,6 +15,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from spp.metrics import METRIC_NAMES, SppCollector, start_server
 from spp.metrics.reader import api_base
+from spp.testkit.wait import free_port
 
 PROCESSES = [{"type": "primary"}, {"type": "vf", "client-id": 1}]
 DEV_STATS = {"ipackets": 101, "opackets": 91, "ibytes": 6464, "obytes": 5824, "imissed": 5,
@@ -169,12 +169,6 @@ def scrape(url: str, timeout: float = 1.0) -> CollectorRegistry:
 
 def val(reg: CollectorRegistry, name: str, **labels: str) -> float | None:
     return reg.get_sample_value(name, labels)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def sample_names(reg: CollectorRegistry) -> set[str]:
@@ -488,7 +482,7 @@ def test_component_cycles_and_classifier_outcomes(ctl: FakeCtl) -> None:
     assert val(reg, "spp_component_cycles_per_packet", **cls) == 250.0
     for outcome, want in (("hit", 980), ("flood", 5), ("default", 8), ("no_entry", 7)):
         assert val(reg, "spp_classifier_packets_total", outcome=outcome, **cls) == want
-    # any drop_* key is a reason, the ones issue 9 adds included
+    # any drop_* key is a reason, the accounting ones included
     assert val(reg, "spp_component_dropped_total", reason="nomem", **cls) == 0
     fwd = {"client_id": "1", "component": "fwd1", "type": "forward", "core": "3"}
     assert val(reg, "spp_classifier_packets_total", outcome="no_entry", **fwd) is None

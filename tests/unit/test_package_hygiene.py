@@ -40,13 +40,63 @@ def test_no_module_uses_typers_private_click() -> None:
     assert offenders == []
 
 
-def test_resource_limits_equal_the_c_core() -> None:
-    from spp import resources as R
+def test_every_integer_define_of_the_c_boundary_reaches_python_unchanged() -> None:
+    from spp.native import build, limits
 
-    header = (ROOT / "native/include/spp_native.h").read_text()
-    defines = dict(line.split()[1:3] for line in header.splitlines()
-                   if line.startswith("#define SPP_MAX"))
-    assert int(defines["SPP_MAX_PHY"]) == R.MAX_PHY
-    assert int(defines["SPP_MAX_RINGS"]) == R.MAX_RINGS
-    assert int(defines["SPP_MAX_VHOST"]) == R.MAX_VHOST
-    assert int(defines["SPP_MAX_LCORES"]) == R.MAX_LCORES
+    block = build.cdef_block(build.HEADER)
+    defines = {line.split()[1]: int(line.split()[2]) for line in block.splitlines()
+               if line.startswith("#define SPP_")}
+    assert set(build.define_names(block)) == set(defines)
+    missing = [name for name in defines if not hasattr(limits, name)]
+    assert missing == [], "spp.native.limits does not export " + ", ".join(missing)
+    assert {name: getattr(limits, name) for name in defines} == defines
+
+
+def test_value_rules_take_their_limits_from_the_c_core() -> None:
+    from spp import resources as R
+    from spp.native import limits
+    from spp.proc import vf_model
+
+    assert (R.MAX_PHY, R.MAX_RINGS, R.MAX_VHOST, R.MAX_LCORES) == (
+        limits.SPP_MAX_PHY, limits.SPP_MAX_RINGS, limits.SPP_MAX_VHOST, limits.SPP_MAX_LCORES)
+    assert R.RES_TYPES == {"phy": limits.SPP_RES_PHY, "ring": limits.SPP_RES_RING,
+                           "vhost": limits.SPP_RES_VHOST}
+    assert (vf_model.MAX_COMPONENTS, vf_model.MAX_PORTS_PER_DIR,
+            vf_model.MAX_COMP_PER_LCORE) == (limits.SPP_MAX_COMPONENTS,
+                                             limits.SPP_MAX_COMP_PORTS,
+                                             limits.SPP_MAX_COMP_PER_LCORE)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a source file imports, at its top or inside a function."""
+    import ast
+
+    tree = ast.parse(path.read_text(), str(path))
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            out.add(base)
+            out.update(f"{base}.{alias.name}" for alias in node.names)
+    return out
+
+
+def test_no_product_module_imports_the_test_kit() -> None:
+    offenders = {str(p.relative_to(ROOT)): sorted(m for m in _imports(p)
+                                                   if m.startswith("spp.testkit"))
+                 for p in (ROOT / "spp").rglob("*.py")
+                 if "testkit" not in p.relative_to(ROOT).parts}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_import_walker_sees_function_level_imports() -> None:
+    probe = ROOT / "spp" / "proc" / "agent.py"
+    assert "spp.wire" in _imports(probe)
+    primary = _imports(ROOT / "spp" / "proc" / "primary.py")
+    assert "spp.xdp.pins" in primary or "spp.xdp" in primary  # imported inside functions

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from pyroute2 import netns
 
-from spp.host.frames import ParsedFrame, parse_frame
 from spp.host.topology import ROOT_NS
+from spp.testkit.frames import ParsedFrame, parse_frame
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263

@@ -4,7 +4,7 @@ Each flow sends small frames of the IEEE local-experimental ethertype 0x88b5
 (no kernel answers or forwards them) from one interface in a namespace. The
 payload carries the flow's tag and a sequence number, so a receiver can tell
 which flow and which batch a frame came from (`frame_mark`). The sender runs
-as its own process (`python -m spp.host.traffic`), so it does not compete
+as its own process (`python -m spp.testkit.traffic`), so it does not compete
 with the test for the GIL, and reports how many frames the kernel accepted
 per flow when it stops:
 
@@ -28,7 +28,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
-from spp.host.frames import mac_bytes
+from spp.testkit.frames import mac_bytes
 
 ETH_P_TEST = 0x88B5
 MARK = struct.Struct("!4sIQ")  # magic, tag, sequence
@@ -89,7 +89,7 @@ class Traffic:
         spec = {"flows": [asdict(f) for f in self.flows], "rate": self.rate,
                 "seconds": self.seconds, "size": self.size}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "spp.host.traffic"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "spp.testkit.traffic"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(json.dumps(spec) + "\n")
@@ -134,7 +134,7 @@ class Traffic:
 
 
 def _open(ns: str, ifname: str) -> socket.socket:
-    from spp.host.capture import open_packet_socket
+    from spp.testkit.capture import open_packet_socket
 
     sock = open_packet_socket(ns, ifname)
     sock.setblocking(False)

@@ -1,6 +1,6 @@
 """A steady stream of numbered ICMP echo frames through SPP, counted where it arrives.
 
-    with Stream(dst=MAC1) as s:       # r-eth0 -> SPP -> r-eth1
+    with Stream(dst=MAC1, src=REMOTE0) as s:       # r-eth0 -> SPP -> r-eth1
         ... change things ...
     assert s.lost() == []             # every sequence number arrived exactly once
 """
@@ -12,33 +12,33 @@ import struct
 import threading
 import time
 
-from seed21 import REMOTE0
-
-from spp.host import frames
-from spp.host.capture import Capture, open_packet_socket
+from spp.testkit import frames
+from spp.testkit.capture import Capture, open_packet_socket
 
 STREAM_ID = 0x5353   # ICMP ident of stream frames: nothing else on the wire uses it
 
 
-def _frame(dst: str, seq: int) -> bytes:
+def _frame(dst: str, src: str, seq: int) -> bytes:
     icmp = struct.pack("!BBHHH", 8, 0, 0, STREAM_ID, seq & 0xFFFF) + struct.pack("!I", seq)
     icmp = icmp[:2] + struct.pack("!H", frames.checksum(icmp)) + icmp[4:]
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0x4000, 64, 1, 0,
                      ipaddress.IPv4Address("198.18.0.1").packed,
                      ipaddress.IPv4Address("198.18.0.11").packed)
     ip = ip[:10] + struct.pack("!H", frames.checksum(ip)) + ip[12:]
-    return frames.ethernet(dst, REMOTE0, frames.ETH_P_IP, ip + icmp)
+    return frames.ethernet(dst, src, frames.ETH_P_IP, ip + icmp)
 
 
 class Stream:
-    """Sends `rate` frames per second from (ns, tx) to `dst`, captures them on (ns, rx).
+    """Sends `rate` frames per second from (ns, tx, MAC `src`) to `dst`, captures them on
+    (ns, rx).
 
     With `count`, exactly that many frames are sent; `wait_sent()` waits for them.
     """
 
-    def __init__(self, dst: str, ns: str = "spp-remote", tx: str = "r-eth0", rx: str = "r-eth1",
-                 rate: int = 1000, count: int | None = None) -> None:
-        self.dst, self.ns, self.tx, self.rx, self.rate = dst, ns, tx, rx, rate
+    def __init__(self, dst: str, src: str, ns: str = "spp-remote", tx: str = "r-eth0",
+                 rx: str = "r-eth1", rate: int = 1000, count: int | None = None) -> None:
+        self.dst, self.src, self.ns, self.tx, self.rx = dst, src, ns, tx, rx
+        self.rate = rate
         self.count = count
         self.sent = 0
         self._stop = threading.Event()
@@ -53,7 +53,7 @@ class Stream:
             while not self._stop.is_set() and self.sent != self.count:
                 for _ in range(burst if self.count is None else min(burst,
                                                                    self.count - self.sent)):
-                    sock.send(_frame(self.dst, self.sent))
+                    sock.send(_frame(self.dst, self.src, self.sent))
                     self.sent += 1
                 ahead = self.sent / self.rate - (time.monotonic() - t0)
                 if ahead > 0:

@@ -1,5 +1,5 @@
-"""The default topology's addresses and the configuration of seed 003 section 2.1
-(classify ICMP), shared by the end-to-end tests that build on them.
+"""The default topology's addresses and the configuration of the classify-ICMP use case,
+shared by the end-to-end tests that build on them.
 
 remote r-eth0 -> phy:0 -> cls -> ring:0 -> fwd1 -> ring:2 -> mgr -> phy:1 -> remote r-eth1
                               -> ring:1 -> fwd2 -> ring:3 ->
@@ -7,7 +7,7 @@ remote r-eth0 -> phy:0 -> cls -> ring:0 -> fwd1 -> ring:2 -> mgr -> phy:1 -> rem
 
 from __future__ import annotations
 
-from stack import Stack, component, port, table
+from spp.testkit.stack import Stack, component, port, table
 
 # spp.host.default_topology: the remote host's two NICs and the two VM stand-ins
 REMOTE0, REMOTE1 = "02:00:00:00:10:00", "02:00:00:00:10:01"
@@ -15,7 +15,7 @@ MAC1, MAC2 = "52:54:00:12:34:56", "52:54:00:12:34:58"
 NOBODY = "52:54:00:12:34:99"  # in no classifier table and on no interface
 
 
-def seed_21_config(stack: Stack) -> None:
+def classify_icmp_config(stack: Stack) -> None:
     """vf 1: classifier, two forwarders and a merger on lcores 3-6, MAC1 -> ring:0,
     MAC2 -> ring:1, both paths merged onto phy:1."""
     stack.vf(1,
