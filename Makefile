@@ -6,7 +6,8 @@ NATIVE_SO := $(wildcard spp/_native*.so)
 CASES   ?=
 USECASE ?=
 
-.PHONY: all setup build native bpf demo test test-unit test-e2e bench soak lint clean dashboards
+.PHONY: all setup build native bpf demo test test-unit test-e2e bench soak lint lint-python lint-c \
+	clean dashboards
 
 all: build
 
@@ -30,7 +31,7 @@ demo: setup build
 	@USECASE=$(USECASE) bash scripts/demo.sh
 
 test: setup build
-	@$(VENV)/bin/ruff check spp tests $(wildcard bench)
+	@$(MAKE) --no-print-directory lint
 	@$(PY) -m pytest -q -p no:cacheprovider tests
 
 test-unit: build
@@ -47,8 +48,16 @@ bench: setup build
 soak: setup build
 	@$(PY) tests/soak/run.py
 
-lint:
+# Every check that reads the source without running it; `make test` runs it first.
+lint: lint-python lint-c
+
+# ruff on all Python; mypy --strict on spp/ (settings in pyproject.toml [tool.mypy])
+lint-python:
 	@$(VENV)/bin/ruff check spp tests $(wildcard bench)
+	@$(VENV)/bin/mypy
+
+# C: include and call cycles in native/ (the checks read the sources only)
+lint-c:
 
 clean:
 	rm -rf $(BUILD) spp/_native*.so

@@ -84,7 +84,13 @@ class Client:
         return [p["client-id"] for p in self.processes() if p.get("type") == "vf"]
 
     def vf_status(self, sec_id: int) -> dict[str, Any]:
-        return self.get(f"vfs/{sec_id}")
+        return self._object(f"vfs/{sec_id}")
 
     def primary_status(self) -> dict[str, Any]:
-        return self.get("primary/status")
+        return self._object("primary/status")
+
+    def _object(self, path: str) -> dict[str, Any]:
+        got = self.get(path)
+        if not isinstance(got, dict):
+            raise SppError(f"spp ctl sent no JSON object for GET {path}.")
+        return got

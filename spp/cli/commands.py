@@ -125,6 +125,7 @@ def _port(base: str, args: list[str]) -> Action:
 
 
 def _cls_table(base: str, args: list[str]) -> Action:
+    body: dict[str, Any]
     if len(args) == 4 and args[0] in ("add", "del") and args[1] == "mac":
         body = {"action": args[0], "type": "mac", "vlan": None,
                 "mac_address": args[2], "port": args[3]}

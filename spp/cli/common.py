@@ -45,7 +45,8 @@ def run_action(action: C.Action, as_json: bool = False) -> None:
 
 def build(fn: Any, *args: Any) -> C.Action:
     try:
-        return fn(*args)
+        action: C.Action = fn(*args)
+        return action
     except C.CommandError as exc:
         fail(exc.text)
 

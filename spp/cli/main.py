@@ -163,16 +163,16 @@ def _click_error(exc: Exception) -> int:
     raise exceptions with `format_message()`, `exit_code` and, for usage
     errors, `ctx`.
     """
+    message = str(exc.format_message()) if hasattr(exc, "format_message") else str(exc)
     if type(exc).__name__ == "NoArgsIsHelpError":
-        typer.echo(exc.format_message())  # type: ignore[attr-defined]
+        typer.echo(message)
         return 0
     if hasattr(exc, "ctx"):  # UsageError and its subclasses
         ctx = exc.ctx
         cmd = ctx.command_path if ctx else "spp"
-        typer.echo(f"{cmd}: {exc.format_message()} (see `{cmd} --help`)",  # type: ignore[attr-defined]
-                   err=True)
+        typer.echo(f"{cmd}: {message} (see `{cmd} --help`)", err=True)
         return 2
-    typer.echo(f"spp: {exc.format_message()}", err=True)  # type: ignore[attr-defined]
+    typer.echo(f"spp: {message}", err=True)
     return int(getattr(exc, "exit_code", 1))
 
 

@@ -33,7 +33,7 @@ def _sec_id(ctx: typer.Context) -> int:
     sec = ctx.meta.get(SEC_ID)
     if sec is None:
         fail("Error: vf ID required, e.g. `spp vf 1 status`.")
-    return sec
+    return int(sec)
 
 
 def _do(ctx: typer.Context, words: list[str], as_json: bool = False) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -24,7 +24,7 @@ app = typer.Typer(
 _state: dict[str, str] = {"root": ""}
 
 
-def _fail(msg: str) -> None:
+def _fail(msg: str) -> NoReturn:
     typer.echo(f"spp xdp: {msg}", err=True)
     raise typer.Exit(1)
 

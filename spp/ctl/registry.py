@@ -67,7 +67,8 @@ class Registry:
             if hello is None:
                 await _reject(w, reason)
                 return
-            pid = hello.get("pid") if isinstance(hello.get("pid"), int) else None
+            raw_pid = hello.get("pid")
+            pid = raw_pid if isinstance(raw_pid, int) else None
             if expect == "primary":
                 if self.primary is not None and not self.primary.closed.is_set():
                     await _reject(w, "primary is already connected.")

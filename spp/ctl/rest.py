@@ -140,7 +140,8 @@ def openapi_text() -> str:
 
 @cache
 def openapi() -> dict[str, Any]:
-    return yaml.safe_load(openapi_text())
+    spec: dict[str, Any] = yaml.safe_load(openapi_text())
+    return spec
 
 
 @routes.get("/v1/openapi.json")

@@ -43,8 +43,8 @@ class Controller:
         site = web.TCPSite(self._runner, self.bind, self.api_port)
         await site.start()
         server = site._server  # noqa: SLF001 - the only way to learn an ephemeral port
-        if server is not None and self.api_port == 0:
-            self.api_port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        if isinstance(server, asyncio.Server) and self.api_port == 0:
+            self.api_port = server.sockets[0].getsockname()[1]
         self.registry.controller_addr = f"{self.bind}:{self.api_port}"
         log.info(
             "spp ctl: REST %s:%d, primary %d, secondary %d",

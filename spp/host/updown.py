@@ -116,9 +116,9 @@ def host_up(
 
 def _rollback(state: HostState) -> None:
     """Undo a first `host_up` that failed: its VMs, links and namespaces, its state file."""
-    for rec in state.vms:
-        vm.stop_vm(rec.name, state.file_prefix)
-    vm.remove_sockets([s for rec in state.vms for s in rec.sockets])
+    for vm_rec in state.vms:
+        vm.stop_vm(vm_rec.name, state.file_prefix)
+    vm.remove_sockets([s for vm_rec in state.vms for s in vm_rec.sockets])
     for rec in state.links:
         if netdev.link_index(rec.netns, rec.name) is not None:
             netdev.delete_link(rec.netns, rec.name)
@@ -166,13 +166,13 @@ def host_down(target: HostState | Topology | str | None = None) -> list[str]:
 
 def _teardown(state: HostState | None, file_prefix: str, pin_prefix: str) -> list[str]:
     removed = []
-    for rec in state.vms if state is not None else []:
-        pid = vm.stop_vm(rec.name, file_prefix)
+    for vm_rec in state.vms if state is not None else []:
+        pid = vm.stop_vm(vm_rec.name, file_prefix)
         if pid is not None:
-            removed.append(f"VM {rec.name} (QEMU pid {pid})")
+            removed.append(f"VM {vm_rec.name} (QEMU pid {pid})")
     removed += leftovers.stop_recorded_processes(file_prefix)
     if state is not None:
-        removed += vm.remove_sockets([s for rec in state.vms for s in rec.sockets])
+        removed += vm.remove_sockets([s for vm_rec in state.vms for s in vm_rec.sockets])
     if state is not None:
         root_indexes = []
         for rec in state.links:

@@ -229,6 +229,11 @@ def port_uid(kind: str, raw: Any) -> str | None:
     return None
 
 
+def _text(value: object) -> str:
+    """A label value from a status field: the string, or "" for anything else."""
+    return value if isinstance(value, str) else ""
+
+
 def _dicts(items: Any) -> Iterable[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
@@ -284,7 +289,7 @@ class Families:
             self.add("spp_lcore_idle_cycles_total", [process, str(lcore)], lc.get("idle"))
 
     def _add_device(self, uid: str, p: Mapping[str, Any]) -> None:
-        iface = p.get("iface") if isinstance(p.get("iface"), str) else ""
+        iface = _text(p.get("iface"))
         stats = p.get("stats")
         if isinstance(stats, dict):
             for pkts, octets, direction in DEVICE_DIRECTIONS:
@@ -303,7 +308,7 @@ class Families:
             uid = port_uid("phy", p.get("id"))
             if uid is None:
                 continue
-            eth = p.get("eth") if isinstance(p.get("eth"), str) else ""
+            eth = _text(p.get("eth"))
             self.add("spp_phy_rx_packets_total", [uid, eth], p.get("rx"))
             self.add("spp_phy_rx_dropped_total", [uid, eth], p.get("rx_drop"))
             self.add("spp_phy_tx_packets_total", [uid, eth], p.get("tx"))
@@ -325,7 +330,7 @@ class Families:
             self.add("spp_ring_capacity", [uid], r.get("size"))
         pool = status.get("mbuf_pool")
         if isinstance(pool, dict):
-            name = pool.get("name") if isinstance(pool.get("name"), str) else ""
+            name = _text(pool.get("name"))
             self.add("spp_mbuf_pool_in_use", [name], pool.get("in_use"))
             self.add("spp_mbuf_pool_size", [name], pool.get("size"))
         xdp = status.get("xdp")

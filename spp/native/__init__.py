@@ -12,7 +12,7 @@ class NativeError(RuntimeError):
 def load() -> tuple[Any, Any]:
     """Return (ffi, lib) of the built core, or raise NativeError saying how to build it."""
     try:
-        from spp._native import ffi, lib  # type: ignore[import-not-found]
+        from spp._native import ffi, lib
     except ImportError as exc:
         raise NativeError(
             f"the C core is not built ({exc}); run `make build` in the source tree"

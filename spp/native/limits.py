@@ -8,7 +8,7 @@ import this module.
 from __future__ import annotations
 
 try:
-    from spp._limits import lib as _lib  # type: ignore[import-not-found]
+    from spp._limits import lib as _lib
 except ImportError as exc:  # pragma: no cover - a source tree without `make build`
     raise ImportError(f"the C core's limits are not built ({exc}); run `make build` "
                       "in the source tree") from None

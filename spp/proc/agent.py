@@ -241,5 +241,7 @@ async def serve_controller(ctl: str, default_port: int, hello: dict[str, Any],
     done, _ = await asyncio.wait({link_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
     for t in (link_task, stop_task):
         t.cancel()
-    if link_task in done and not link_task.cancelled() and link_task.exception():
-        raise link_task.exception()  # type: ignore[misc]
+    if link_task in done and not link_task.cancelled():
+        failure = link_task.exception()
+        if failure is not None:
+            raise failure

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Protocol
 
 from spp.native.limits import SPP_MAX_COMP_PER_LCORE as MAX_COMP_PER_LCORE
@@ -196,6 +197,10 @@ class VfModel:
         tx = {a.ref for a in comp.tx}
         return [e for e in (self.table if table is None else table) if e.ref in tx]
 
+    def _update_with(self, comp: Component, table: tuple[TableEntry, ...]) -> None:
+        """Give `comp` in the data plane the entries of `table` that lead to its tx ports."""
+        self.dp.update_component(comp.slot, comp, self.entries_for(comp, table))
+
     # ---- one command = one transaction ----------------------------------
     def _run(self, apply: Callable[[Txn], Callable[[], None]]) -> None:
         """Run `apply` (data-plane steps); call the commit it returns, or roll back."""
@@ -230,7 +235,8 @@ class VfModel:
             core = check_lcore(args.get("core"))
         except ResourceError as exc:
             raise _err(str(exc)) from None
-        role = ROLES.get(args.get("type")) if isinstance(args.get("type"), str) else None
+        kind = args.get("type")
+        role = ROLES.get(kind) if isinstance(kind, str) else None
         if role is None:
             raise _err(f"unknown component type '{_short(args.get('type'))}' "
                        "(forward, merge, classifier)")
@@ -425,16 +431,13 @@ class VfModel:
             for comp in self.components.values():
                 if comp.role != "classifier" or not any(a.ref == ref for a in comp.tx):
                     continue
-                t.step("update_component",
-                       lambda c=comp: self.dp.update_component(
-                           c.slot, c, self.entries_for(c, new_table)),
-                       lambda c=comp: self.dp.update_component(
-                           c.slot, c, self.entries_for(c, old_table)))
+                t.step("update_component", partial(self._update_with, comp, new_table),
+                       partial(self._update_with, comp, old_table))
                 if comp.rx:
                     rx = comp.rx[0].uid
                     add, remove = ([changed], []) if action == "add" else ([], [changed])
-                    t.step("steer", lambda rx=rx, a=add, r=remove: self.dp.steer(rx, a, r),
-                           lambda rx=rx, a=add, r=remove: self.dp.steer(rx, r, a))
+                    t.step("steer", partial(self.dp.steer, rx, add, remove),
+                           partial(self.dp.steer, rx, remove, add))
             return lambda: setattr(self, "table", new_table)
 
         self._run(apply)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 ETH_P_IP = 0x0800
 ETH_P_ARP = 0x0806
@@ -75,7 +76,7 @@ def parse_frame(data: bytes) -> ParsedFrame:
         off += 4
         ethertype = struct.unpack_from("!H", data, off)[0]
     payload = data[off + 2 :]
-    fields: dict[str, object] = {}
+    fields: dict[str, Any] = {}
     if ethertype == ETH_P_IP and len(payload) >= 20:
         ihl = (payload[0] & 0x0F) * 4
         fields["ip_proto"] = payload[9]
@@ -89,13 +90,13 @@ def parse_frame(data: bytes) -> ParsedFrame:
         fields["arp_op"] = struct.unpack_from("!H", payload, 6)[0]
         fields["arp_spa"] = str(ipaddress.IPv4Address(payload[14:18]))
         fields["arp_tpa"] = str(ipaddress.IPv4Address(payload[24:28]))
-    return ParsedFrame(dst, src, tuple(vlans), ethertype, payload, **fields)  # type: ignore[arg-type]
+    return ParsedFrame(dst, src, tuple(vlans), ethertype, payload, **fields)
 
 
 def checksum(data: bytes) -> int:
     if len(data) % 2:
         data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF

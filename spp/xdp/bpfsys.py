@@ -18,6 +18,7 @@ import ctypes
 import errno as errno_mod
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -79,7 +80,7 @@ class LibbpfBackend:
         fd = self.lib.bpf_obj_get(path.encode())
         if fd < 0:
             raise self._err(fd, f"bpf_obj_get({path})")
-        return fd
+        return int(fd)
 
     def update(self, fd: int, key: Ptr, value: Ptr, flags: int = BPF_ANY) -> None:
         ret = self.lib.bpf_map_update_elem(fd, key, value, flags)
@@ -129,7 +130,7 @@ class BccBackend:
 
     def __init__(self) -> None:
         try:
-            from bcc.libbcc import lib  # type: ignore[import-not-found]
+            from bcc.libbcc import lib
         except Exception as exc:  # ImportError, or OSError from CDLL
             raise XdpBackendUnavailable(
                 "BCC's Python bindings are not importable "
@@ -201,7 +202,7 @@ class BccBackend:
         return int(info.key_size), int(info.value_size)
 
 
-_BACKENDS = {"libbpf": LibbpfBackend, "bcc": BccBackend}
+_BACKENDS: dict[str, Callable[[], Backend]] = {"libbpf": LibbpfBackend, "bcc": BccBackend}
 
 
 def get_backend(name: str | None = None) -> Backend:

@@ -85,7 +85,7 @@ def prog_name(prog_id: int) -> str:
         ret = lib.bpf_obj_get_info_by_fd(fd, info, ln)
         if ret < 0:
             raise _oserr(ret, f"cannot read XDP program {prog_id}")
-        return ffi.string(info.name).decode()
+        return str(ffi.string(info.name).decode())
     finally:
         os.close(fd)
 
