@@ -7,18 +7,12 @@ from typing import Any
 import requests
 
 from spp.defaults import API_PORT, API_URL
+from spp.errors import InternalError, SppError, Unavailable, from_code
 
 DEFAULT_URL = API_URL
 PROCESS_REFUSED = "command error: "
 
-
-class SppError(Exception):
-    """A request failed; `reason` is the controller's plain-text body or a transport error."""
-
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
+__all__ = ["Client", "SppError", "base_url"]
 
 
 def base_url(addr: str) -> str:
@@ -44,25 +38,30 @@ class Client:
         return self.url.split("//", 1)[1]
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
-        """Send one request; return decoded JSON (200) or None (204)."""
+        """Send one request; return decoded JSON (200) or None (204).
+
+        A failure is the SppError its HTTP status stands for (spp.errors), with
+        `status` set and the controller's plain-text body as reason, or
+        Unavailable when the controller cannot be reached.
+        """
         url = f"{self.url}/v1/{path.lstrip('/')}"
         try:
             res = requests.request(method, url, json=body, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise SppError(
+            raise Unavailable(
                 f"cannot reach spp ctl at {self.address} ({type(exc).__name__})."
             ) from None
         if res.status_code >= 400:
             text = res.text.strip() or res.reason or "error"
             # upstream's prefix for a process's refusal; our messages say who refused anyway
             text = text.removeprefix(PROCESS_REFUSED)
-            raise SppError(text, res.status_code)
+            raise from_code(res.status_code, text)
         if res.status_code == 204 or not res.content:
             return None
         try:
             return res.json()
         except ValueError:
-            raise SppError(f"spp ctl sent a non-JSON answer to {method} {path}.") from None
+            raise InternalError(f"spp ctl sent a non-JSON answer to {method} {path}.") from None
 
     def get(self, path: str) -> Any:
         return self.request("GET", path)
@@ -92,5 +91,5 @@ class Client:
     def _object(self, path: str) -> dict[str, Any]:
         got = self.get(path)
         if not isinstance(got, dict):
-            raise SppError(f"spp ctl sent no JSON object for GET {path}.")
+            raise InternalError(f"spp ctl sent no JSON object for GET {path}.")
         return got

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from spp.errors import Refused
 from spp.native.limits import SPP_MAX_LCORES as MAX_LCORES
 from spp.native.limits import SPP_MAX_PHY as MAX_PHY
 from spp.native.limits import SPP_MAX_RINGS as MAX_RINGS
@@ -42,7 +43,7 @@ _NAME = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9_.-]{{0,{NAME_MAX - 1}}}")
 DEFAULT_MAC = "default"
 
 
-class ResourceError(ValueError):
+class ResourceError(Refused, ValueError):
     """A malformed or out-of-range UID, MAC, VLAN, PCP, lcore, client id or name."""
 
 

@@ -13,14 +13,15 @@ from typing import Any
 
 from spp import resources as R
 from spp.cli import statusfmt
-from spp.client import Client, SppError
+from spp.client import Client
+from spp.errors import ProcessGone, Refused, Timeout
 
 VF_CMDS = ("status", "component", "port", "classifier_table", "exit")
 PRI_CMDS = ("status", "clear", "launch", "patch", "forward", "stop", "exit")
 ROLES = ("forward", "merge", "classifier", "classifier_mac")
 
 
-class CommandError(Exception):
+class CommandError(Refused):
     """A command line that cannot be sent; `text` is printed as is."""
 
     def __init__(self, text: str) -> None:
@@ -197,10 +198,10 @@ def wait_launched(client: Client, sec_id: int, timeout: float = LAUNCH_WAIT_S,
                       and e.get("client_id") == sec_id), None)
         if entry is not None and not entry.get("running", True):
             reason = entry.get("reason") or "no reason given"
-            raise SppError(f"vf:{sec_id} exited with code {entry.get('exit_code')}: {reason}")
+            raise ProcessGone(f"vf:{sec_id} exited with code {entry.get('exit_code')}: {reason}")
         if time.monotonic() >= deadline:
             pid = f" (pid {entry['pid']} still runs)" if entry else ""
-            raise SppError(f"vf:{sec_id} did not register with spp ctl within {timeout:g} s"
+            raise Timeout(f"vf:{sec_id} did not register with spp ctl within {timeout:g} s"
                            f"{pid}.")
         time.sleep(interval)
 

@@ -37,10 +37,10 @@ def run_action(action: C.Action, as_json: bool = False) -> None:
             text = C.execute(client(), action)
             if text:
                 typer.echo(text)
+    except C.CommandError as exc:  # the command line itself: printed as is
+        fail(exc.text, exc.exit_code)
     except SppError as exc:
-        fail(f"Error: {exc.reason}")
-    except C.CommandError as exc:
-        fail(exc.text)
+        fail(f"Error: {exc.reason}", exc.exit_code)
 
 
 def build(fn: Any, *args: Any) -> C.Action:

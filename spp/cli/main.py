@@ -12,6 +12,7 @@ import typer
 from spp import defaults
 from spp.cli import host, primary, vf, xdp
 from spp.cli.common import client, ctl_addr, fail
+from spp.errors import SppError
 from spp.metrics import cli as metrics_cli
 
 app = typer.Typer(
@@ -76,7 +77,6 @@ def cli_alias(bind: ServerOpt = None) -> None:
 def status(as_json: Annotated[bool, typer.Option("--json", help="Raw JSON.")] = False) -> None:
     """Show controller address, primary state and secondaries."""
     from spp.cli.statusfmt import overall_status
-    from spp.client import SppError
 
     cl = client()
     try:
@@ -191,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except SppError as exc:  # one line and the exit code of its kind (spp.errors)
+        typer.echo(f"spp: {exc.reason}", err=True)
+        return exc.exit_code
     except Exception as exc:
         if hasattr(exc, "format_message"):  # a Click exception (usage, bad parameter, ...)
             return _click_error(exc)

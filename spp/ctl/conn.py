@@ -16,35 +16,11 @@ import time
 from typing import Any
 
 from spp import wire
+from spp.errors import ProcessGone, SppError, Timeout, TooLarge, Unavailable, from_code
 
 log = logging.getLogger("spp.ctl")
 
 DEFAULT_TIMEOUT = 5.0
-
-
-class ProcError(Exception):
-    """The process refused the command: `reason` is its text, `code` its status (400, 404)."""
-
-    def __init__(self, reason: str, code: int = 400) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
-
-
-class ProcUnavailable(Exception):
-    """The process left while a command was on its way (REST 502; outcome unknown)."""
-
-
-class ProcBusy(ProcUnavailable):
-    """The command could not even be sent in time: it has no effect (REST 503)."""
-
-
-class ProcTimeout(ProcUnavailable):
-    """The command was sent but not answered in time (REST 504; outcome unknown)."""
-
-
-class ProcTooLarge(Exception):
-    """The request would exceed the link's line limit (REST 413)."""
 
 
 class ProcConn:
@@ -82,7 +58,7 @@ class ProcConn:
     async def send(self, obj: dict[str, Any]) -> None:
         data = wire.encode(obj)
         if len(data) > wire.MAX_REQUEST:
-            raise ProcTooLarge(f"request to {self.label} is too large to relay "
+            raise TooLarge(f"request to {self.label} is too large to relay "
                                f"({len(data)} bytes, at most {wire.MAX_REQUEST}).")
         self.writer.write(data)
         await self.writer.drain()
@@ -140,9 +116,8 @@ class ProcConn:
         if msg.get("ok"):
             fut.set_result(msg.get("result"))
         else:
-            code = msg.get("code")
-            code = code if code in (400, 404, 409, 413, 500) else 400
-            fut.set_exception(ProcError(str(msg.get("error") or "command failed.")[:1000], code))
+            reason = str(msg.get("error") or "command failed.")[:1000]
+            fut.set_exception(from_code(msg.get("code"), reason, source=self.label))
 
     async def _heartbeats(self) -> None:
         """Send {"hb": N} every period; close the link when the process stays silent."""
@@ -169,7 +144,7 @@ class ProcConn:
         self.closed.set()
         for fut in self._pending.values():
             if not fut.done():
-                fut.set_exception(ProcUnavailable(
+                fut.set_exception(ProcessGone(
                     f"{self.label} disconnected before answering; the outcome is unknown, "
                     f"read its status once it is back."))
         self._pending.clear()
@@ -185,20 +160,20 @@ class ProcConn:
     ) -> Any:
         """Send one command and wait for its reply.
 
-        Raises ProcError (the process said no, with its code), ProcTooLarge,
-        ProcBusy (not sent in time: no effect), ProcTimeout (sent, not
-        answered in time: the controller then reads the process's state) or
-        ProcUnavailable (gone).
+        Raises the SppError of the process's answer when it said no (with the
+        process as `source`), TooLarge, Unavailable (not sent in time: no
+        effect), Timeout (sent, not answered in time: the controller then
+        reads the process's state) or ProcessGone.
         """
         if self.closed.is_set():
-            raise ProcUnavailable(f"{self.label} disconnected.")
+            raise ProcessGone(f"{self.label} disconnected.")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
             async with asyncio.timeout_at(deadline):
                 await self._lock.acquire()
         except TimeoutError:
-            raise ProcBusy(f"{self.label} is busy: '{cmd}' was not sent within {timeout:g} s "
+            raise Unavailable(f"{self.label} is busy: '{cmd}' was not sent within {timeout:g} s "
                            "and has no effect.") from None
         req_id = next(self._ids)
         try:
@@ -212,13 +187,13 @@ class ProcConn:
             self._late[req_id] = cmd
             self.stats["timeouts"] += 1
             self._spawn(self._read_back(cmd))
-            raise ProcTimeout(
+            raise Timeout(
                 f"{self.label} did not answer '{cmd}' within {timeout:g} s; the command may "
                 "still take effect: the controller reads its state back, GET its status."
             ) from None
         except (ConnectionError, OSError):
             self.close()
-            raise ProcUnavailable(f"{self.label} disconnected.") from None
+            raise ProcessGone(f"{self.label} disconnected.") from None
         finally:
             self._pending.pop(req_id, None)
             self._lock.release()
@@ -228,14 +203,14 @@ class ProcConn:
         status reflects the timed-out command); close the link if it stays silent."""
         try:
             st = await self.request("status", {}, timeout=self.heartbeat * wire.SILENT_AFTER)
-        except ProcError as exc:
-            log.warning("%s status after timed-out '%s' refused: %s", self.label, timed_out,
-                        exc.reason)
-            return
-        except ProcUnavailable as exc:
+        except Unavailable as exc:
             log.warning("%s gave no status after timed-out '%s' (%s): closing its link",
                         self.label, timed_out, exc)
             self.close()
+            return
+        except SppError as exc:
+            log.warning("%s status after timed-out '%s' refused: %s", self.label, timed_out,
+                        exc.reason)
             return
         self.last_status = st
         summary = ""

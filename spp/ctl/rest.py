@@ -29,17 +29,10 @@ import yaml
 from aiohttp import web
 
 from spp.ctl import validate as v
-from spp.ctl.conn import (
-    DEFAULT_TIMEOUT,
-    ProcBusy,
-    ProcConn,
-    ProcError,
-    ProcTimeout,
-    ProcTooLarge,
-    ProcUnavailable,
-)
+from spp.ctl.conn import DEFAULT_TIMEOUT, ProcConn
 from spp.ctl.cpu import cpu_layout
 from spp.ctl.registry import Registry
+from spp.errors import NotFound, SppError
 from spp.resources import is_ascii_id
 
 log = logging.getLogger("spp.ctl")
@@ -54,13 +47,21 @@ def _text(status: int, reason: str, **headers: str) -> web.Response:
     return web.Response(status=status, text=reason, headers=headers or None)
 
 
-class NotFound(Exception):
-    pass
-
-
 def _not_found_path(request: web.Request) -> NotFound:
     path = request.path if len(request.path) <= 200 else request.path[:197] + "..."
     return NotFound(f"Not found: {path!r}")
+
+
+def answer(exc: SppError) -> web.Response:
+    """The one place where an error becomes a REST answer (docs/errors.md).
+
+    The status is the error class's code; a command a process refused keeps
+    upstream's `command error: ` prefix, except a process's 404.
+    """
+    text = exc.reason
+    if exc.source is not None and not isinstance(exc, NotFound):
+        text = f"command error: {text}"
+    return _text(exc.code, text)
 
 
 @web.middleware
@@ -68,25 +69,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes a plain-text answer; nothing escapes as a traceback."""
     try:
         return await handler(request)
-    except v.BadRequest as exc:
-        return _text(exc.status, exc.reason)
-    except ProcError as exc:
-        if exc.code == 404:
-            return _text(404, exc.reason)
-        if exc.code >= 500:
-            return _text(500, f"command error: {exc.reason}")
-        return _text(400 if exc.code not in (409, 413) else exc.code,
-                     f"command error: {exc.reason}")
-    except ProcTooLarge as exc:
-        return _text(413, str(exc))
-    except ProcBusy as exc:
-        return _text(503, str(exc))
-    except ProcTimeout as exc:
-        return _text(504, str(exc))
-    except ProcUnavailable as exc:
-        return _text(502, str(exc))
-    except NotFound as exc:
-        return _text(404, str(exc))
+    except SppError as exc:
+        return answer(exc)
     except web.HTTPNotFound:
         return _text(404, str(_not_found_path(request)))
     except web.HTTPMethodNotAllowed as exc:
@@ -172,7 +156,7 @@ async def get_cpu_usage(request: web.Request) -> web.Response:
     for conn in conns:
         try:
             st = await _call(request, conn, "status")
-        except (ProcError, ProcUnavailable) as exc:
+        except SppError as exc:
             log.warning("cpu_usage: %s: %s", conn.label, exc)
             continue
         out.append(cpu_usage_entry(conn, st if isinstance(st, dict) else {}))

@@ -19,25 +19,19 @@ import json
 from typing import Any
 
 from spp import resources as R
+from spp.errors import Refused
 
 VF_TYPES = ("forward", "merge", "classifier", "classifier_mac")
 MAX_BODY = 64 * 1024        # bytes of a REST body (413 above)
-
-
-class BadRequest(Exception):
-    def __init__(self, reason: str, status: int = 400) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
 
 
 def parse_json(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadRequest("Not in json format.") from None
+        raise Refused("Not in json format.") from None
     if not isinstance(body, dict):
-        raise BadRequest("Not in json format.")
+        raise Refused("Not in json format.")
     return body
 
 
@@ -47,17 +41,17 @@ def shown(value: Any) -> str:
     return text if len(text) <= 64 else text[:61] + "..."
 
 
-def invalid(key: str, value: Any, reason: str | None = None) -> BadRequest:
+def invalid(key: str, value: Any, reason: str | None = None) -> Refused:
     text = f"invalid key({key}): {shown(value)}."
     if reason:
         text += f" {reason}."
-    return BadRequest(text)
+    return Refused(text)
 
 
 def require(body: dict[str, Any], *keys: str) -> None:
     for key in keys:
         if key not in body:
-            raise BadRequest(f"key({key}) required.")
+            raise Refused(f"key({key}) required.")
 
 
 def choice(body: dict[str, Any], key: str, choices: tuple[str, ...]) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from spp.errors import Refused
 
-class NativeError(RuntimeError):
-    """A C core call failed; the message is the core's operator-facing reason."""
+
+class NativeError(Refused):
+    """A C core call failed; the reason is the core's operator-facing one."""
 
 
 def load() -> tuple[Any, Any]:

@@ -7,7 +7,8 @@ forwarding (the C workers never wait for this loop):
 - a line that is not JSON, not an object, or longer than wire.MAX_REQUEST
   is counted, logged and dropped (an oversized line up to its newline);
 - a request with a bad `cmd` or `args`, or an unknown command, gets an error
-  reply; a handler bug gets a code-500 reply, never a traceback exit;
+  reply; a handler's SppError gets the code of its class (spp.errors), a
+  handler bug a code-500 reply, never a traceback exit;
 - a controller that goes silent (no request and no heartbeat for
   SILENT_AFTER heartbeat periods), closes the link, answers with a wrong
   protocol version or refuses the hello is left: the process reconnects with
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from spp import wire
+from spp.errors import Conflict, InternalError, Refused, SppError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +39,11 @@ RECONNECT_MAX_S = 5.0
 MAX_CMD = 64
 
 
-class CommandError(Exception):
-    """A refused command; `reason` goes back to the operator verbatim, `code` to REST."""
-
-    def __init__(self, reason: str, code: int = 400) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
-
-
-class Rejected(Exception):
+class Rejected(Conflict):
     """The controller refused this process (duplicate client id, second primary)."""
 
 
-class ProtocolError(Exception):
+class ProtocolError(InternalError):
     """The controller broke the protocol (bad welcome, wrong version)."""
 
 
@@ -60,8 +53,9 @@ Handler = Callable[[str, dict[str, Any]], Any]
 def parse_addr(text: str, default_port: int) -> tuple[str, int]:
     """`IP[:PORT]` -> (host, port)."""
     host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
-    if port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
-        raise ValueError(f"'{text}' is not IP:PORT")
+    if port and not (port.isascii() and port.isdigit() and len(port) <= 5
+                     and 0 < int(port) < 65536):
+        raise UsageError(f"'{text}' is not IP:PORT")
     return (host or "127.0.0.1"), int(port) if port else default_port
 
 
@@ -201,28 +195,32 @@ class ControllerLink:
         if args is None:
             args = {}
         if not isinstance(cmd, str) or not cmd or len(cmd) > MAX_CMD:
-            return self._error(rid, "malformed request: cmd must be a command name", 400)
+            return self._error(rid, Refused("malformed request: cmd must be a command name"))
         if not isinstance(args, dict):
-            return self._error(rid, f"malformed request: args of '{cmd}' must be an object",
-                               400)
+            return self._error(rid, Refused(f"malformed request: args of '{cmd}' must be an "
+                                            "object"))
         try:
             result = self.handler(cmd, args)
-        except CommandError as exc:
-            return self._error(rid, exc.reason, exc.code)
+        except SppError as exc:
+            return self._error(rid, exc)
         except Exception as exc:  # noqa: BLE001 - a bug must not end the process or its forwarding
             log.exception("command %s failed", cmd)
-            return self._error(rid, f"internal error in '{cmd}': {exc}", 500)
+            return self._error(rid, InternalError(f"internal error in '{cmd}': {exc}"))
         try:
             out = wire.encode({"id": rid, "ok": True, "result": result})
         except (TypeError, ValueError) as exc:
-            return self._error(rid, f"internal error: reply to '{cmd}' is not JSON ({exc})", 500)
+            return self._error(rid, InternalError(f"internal error: reply to '{cmd}' is not "
+                                                  f"JSON ({exc})"))
         if len(out) > wire.MAX_REPLY:
-            return self._error(rid, f"reply to '{cmd}' is too large ({len(out)} bytes)", 500)
+            return self._error(rid, InternalError(f"reply to '{cmd}' is too large "
+                                                  f"({len(out)} bytes)"))
         return out
 
-    def _error(self, rid: int, reason: str, code: int) -> bytes:
+    def _error(self, rid: int, exc: SppError) -> bytes:
+        """The one place where an error becomes a reply: its class gives the code."""
         self.stats["errors"] += 1
-        return wire.encode({"id": rid, "ok": False, "error": reason[:1000], "code": code})
+        return wire.encode({"id": rid, "ok": False, "error": exc.reason[:1000],
+                            "code": exc.code})
 
 
 async def serve_controller(ctl: str, default_port: int, hello: dict[str, Any],

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from spp.defaults import FILE_PREFIX
+from spp.errors import UsageError
 
 HUGEPAGES_SYS = Path("/sys/kernel/mm/hugepages")
 DPDK_RUNTIME = Path("/var/run/dpdk")
 DEFAULT_FILE_PREFIX = FILE_PREFIX
 
 
-class EalError(ValueError):
+class EalError(UsageError, ValueError):
     """Bad or unusable EAL options; the message names the cause."""
 
 
@@ -142,7 +143,10 @@ def build_eal_args(
             elif name == "-l":
                 lcores = parse_lcore_list(value)
             else:
-                lcores = [int(p.split("@")[0].strip("()")) for p in value.split(",") if p]
+                try:
+                    lcores = [int(p.split("@")[0].strip("()")) for p in value.split(",") if p]
+                except ValueError:
+                    raise EalError(f"--lcores '{value}' is not a list of lcore ids") from None
                 if any("@" in p for p in value.split(",")):
                     out += ["--lcores", value]
             continue

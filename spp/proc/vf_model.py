@@ -25,10 +25,10 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Protocol
 
+from spp.errors import NotFound, Refused, SppError
 from spp.native.limits import SPP_MAX_COMP_PER_LCORE as MAX_COMP_PER_LCORE
 from spp.native.limits import SPP_MAX_COMP_PORTS as MAX_COMP_PORTS
 from spp.native.limits import SPP_MAX_COMPONENTS as MAX_COMPONENTS
-from spp.proc.agent import CommandError
 from spp.resources import (
     PortRef,
     ResourceError,
@@ -134,8 +134,8 @@ class _Open:
     refs: int
 
 
-def _err(reason: str, code: int = 400) -> CommandError:
-    return CommandError(reason, code)
+def _err(reason: str) -> Refused:
+    return Refused(reason)
 
 
 class Txn:
@@ -179,7 +179,7 @@ class VfModel:
     def _component(self, name: Any) -> Component:
         comp = self.components.get(name) if isinstance(name, str) else None
         if comp is None:
-            raise _err(f"component '{_short(name)}' not found.", 404)
+            raise NotFound(f"component '{_short(name)}' not found.")
         return comp
 
     def _free_slot(self) -> int:
@@ -209,7 +209,7 @@ class VfModel:
             commit = apply(txn)
         except Exception as exc:
             txn.rollback()
-            if isinstance(exc, CommandError):
+            if isinstance(exc, SppError):
                 raise
             raise _err(str(exc) or type(exc).__name__) from None
         commit()

@@ -239,9 +239,9 @@ def test_wrong_json_type_for_every_key_is_a_4xx_with_a_reason(full, method, path
 
 def test_relayed_line_is_bounded_by_the_controller(full):
     conn = full.ctl.registry.vfs[1]
-    from spp.ctl.conn import ProcTooLarge
+    from spp.errors import TooLarge
 
-    with pytest.raises(ProcTooLarge, match="too large to relay"):
+    with pytest.raises(TooLarge, match="too large to relay"):
         full.run(conn.request("status", {"x": "y" * (wire.MAX_REQUEST + 1)}))
     assert relayed(full.vf) == []
 

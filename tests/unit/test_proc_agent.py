@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from spp import wire
-from spp.proc.agent import CommandError, ControllerLink, Rejected
+from spp.errors import NotFound, Refused
+from spp.proc.agent import ControllerLink, Rejected
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -72,8 +73,8 @@ def handler(cmd: str, args: dict[str, Any]) -> Any:
     if cmd == "boom":
         raise ZeroDivisionError("division by zero")
     if cmd == "nope":
-        raise CommandError("component 'x' not found.", 404)
-    raise CommandError(f"unknown command '{cmd}'")
+        raise NotFound("component 'x' not found.")
+    raise Refused(f"unknown command '{cmd}'")
 
 
 async def run_link(ctl: ScriptedController, until: Callable[[], bool],

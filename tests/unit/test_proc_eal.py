@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from spp.errors import UsageError
 from spp.proc import eal
-from spp.proc.primary import UsageError, parse_args, vdev_for_phy
+from spp.proc.primary import parse_args
+from spp.proc.primary_xdp import vdev_for_phy
 from spp.proc.vf import parse_args as vf_parse_args
 
 
@@ -64,13 +66,13 @@ def test_af_xdp_vdev_loads_our_program_without_busy_polling() -> None:
     assert "xdp_prog=/x.o" in vdev_for_phy(0, "a", __import__("pathlib").Path("/x.o"))
 
 
-def test_vf_options_follow_the_seed_form() -> None:
+def test_vf_options_follow_upstreams_form_and_a_bare_s_keeps_the_default() -> None:
     o = vf_parse_args(["-l", "2-6", "-n", "4", "--proc-type=secondary", "--",
                        "--client-id", "1", "-s", "127.0.0.1:6666", "--vhost-client"])
     assert (o.client_id, o.ctl, o.vhost_client) == (1, "127.0.0.1:6666", True)
     bare = vf_parse_args(["--", "--client-id", "2", "-s"])
     assert bare.ctl == "127.0.0.1:6666"
-    with pytest.raises(ValueError, match="--client-id is required"):
+    with pytest.raises(UsageError, match="--client-id is required"):
         vf_parse_args(["--", "-s", "127.0.0.1:6666"])
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from spp.errors import UsageError
 from spp.proc.primary import (
     DEFAULT_BRIDGE_RING,
     DEFAULT_VHOST_PORTS,
-    UsageError,
     bridge_lcores,
     parse_args,
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from spp.proc.agent import CommandError
+from spp.errors import SppError
 from spp.proc.vf_model import Component, TableEntry, VfModel
 from spp.resources import Uid
 
@@ -76,7 +76,7 @@ def test_components_share_an_lcore_and_land_in_its_plan(model) -> None:
 ])
 def test_component_start_refusals_name_the_cause(model, args, reason) -> None:
     m, _ = model
-    with pytest.raises(CommandError, match=reason):
+    with pytest.raises(SppError, match=reason):
         m.component_start(args)
     assert m.components == {}
 
@@ -85,13 +85,13 @@ def test_role_limits_and_refused_port_leave_state_unchanged(model) -> None:
     m, dp = model
     cmd(m, "component_start", name="f", core=3, type="forward")
     cmd(m, "port", action="attach", port="ring:0", dir="rx", name="f")
-    with pytest.raises(CommandError, match="takes 1 rx port"):
+    with pytest.raises(SppError, match="takes 1 rx port"):
         cmd(m, "port", action="attach", port="ring:1", dir="rx", name="f")
-    with pytest.raises(CommandError, match="ring:12 does not exist"):
+    with pytest.raises(SppError, match="ring:12 does not exist"):
         cmd(m, "port", action="attach", port="ring:12", dir="tx", name="f")
-    with pytest.raises(CommandError, match="'pcap' is not supported"):
+    with pytest.raises(SppError, match="'pcap' is not supported"):
         cmd(m, "port", action="attach", port="pcap:0", dir="tx", name="f")
-    with pytest.raises(CommandError, match="not found") as err:
+    with pytest.raises(SppError, match="not found") as err:
         cmd(m, "port", action="attach", port="ring:1", dir="tx", name="nope")
     assert err.value.code == 404
     assert dp.pushed[m.components["f"].slot] == (["ring:0"], [], [])
@@ -124,13 +124,13 @@ def test_table_entries_reach_the_classifier_owning_the_port_and_xdp(model) -> No
     assert ("phy:0", "52:54:00:12:34:56") in dp.steered
     st = m.status()["classifier_table"]
     assert st[1] == {"type": "vlan", "value": "10/52:54:00:12:34:56", "port": "ring:0"}
-    with pytest.raises(CommandError, match="already has"):
+    with pytest.raises(SppError, match="already has"):
         cmd(m, "classifier_table", action="add", type="mac",
             mac_address="52:54:00:12:34:56", port="ring:0")
-    with pytest.raises(CommandError, match="multicast"):
+    with pytest.raises(SppError, match="multicast"):
         cmd(m, "classifier_table", action="add", type="mac",
             mac_address="01:00:5e:00:00:01", port="ring:0")
-    with pytest.raises(CommandError, match="no entry"):
+    with pytest.raises(SppError, match="no entry"):
         cmd(m, "classifier_table", action="del", type="mac",
             mac_address="52:54:00:12:34:57", port="ring:0")
 
@@ -221,7 +221,7 @@ def test_failure_at_every_step_leaves_model_status_and_data_plane_as_they_were(c
         m, dp = _fresh()
         status, dp_state = m.status(), dp.state()
         dp.fail_at = i
-        with pytest.raises(CommandError, match=f"injected fault in {step}"):
+        with pytest.raises(SppError, match=f"injected fault in {step}"):
             getattr(m, cmd_name)(dict(args))
         assert m.status() == status, f"model changed after a fault in step {i} ({step})"
         assert dp.state() == dp_state, f"data plane changed after a fault in step {i} ({step})"
@@ -231,7 +231,7 @@ def test_a_failed_command_can_be_retried_and_then_succeeds() -> None:
     m, dp = _fresh()
     dp.fail_at = 1
     args = {"action": "attach", "port": "ring:1", "dir": "tx", "name": "cls"}
-    with pytest.raises(CommandError):
+    with pytest.raises(SppError):
         m.port(dict(args))
     dp.fail_at = None
     m.port(dict(args))

@@ -1,0 +1,145 @@
+"""The primary's XDP steering: the program on its phy interfaces and their pinned maps.
+
+DPDK's af_xdp PMD loads `build/bpf/xdp_steer.o` on each `--phy` interface.
+Before start the primary refuses an interface that another tool's program or
+a running SPP instance's is on (and removes one a crashed primary left);
+after start it pins each port's maps under its instance's directory and sets
+the steering mode; at exit it removes its pins and makes sure no program stays.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from spp.errors import Refused, UsageError
+from spp.proc import eal as ealmod
+
+log = logging.getLogger("spp.primary")
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_XDP_PROG = ROOT / "build" / "bpf" / "xdp_steer.o"
+MODES = ("all", "registered")
+
+
+def vdev_for_phy(index: int, iface: str, xdp_prog: Path | None) -> str:
+    """The af_xdp vdev of phy `index` on `iface`, loading our program unless None."""
+    args = f"net_af_xdp{index},iface={iface},start_queue=0,queue_count=1,busy_budget=0"
+    if xdp_prog is not None:
+        args += f",xdp_prog={xdp_prog}"
+    return args
+
+
+def detach(ifaces: list[str]) -> None:
+    """Make sure no XDP program stays on interfaces we opened (the PMD normally removes it)."""
+    for iface in ifaces:
+        subprocess.run(["ip", "link", "set", "dev", iface, "xdp", "off"],
+                       capture_output=True, check=False)
+
+
+def check_free(ifaces: list[str], file_prefix: str) -> None:
+    """Refuse a phy interface another SPP instance (or another tool) runs XDP on.
+
+    A steering program that no live primary owns (left by a crash) is removed,
+    as the af_xdp PMD would otherwise refuse to attach ours.
+    """
+    from spp.xdp import pins
+    from spp.xdp.errors import XdpError
+
+    for iface in ifaces:
+        try:
+            prog_id = pins.attached_prog_id(iface)
+            if prog_id == 0:
+                continue
+            name = pins.prog_name(prog_id)
+        except XdpError as exc:
+            raise UsageError(str(exc)) from None
+        if name != pins.PROG_NAME:
+            raise UsageError(f"interface '{iface}' runs XDP program '{name}' (id {prog_id}) "
+                             "of another tool: refusing to replace it")
+        owners = [o for o in pins.instances_with_port(iface)
+                  if o != file_prefix and ealmod.primary_lock_holder(o)]
+        if owners:
+            raise UsageError(f"interface '{iface}' is a phy port of SPP instance "
+                             f"'{owners[0]}' (file prefix), which is running")
+        log.warning("removing a stale XDP program (id %d) from %s", prog_id, iface)
+        detach([iface])
+
+
+class PrimarySteering:
+    """Steering of one primary's phy interfaces: pins, mode, counters, clean-up.
+
+    Steering is optional in mode `all` (every frame goes to the socket): a
+    port whose maps cannot be pinned or reached still forwards, and its status
+    says why steering is missing. In mode `registered` that is a start failure.
+    """
+
+    def __init__(self, ifaces: list[str], file_prefix: str, mode: str, drop: bool) -> None:
+        self.ifaces = ifaces
+        self.file_prefix = file_prefix
+        self.mode = mode
+        self.drop = drop
+        self.errors: dict[str, str] = {}  # iface -> why its steering is unavailable
+        self._steer: Any = None
+
+    def _open(self) -> Any:
+        from spp.xdp import XdpSteering, instance_dir
+
+        return XdpSteering(instance_dir(self.file_prefix))
+
+    def start(self) -> None:
+        """Pin each port's maps under the instance directory and set the steering mode."""
+        from spp.xdp import instance_dir, pin_port_maps
+
+        root = instance_dir(self.file_prefix)
+        for iface in self.ifaces:
+            try:
+                pin_port_maps(iface, root / iface)
+            except Exception as exc:  # steering is optional in mode all
+                self.errors[iface] = f"XDP maps not pinned: {exc}"
+                if self.mode != "all":
+                    raise Refused(f"cannot steer {iface} in mode {self.mode}: {exc}") from None
+                log.warning("%s: XDP steering maps not pinned (mode all works without "
+                            "them): %s", iface, exc)
+        try:
+            steer = self._open()
+            for iface in self.ifaces:
+                if iface not in self.errors:
+                    steer.set_mode(iface, self.mode, self.drop)
+            steer.close()
+        except Exception as exc:  # steering is optional; forwarding works without it
+            if self.mode != "all":
+                raise Refused(f"cannot set XDP mode {self.mode}: {exc}") from None
+            log.warning("XDP steering maps not reachable: %s", exc)
+
+    def status(self) -> dict[str, Any]:
+        """Per interface: steering mode and verdict counters, or why they are missing."""
+        out: dict[str, Any] = {}
+        for ifc in self.ifaces:
+            if ifc in self.errors:
+                out[ifc] = {"error": self.errors[ifc]}
+                continue
+            try:
+                if self._steer is None:
+                    self._steer = self._open()
+                mode = self._steer.get_mode(ifc)
+                out[ifc] = {**self._steer.counters(ifc), "mode": mode.mode,
+                            "drop_unknown": mode.drop_unknown}
+            except Exception as exc:
+                out[ifc] = {"error": f"XDP steering maps not readable: {exc}"}
+        return out
+
+    def stop(self) -> None:
+        """Remove this instance's pins (other instances' stay) and our programs."""
+        if self._steer is not None:
+            self._steer.close()
+            self._steer = None
+        try:
+            from spp.xdp import remove_instance
+
+            remove_instance(self.file_prefix)
+        except Exception as exc:
+            log.warning("could not unpin XDP maps: %s", exc)
+        detach(self.ifaces)
