@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Protocol
 
-from spp.errors import NotFound, Refused, SppError
+from spp.errors import NotFound, Refused
 from spp.native.limits import SPP_MAX_COMP_PER_LCORE as MAX_COMP_PER_LCORE
 from spp.native.limits import SPP_MAX_COMP_PORTS as MAX_COMP_PORTS
 from spp.native.limits import SPP_MAX_COMPONENTS as MAX_COMPONENTS
@@ -209,8 +209,9 @@ class VfModel:
             commit = apply(txn)
         except Exception as exc:
             txn.rollback()
-            if isinstance(exc, SppError):
+            if isinstance(exc, Refused | NotFound):  # the command itself, as given
                 raise
+            # a step the data plane or the XDP map failed: the command is refused
             raise _err(str(exc) or type(exc).__name__) from None
         commit()
 

@@ -10,8 +10,12 @@ from typing import Any
 from spp.client import SppError
 
 
-class KitError(RuntimeError):
-    """A test or bench step did not happen: a timeout, a child that exited early."""
+class KitError(AssertionError, RuntimeError):
+    """A test or bench step did not happen: a timeout, a child that exited early.
+
+    A failed expectation to a test (AssertionError), a failed step to the bench
+    (RuntimeError).
+    """
 
 
 def free_port() -> int:

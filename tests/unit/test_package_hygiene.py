@@ -100,3 +100,46 @@ def test_the_import_walker_sees_function_level_imports() -> None:
     assert "spp.wire" in _imports(probe)
     steering = _imports(ROOT / "spp" / "proc" / "primary_xdp.py")
     assert "spp.xdp.pins" in steering  # imported inside a function
+
+
+FOUNDATION = {"errors", "defaults", "wire", "rundir", "native", "resources"}
+MAY_IMPORT = {  # docs/architecture.md, "Layers and folders"
+    "errors": set(), "defaults": set(), "wire": set(),
+    "rundir": {"defaults"}, "native": {"errors"}, "resources": {"errors", "native"},
+    "client": {"defaults", "errors"},
+    "xdp": FOUNDATION, "proc": FOUNDATION | {"xdp"}, "ctl": FOUNDATION,
+    "host": FOUNDATION | {"xdp"}, "metrics": FOUNDATION | {"client"},
+    "cli": FOUNDATION | {"client", "ctl", "host", "metrics", "xdp", "proc"},
+    "testkit": FOUNDATION | {"client", "host"},
+}
+
+
+def _layer(module: str) -> str | None:
+    """The folder (or top module) of spp that `module` belongs to."""
+    parts = module.split(".")
+    if parts[0] != "spp" or len(parts) < 2 or parts[1] == "__version__":
+        return None
+    return "native" if parts[1] in ("_native", "_limits") else parts[1]
+
+
+def test_every_layer_imports_only_what_the_architecture_allows() -> None:
+    seen: dict[str, set[str]] = {}
+    for path in (ROOT / "spp").rglob("*.py"):
+        rel = path.relative_to(ROOT / "spp").with_suffix("").parts
+        if rel == ("__init__",):
+            continue
+        layer = rel[0]
+        assert layer in MAY_IMPORT, f"spp/{layer} is not in docs/architecture.md"
+        for mod in _imports(path):
+            dep = _layer(mod)
+            if dep is not None and dep != layer:
+                seen.setdefault(layer, set()).add(dep)
+    wrong = {layer: sorted(deps - MAY_IMPORT[layer]) for layer, deps in seen.items()
+             if deps - MAY_IMPORT[layer]}
+    assert wrong == {}
+
+
+def test_the_allowed_imports_have_no_cycle() -> None:
+    import graphlib
+
+    graphlib.TopologicalSorter(MAY_IMPORT).prepare()  # raises CycleError on a cycle
