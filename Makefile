@@ -18,7 +18,7 @@ build: native bpf
 
 native: $(BUILD)/.native-stamp
 
-$(BUILD)/.native-stamp: $(wildcard native/include/*.h native/src/*.c native/src/*.h) spp/native/build.py
+$(BUILD)/.native-stamp: $(wildcard native/include/*.h native/src/*/*.c native/src/*/*.h) spp/native/build.py
 	@$(PY) -m spp.native.build
 	@mkdir -p $(BUILD) && touch $@
 

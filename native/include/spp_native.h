@@ -141,7 +141,6 @@ int spp_primary_configure(unsigned bridge_ring_size, unsigned vhost_ports);
 int spp_primary_setup(unsigned nb_rings, uint64_t portmask, unsigned nb_mbufs);
 /* run the bridge on these worker lcores (devices spread round robin) */
 int spp_primary_start(const unsigned *lcores, unsigned nb_lcores);
-int spp_primary_run(unsigned lcore);  /* spp_primary_start() on one lcore */
 int spp_primary_shutdown(void);
 int spp_primary_nb_phy(void);
 int spp_primary_nb_rings(void);

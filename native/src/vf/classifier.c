@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "classifier.h"
+#include "vf/classifier.h"
 
 static struct cls_slot *
 cls_slot_for(struct cls_table *t, uint64_t key)

@@ -17,10 +17,10 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
-#include "common.h"
-#include "primary.h"
-#include "ringside.h"
-#include "shared.h"
+#include "common/common.h"
+#include "primary/primary.h"
+#include "common/ringside.h"
+#include "common/shared.h"
 
 /* ------------------------------------------------------------------ */
 /* ring sides: who reads and who writes (lock held)                    */
@@ -92,7 +92,7 @@ side_claim(struct side *s, pid_t pid, uint16_t client_id)
 	s->owner->pid = pid;
 	s->owner->client_id = client_id;
 	if (s->consumer && s->dev != NULL)
-		return publish_plan();  /* the device now feeds the ring */
+		return plan_publish(&spp_pri);  /* the device now feeds the ring */
 	return 0;
 }
 
@@ -110,7 +110,7 @@ side_release(struct side *s, pid_t pid, int died)
 	s->owner->pid = 0;
 	s->owner->client_id = 0;
 	if (s->consumer && s->dev != NULL)
-		ret = publish_plan();  /* the device stops feeding the ring first */
+		ret = plan_publish(&spp_pri);  /* the device stops feeding the ring first */
 	if (s->consumer || (s->dev == NULL && spp_shm->ring_reader[s->ring_id].pid == 0))
 		count_drained(s, ring_drain(s->ring));
 	if (undone != 0)

@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * vf.c - the spp_vf secondary: attach to the primary, open ports, publish
- * component configurations and lcore plans, and run the worker lcores.
- *
- * Each worker lcore loops over its plan (the components placed on it) and
- * runs each ready component for one burst. Plans and component
- * configurations are immutable once published; the control thread builds
- * a replacement, swaps the pointer and frees the old copy after every
- * worker has passed a quiescent state (rte_rcu_qsbr), so no worker ever
- * waits for the control plane and forwarding never pauses.
+ * vf.c - the spp_vf secondary's control side: attach to the primary, open
+ * ports, publish component configurations and lcore plans, and start and
+ * stop the worker lcores (worker.c). Its state (vf.h) lives here, in one
+ * instance handed to the workers; every spp_vf_* call runs on the control
+ * thread.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,68 +12,28 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
-#include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 
-#include "mp.h"
-#include "vf.h"
+#include "common/common.h"
+#include "common/mp.h"
+#include "common/shared.h"
+#include "vf/comp_types.h"
+#include "vf/vf.h"
 
-struct vf_port vf_ports[SPP_VF_MAX_PORTS];
-struct vf_port_ctr vf_port_ctr[SPP_MAX_LCORES][SPP_VF_MAX_PORTS];
-struct comp_slot vf_slots[SPP_MAX_COMPONENTS];
+static struct vf_state vf;
 
-static struct {
-	int attached;
-	int running;
-	int vhost_client;
-	unsigned int client_id;
-	volatile int stop;
-	struct rte_rcu_qsbr *qsbr;
-	struct lcore_plan *plan[SPP_MAX_LCORES];
-} vf;
+/* the component types, by SPP_COMP_* */
+static const struct comp_ops *const comp_types[] = {
+	[SPP_COMP_FORWARD] = &comp_forward_ops,
+	[SPP_COMP_MERGE] = &comp_merge_ops,
+	[SPP_COMP_CLASSIFIER] = &comp_classifier_ops,
+};
 
 /* ------------------------------------------------------------------ */
 /* workers                                                             */
-
-static int
-vf_worker(__rte_unused void *arg)
-{
-	unsigned int lcore = rte_lcore_id();
-	struct spp_cycles *cyc = &spp_lcore_cyc[lcore].c;
-	struct spp_idle idle = { 0 };
-	uint64_t round = rte_rdtsc();
-
-	rte_rcu_qsbr_thread_register(vf.qsbr, lcore);
-	rte_rcu_qsbr_thread_online(vf.qsbr, lcore);
-
-	while (!vf.stop) {
-		const struct lcore_plan *plan = __atomic_load_n(&vf.plan[lcore], __ATOMIC_ACQUIRE);
-		unsigned int i, work = 0;
-		uint64_t tsc = round;
-
-		for (i = 0; plan != NULL && i < plan->nb; i++) {
-			struct comp_slot *s = &vf_slots[plan->slot[i]];
-			const struct comp_conf *conf = __atomic_load_n(&s->conf, __ATOMIC_ACQUIRE);
-			unsigned int n;
-
-			if (conf == NULL)
-				continue;
-			n = comp_run(conf, &s->st, lcore);
-			spp_cycles_burst(&s->st.cyc, &tsc, n);
-			work += n;
-		}
-		rte_rcu_qsbr_quiescent(vf.qsbr, lcore);
-		spp_idle_update(&idle, work);
-		spp_cycles_round(cyc, &round, work);
-	}
-
-	rte_rcu_qsbr_thread_offline(vf.qsbr, lcore);
-	rte_rcu_qsbr_thread_unregister(vf.qsbr, lcore);
-	return 0;
-}
 
 /* Wait until no worker can still see what was just unpublished. */
 static void
@@ -98,7 +54,7 @@ spp_vf_start_workers(void)
 		return 0;
 	vf.stop = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
-		if (rte_eal_remote_launch(vf_worker, NULL, lcore) != 0)
+		if (rte_eal_remote_launch(vf_worker, &vf, lcore) != 0)
 			return spp_fail(EBUSY, "cannot launch worker on lcore %u", lcore);
 	}
 	vf.running = 1;
@@ -182,83 +138,31 @@ spp_vf_detach(void)
 /* ports                                                               */
 
 static int
-port_from_dev(struct vf_port *p, const struct spp_shared_dev *dev, const char *type,
-	      unsigned int id, unsigned int queue)
+port_is_open(unsigned int handle)
 {
-	if (queue >= dev->nb_queues)
-		return spp_fail(EINVAL, "%s:%u has %u queue(s); nq %u does not exist", type, id,
-				dev->nb_queues, queue);
-	if (dev->kind == SPP_DEV_BRIDGED) {
-		if (queue != 0)
-			return spp_fail(EINVAL, "%s:%u is bridged by the primary and has only "
-					"queue 0", type, id);
-		p->kind = VF_PORT_RING;
-		p->rx_ring = dev->rx_ring;
-		p->tx_ring = dev->tx_ring;
-	} else {
-		p->kind = VF_PORT_ETHDEV;
-		p->ethdev_id = dev->ethdev_id;
-		p->queue = (uint16_t)queue;
-	}
-	return 0;
+	return handle < SPP_VF_MAX_PORTS && vf.port[handle].kind != PORT_FREE;
 }
 
 int
 spp_vf_port_open(int res_type, unsigned res_id, unsigned queue)
 {
-	struct vf_port p = { 0 };
-	unsigned int h;
+	struct port p;
+	unsigned int h, l;
 	int ret;
 
 	if (!vf.attached)
 		return spp_fail(ENODEV, "not attached to a primary");
-	p.res_type = (uint8_t)res_type;
-	p.res_id = (uint16_t)res_id;
-
-	switch (res_type) {
-	case SPP_RES_PHY:
-		if (res_id >= SPP_MAX_PHY || !spp_shm->phy[res_id].in_use)
-			return spp_fail(ENOENT, "phy:%u does not exist (the primary has %u phy "
-					"port(s))", res_id, spp_shm->nb_phy);
-		ret = port_from_dev(&p, &spp_shm->phy[res_id], "phy", res_id, queue);
-		if (ret < 0)
-			return ret;
-		break;
-	case SPP_RES_RING:
-		if (res_id >= SPP_MAX_RINGS || spp_shm->ring[res_id] == NULL)
-			return spp_fail(ENOENT, "ring:%u does not exist (the primary has %u "
-					"ring(s))", res_id, spp_shm->nb_rings);
-		if (queue != 0)
-			return spp_fail(EINVAL, "ring:%u has no queue %u", res_id, queue);
-		p.kind = VF_PORT_RING;
-		p.rx_ring = p.tx_ring = spp_shm->ring[res_id];
-		p.count_ring = 1;
-		break;
-	case SPP_RES_VHOST:
-		if (res_id >= SPP_MAX_VHOST)
-			return spp_fail(EINVAL, "vhost:%u is out of range (0-%u)", res_id,
-					SPP_MAX_VHOST - 1);
-		if (!__atomic_load_n(&spp_shm->vhost[res_id].in_use, __ATOMIC_ACQUIRE)) {
-			ret = spp_mp_request_vhost(res_id, vf.vhost_client);
-			if (ret < 0)
-				return ret;
-		}
-		ret = port_from_dev(&p, &spp_shm->vhost[res_id], "vhost", res_id, queue);
-		if (ret < 0)
-			return ret;
-		break;
-	default:
-		return spp_fail(EINVAL, "unknown resource type %d", res_type);
-	}
-
+	ret = port_open(&p, res_type, res_id, queue, vf.vhost_client);
+	if (ret < 0)
+		return ret;
 	for (h = 0; h < SPP_VF_MAX_PORTS; h++)
-		if (vf_ports[h].kind == VF_PORT_FREE)
+		if (vf.port[h].kind == PORT_FREE)
 			break;
 	if (h == SPP_VF_MAX_PORTS)
 		return spp_fail(E2BIG, "too many open ports (%u)", SPP_VF_MAX_PORTS);
-	for (unsigned int l = 0; l < SPP_MAX_LCORES; l++)
-		memset(&vf_port_ctr[l][h], 0, sizeof(vf_port_ctr[l][h]));
-	vf_ports[h] = p;
+	for (l = 0; l < SPP_MAX_LCORES; l++)
+		memset(&vf.port_ctr[l][h], 0, sizeof(vf.port_ctr[l][h]));
+	vf.port[h] = p;
 	return (int)h;
 }
 
@@ -266,9 +170,9 @@ spp_vf_port_open(int res_type, unsigned res_id, unsigned queue)
 int
 spp_vf_port_close(unsigned handle)
 {
-	if (handle >= SPP_VF_MAX_PORTS || vf_ports[handle].kind == VF_PORT_FREE)
+	if (!port_is_open(handle))
 		return spp_fail(EINVAL, "no open port %u", handle);
-	memset(&vf_ports[handle], 0, sizeof(vf_ports[handle]));
+	memset(&vf.port[handle], 0, sizeof(vf.port[handle]));
 	return 0;
 }
 
@@ -277,34 +181,48 @@ spp_vf_port_counters(unsigned handle, struct spp_port_counters *out)
 {
 	unsigned int l;
 
-	if (handle >= SPP_VF_MAX_PORTS || vf_ports[handle].kind == VF_PORT_FREE)
+	if (!port_is_open(handle))
 		return spp_fail(EINVAL, "no open port %u", handle);
 	memset(out, 0, sizeof(*out));
 	for (l = 0; l < SPP_MAX_LCORES; l++) {
-		out->rx += vf_port_ctr[l][handle].rx;
-		out->tx += vf_port_ctr[l][handle].tx;
-		out->tx_drop += vf_port_ctr[l][handle].tx_drop;
+		out->rx += vf.port_ctr[l][handle].rx;
+		out->tx += vf.port_ctr[l][handle].tx;
+		out->tx_drop += vf.port_ctr[l][handle].tx_drop;
 	}
 	return 0;
 }
 
+int
+spp_vf_rx_claim(unsigned handle, const char *owner)
+{
+	const struct port *p;
+
+	if (!port_is_open(handle))
+		return spp_fail(EINVAL, "no open port %u", handle);
+	p = &vf.port[handle];
+	/*
+	 * A ring (ring:N, or the ring pair of a bridged device) is not claimed
+	 * here: its reading side belongs to one process at a time, which claims
+	 * it through the primary (sides_claim() below).
+	 */
+	if (p->kind != PORT_ETHDEV)
+		return 0;
+	return spp_queue_claim(p->res_id, p->queue, owner);
+}
+
+int
+spp_vf_rx_release(unsigned handle, const char *owner)
+{
+	const struct port *p;
+
+	if (handle >= SPP_VF_MAX_PORTS || vf.port[handle].kind != PORT_ETHDEV)
+		return 0;
+	p = &vf.port[handle];
+	return spp_queue_release(p->res_id, p->queue, owner);
+}
+
 /* ------------------------------------------------------------------ */
 /* components                                                          */
-
-static int
-comp_ready(const struct spp_comp_spec *s)
-{
-	switch (s->type) {
-	case SPP_COMP_FORWARD:
-		return s->nb_rx == 1 && s->nb_tx == 1;
-	case SPP_COMP_MERGE:
-		return s->nb_rx >= 1 && s->nb_tx == 1;
-	case SPP_COMP_CLASSIFIER:
-		return s->nb_rx == 1 && s->nb_tx >= 1;
-	default:
-		return 0;
-	}
-}
 
 static int
 check_ports(const struct spp_comp_port *ports, uint16_t n)
@@ -312,8 +230,7 @@ check_ports(const struct spp_comp_port *ports, uint16_t n)
 	uint16_t i;
 
 	for (i = 0; i < n; i++)
-		if (ports[i].handle >= SPP_VF_MAX_PORTS ||
-		    vf_ports[ports[i].handle].kind == VF_PORT_FREE)
+		if (!port_is_open(ports[i].handle))
 			return spp_fail(EINVAL, "port handle %u is not open", ports[i].handle);
 	return 0;
 }
@@ -322,18 +239,11 @@ check_ports(const struct spp_comp_port *ports, uint16_t n)
  * Which sides of which ports this process uses. A component's ports count
  * from the moment they are configured, ready or not, so a refused claim is
  * reported when the port is attached. The primary hands a port's reading
- * or writing side to one process at a time (shared.h); this process claims
- * a side when its first component starts using it and gives it back when
- * its last component stopped using it (and no worker can still be inside).
+ * or writing side to one process at a time (common/shared.h); this process
+ * claims a side when its first component starts using it and gives it back
+ * when its last component stopped using it (and no worker can still be
+ * inside).
  */
-struct slot_ports {
-	uint16_t nb_rx, nb_tx;
-	uint16_t rx[SPP_MAX_COMP_PORTS];
-	uint16_t tx[SPP_MAX_COMP_PORTS];
-};
-
-static struct slot_ports vf_slot_ports[SPP_MAX_COMPONENTS];
-
 static void
 count_users(uint16_t users[2][SPP_VF_MAX_PORTS], unsigned int skip_slot,
 	    const struct slot_ports *instead)
@@ -342,23 +252,13 @@ count_users(uint16_t users[2][SPP_VF_MAX_PORTS], unsigned int skip_slot,
 
 	memset(users, 0, 2 * SPP_VF_MAX_PORTS * sizeof(users[0][0]));
 	for (s = 0; s < SPP_MAX_COMPONENTS; s++) {
-		const struct slot_ports *p = s == skip_slot ? instead : &vf_slot_ports[s];
+		const struct slot_ports *p = s == skip_slot ? instead : &vf.slot_ports[s];
 
 		for (i = 0; i < p->nb_rx; i++)
 			users[1][p->rx[i]]++;
 		for (i = 0; i < p->nb_tx; i++)
 			users[0][p->tx[i]]++;
 	}
-}
-
-static int
-port_side(unsigned int handle, int consumer, int claim)
-{
-	const struct vf_port *p = &vf_ports[handle];
-
-	if (p->kind != VF_PORT_RING)
-		return 0;  /* directly polled devices: no ring to own */
-	return spp_mp_side(p->res_type, p->res_id, consumer, claim);
 }
 
 /* Claim the sides `next` starts using in `slot`; all or none. */
@@ -375,14 +275,14 @@ sides_claim(unsigned int slot, const struct slot_ports *next)
 	for (dir = 0; dir < 2 && ret == 0; dir++)
 		for (h = 0; h < SPP_VF_MAX_PORTS && ret == 0; h++)
 			if (before[dir][h] == 0 && after[dir][h] != 0)
-				ret = port_side(h, (int)dir, 1);
+				ret = port_side(&vf.port[h], (int)dir, 1);
 	if (ret == 0)
 		return 0;
 	snprintf(reason, sizeof(reason), "%s", spp_last_error());
 	for (dir = 0; dir < 2; dir++)   /* undo: releasing a side not held is a no-op */
 		for (h = 0; h < SPP_VF_MAX_PORTS; h++)
 			if (before[dir][h] == 0 && after[dir][h] != 0)
-				port_side(h, (int)dir, 0);
+				port_side(&vf.port[h], (int)dir, 0);
 	return spp_fail(-ret, "%s", reason);
 }
 
@@ -395,11 +295,11 @@ sides_release(unsigned int slot, const struct slot_ports *next)
 
 	count_users(before, SPP_MAX_COMPONENTS, NULL);
 	count_users(after, slot, next);
-	vf_slot_ports[slot] = *next;
+	vf.slot_ports[slot] = *next;
 	for (dir = 0; dir < 2; dir++)
 		for (h = 0; h < SPP_VF_MAX_PORTS; h++)
 			if (before[dir][h] != 0 && after[dir][h] == 0 &&
-			    port_side(h, (int)dir, 0) < 0)
+			    port_side(&vf.port[h], (int)dir, 0) < 0)
 				SPP_LOG(WARNING, "releasing port %u: %s", h, spp_last_error());
 }
 
@@ -408,16 +308,17 @@ conf_free(struct comp_conf *c)
 {
 	if (c == NULL)
 		return;
-	cls_table_free(c->table);
+	if (c->ops->teardown != NULL)
+		c->ops->teardown(c);
 	rte_free(c);
 }
 
 static void
 slot_publish(unsigned int slot, struct comp_conf *conf)
 {
-	struct comp_conf *old = vf_slots[slot].conf;
+	struct comp_conf *old = vf.slot[slot].conf;
 
-	__atomic_store_n(&vf_slots[slot].conf, conf, __ATOMIC_RELEASE);
+	__atomic_store_n(&vf.slot[slot].conf, conf, __ATOMIC_RELEASE);
 	vf_synchronize();
 	conf_free(old);
 }
@@ -427,14 +328,16 @@ spp_vf_component_update(unsigned slot, const struct spp_comp_spec *spec,
 			const struct spp_cls_entry *entries, unsigned nb_entries)
 {
 	struct slot_ports ports = { 0 };
+	const struct comp_ops *ops;
 	struct comp_conf *conf;
 	unsigned int i;
 	int ret;
 
 	if (slot >= SPP_MAX_COMPONENTS)
 		return spp_fail(EINVAL, "component slot %u out of range", slot);
-	if (spec->type < SPP_COMP_FORWARD || spec->type > SPP_COMP_CLASSIFIER)
+	if (spec->type >= RTE_DIM(comp_types) || comp_types[spec->type] == NULL)
 		return spp_fail(EINVAL, "unknown component type %u", spec->type);
+	ops = comp_types[spec->type];
 	if (spec->nb_rx > SPP_MAX_COMP_PORTS || spec->nb_tx > SPP_MAX_COMP_PORTS)
 		return spp_fail(E2BIG, "a component takes at most %u ports per direction",
 				SPP_MAX_COMP_PORTS);
@@ -449,8 +352,8 @@ spp_vf_component_update(unsigned slot, const struct spp_comp_spec *spec,
 		ports.rx[i] = spec->rx[i].handle;
 	for (i = 0; i < spec->nb_tx; i++)
 		ports.tx[i] = spec->tx[i].handle;
-	if (!comp_ready(spec)) {
-		/* not enough ports for its role yet: keep it idle */
+	if (!ops->ready(spec->nb_rx, spec->nb_tx)) {
+		/* not enough ports for its type yet: keep it idle */
 		ret = sides_claim(slot, &ports);
 		if (ret < 0)
 			return ret;
@@ -462,16 +365,17 @@ spp_vf_component_update(unsigned slot, const struct spp_comp_spec *spec,
 	conf = rte_zmalloc("spp_comp_conf", sizeof(*conf), RTE_CACHE_LINE_SIZE);
 	if (conf == NULL)
 		return spp_fail(ENOMEM, "out of memory for a component configuration");
+	conf->ops = ops;
 	conf->type = spec->type;
 	conf->nb_rx = spec->nb_rx;
 	conf->nb_tx = spec->nb_tx;
 	memcpy(conf->rx, spec->rx, sizeof(spec->rx[0]) * spec->nb_rx);
 	memcpy(conf->tx, spec->tx, sizeof(spec->tx[0]) * spec->nb_tx);
-	if (spec->type == SPP_COMP_CLASSIFIER) {
-		conf->table = cls_table_build(entries, nb_entries, spec->nb_tx);
-		if (conf->table == NULL) {
+	if (ops->setup != NULL) {
+		ret = ops->setup(conf, entries, nb_entries);
+		if (ret < 0) {
 			rte_free(conf);
-			return -EINVAL;
+			return ret;
 		}
 	}
 	ret = sides_claim(slot, &ports);
@@ -493,16 +397,22 @@ spp_vf_component_clear(unsigned slot)
 		return spp_fail(EINVAL, "component slot %u out of range", slot);
 	slot_publish(slot, NULL);
 	sides_release(slot, &none);
-	memset(&vf_slots[slot].st, 0, sizeof(vf_slots[slot].st));
+	memset(&vf.slot[slot].st, 0, sizeof(vf.slot[slot].st));
 	return 0;
 }
 
 int
 spp_vf_component_counters(unsigned slot, struct spp_comp_counters *out)
 {
+	const struct comp_slot *s;
+
 	if (slot >= SPP_MAX_COMPONENTS)
 		return spp_fail(EINVAL, "component slot %u out of range", slot);
-	*out = vf_slots[slot].st.ctr;
+	s = &vf.slot[slot];
+	if (s->conf != NULL)
+		s->conf->ops->status(s->conf, &s->st, out);
+	else
+		*out = s->st.ctr;
 	return 0;
 }
 
@@ -511,7 +421,7 @@ spp_vf_component_cycles(unsigned slot, struct spp_cycles *out)
 {
 	if (slot >= SPP_MAX_COMPONENTS)
 		return spp_fail(EINVAL, "component slot %u out of range", slot);
-	*out = vf_slots[slot].st.cyc;
+	*out = vf.slot[slot].st.cyc;
 	return 0;
 }
 

@@ -19,7 +19,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "common.h"
+#include "common/common.h"
 
 /* Only when no live thread uses this side. Returns how many slots it undid. */
 static inline uint32_t

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * claim.c - one poller per rx queue of a directly polled device.
+ * queue_claim.c - one poller per rx queue of a directly polled device.
  *
  * A PCI NIC (or any PMD that works across processes) is polled by the
  * secondaries themselves, so nothing but this table stops two components,
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vf.h"
+#include "common/shared.h"
 
 int
 spp_queue_claim(unsigned int phy, unsigned int queue, const char *owner)
@@ -58,33 +58,4 @@ spp_queue_release(unsigned int phy, unsigned int queue, const char *owner)
 	c->owner[0] = '\0';
 	__atomic_store_n(&c->pid, 0, __ATOMIC_RELEASE);
 	return 0;
-}
-
-int
-spp_vf_rx_claim(unsigned handle, const char *owner)
-{
-	const struct vf_port *p;
-
-	if (handle >= SPP_VF_MAX_PORTS || vf_ports[handle].kind == VF_PORT_FREE)
-		return spp_fail(EINVAL, "no open port %u", handle);
-	p = &vf_ports[handle];
-	/*
-	 * A ring (ring:N, or the ring pair of a bridged device) is not claimed
-	 * here: its reading side belongs to one process at a time, which claims
-	 * it through the primary (vf.c sides_claim(), owners.c side_claim()).
-	 */
-	if (p->kind != VF_PORT_ETHDEV)
-		return 0;
-	return spp_queue_claim(p->res_id, p->queue, owner);
-}
-
-int
-spp_vf_rx_release(unsigned handle, const char *owner)
-{
-	const struct vf_port *p;
-
-	if (handle >= SPP_VF_MAX_PORTS || vf_ports[handle].kind != VF_PORT_ETHDEV)
-		return 0;
-	p = &vf_ports[handle];
-	return spp_queue_release(p->res_id, p->queue, owner);
 }

@@ -7,8 +7,8 @@
 
 #include <rte_lcore.h>
 
-#include "common.h"
-#include "cycles.h"
+#include "common/common.h"
+#include "common/cycles.h"
 
 struct spp_lcore_cycles spp_lcore_cyc[SPP_MAX_LCORES];
 

@@ -12,7 +12,7 @@
 #include <rte_errno.h>
 #include <rte_memzone.h>
 
-#include "shared.h"
+#include "common/shared.h"
 
 struct spp_shared *spp_shm;
 

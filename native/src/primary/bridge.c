@@ -20,8 +20,8 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring_peek.h>
 
-#include "bridge.h"
-#include "cycles.h"
+#include "primary/bridge.h"
+#include "common/cycles.h"
 
 static struct {
 	struct rte_rcu_qsbr *qsbr;

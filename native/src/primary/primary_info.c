@@ -16,10 +16,10 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
-#include "common.h"
-#include "primary.h"
-#include "shared.h"
-#include "xsk.h"
+#include "common/common.h"
+#include "primary/primary.h"
+#include "common/shared.h"
+#include "common/xsk.h"
 
 /* baselines for "clear" (written by spp_primary_clear_stats(), lock held) */
 static struct {

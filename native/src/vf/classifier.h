@@ -21,7 +21,7 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 
-#include "common.h"
+#include "common/common.h"
 
 #define CLS_KEY_USED (1ULL << 63)
 #define CLS_NO_PORT UINT16_MAX

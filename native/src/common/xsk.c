@@ -10,8 +10,8 @@
 #include <sys/socket.h>
 #include <linux/if_xdp.h>
 
-#include "common.h"
-#include "xsk.h"
+#include "common/common.h"
+#include "common/xsk.h"
 
 #ifndef AF_XDP
 #define AF_XDP 44

@@ -12,7 +12,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
-#include "common.h"
+#include "common/common.h"
 
 static_assert(SPP_MAX_LCORES >= RTE_MAX_LCORE, "lcore tables too small");
 

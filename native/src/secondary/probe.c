@@ -12,9 +12,9 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
-#include "common.h"
-#include "mp.h"
-#include "shared.h"
+#include "common/common.h"
+#include "common/mp.h"
+#include "common/shared.h"
 
 int
 spp_probe_ethdev_rx(uint16_t ethdev_id, uint16_t queue, unsigned wait_ms)

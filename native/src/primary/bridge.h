@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <rte_ring.h>
 
-#include "shared.h"
+#include "common/shared.h"
 
 enum lane_src { LANE_FROM_DEV, LANE_FROM_RING };
 enum lane_dst { LANE_TO_RING, LANE_TO_DEV, LANE_TO_NOWHERE };

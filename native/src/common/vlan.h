@@ -18,7 +18,7 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
-#include "common.h"
+#include "common/common.h"
 
 enum spp_vlan_result {
 	SPP_VLAN_DONE = 0,

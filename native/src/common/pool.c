@@ -33,8 +33,8 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
-#include "common.h"
-#include "pool.h"
+#include "common/common.h"
+#include "common/pool.h"
 
 /* the af_xdp PMD (22.11): fill ring pre-filled with this many mbufs per queue,
  * completion ring of this size; its tx ring has the rx queue's descriptor count */

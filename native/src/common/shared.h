@@ -27,7 +27,7 @@
 #include <rte_ether.h>
 #include <rte_ring.h>
 
-#include "common.h"
+#include "common/common.h"
 
 #define SPP_SHARED_MZ "spp_shared"
 #define SPP_SHARED_MAGIC 0x53505058u /* "SPPX" */

@@ -5,16 +5,21 @@
  *   primary.c       set-up, mbuf pool, devices (phy, ring, vhost), life cycle
  *   owners.c        who reads and writes which ring side; processes and
  *                   their lcores; reaping processes that died
- *   patch.c         patch forwarding and the bridge lcores' plans
+ *   patch.c         patch forwarding (patch, forward, stop)
+ *   plan.c          the bridge lcores' plans, built from all of the above
+ *   bridge.c        the bridge lcores, running their plans
  *   primary_info.c  status and counters
- * The first part is what the primary's service thread (mp.c) does for
- * secondaries; the rest is shared by those four files only.
+ *   mp_server.c     the service thread answering secondaries (common/mp.h)
+ * The first part is what the service thread does for secondaries (the
+ * callbacks primary.c gives it); the rest is shared by these files only.
+ * Calls go one way: primary.c and patch.c use owners.c; all three publish
+ * through plan.c, which hands the plans to bridge.c.
  *
  * One writer at a time: every change of the primary's state - from the
  * control thread (the Python main lcore) or from a secondary's request
- * (mp.c runs those on the primary's service thread) - happens under
- * spp_pri.lock. The bridge lcores never take it: they read immutable
- * plans that a change replaces under RCU (bridge.c).
+ * (run on the service thread) - happens under spp_pri.lock. The bridge
+ * lcores never take it: they read immutable plans that a change replaces
+ * under RCU (bridge.c).
  */
 #ifndef SPP_PRIMARY_H
 #define SPP_PRIMARY_H
@@ -25,13 +30,13 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
-#include "common.h"
-#include "pool.h"
-#include "shared.h"
-#include "xsk.h"
+#include "common/common.h"
+#include "common/pool.h"
+#include "common/shared.h"
+#include "common/xsk.h"
 
 /* ------------------------------------------------------------------ */
-/* for mp.c; each call takes the primary's state lock                  */
+/* for the service thread (mp_server.c); each takes the state lock     */
 
 /* A secondary starts: it will run the lcores in `lcore_mask` (2 x 64 bits). */
 int spp_primary_attach_process(pid_t pid, uint16_t client_id, const uint64_t *lcore_mask);
@@ -44,13 +49,28 @@ int spp_primary_side(pid_t pid, uint16_t client_id, int type, unsigned int id, i
 int spp_primary_reap(void);
 
 /* ------------------------------------------------------------------ */
-/* internal to primary.c, owners.c, patch.c and primary_info.c         */
+/* internal to the primary's files                                     */
+
+/* patch SRC DST: frames from SRC go to DST while forwarding is on */
+struct patch {
+	int src_type;
+	unsigned int src_id;
+	int dst_type;
+	unsigned int dst_id;
+};
+
+#define MAX_PATCHES (SPP_MAX_PHY + SPP_MAX_VHOST + SPP_MAX_RINGS)
+
+struct patch_table {
+	int forwarding;
+	unsigned int nb;
+	struct patch patch[MAX_PATCHES];   /* at most one per source */
+};
 
 /*
  * State more than one of those files uses (defined in primary.c). State
  * only one file uses is static there: the configuration and device
- * placement (primary.c), the patches (patch.c), the baselines of "clear"
- * (primary_info.c). The device and ring tables and the owner records
+ * placement (primary.c), the baselines of "clear" (primary_info.c). The device and ring tables and the owner records
  * live in the shared memzone (spp_shm, shared.h), written by the same
  * files under the same lock.
  */
@@ -66,6 +86,8 @@ struct primary_state {
 	uint64_t lost;                   /* mbufs left in the caches of processes that died */
 	/* primary.c (phy port set-up), under the lock; read by primary_info.c under it */
 	struct xsk_fds xsk[SPP_MAX_PHY]; /* AF_XDP sockets of each af_xdp phy port */
+	/* patch.c, under the lock; read by plan.c under it */
+	struct patch_table patches;
 };
 
 extern struct primary_state spp_pri;
@@ -117,10 +139,10 @@ int side_claim(struct side *s, pid_t pid, uint16_t client_id);
 /* `died`: the owner is gone, maybe half-way through an operation on its side. */
 int side_release(struct side *s, pid_t pid, int died);
 
-/* patch.c - the bridge lcores' plans (lock held) */
+/* plan.c - the bridge lcores' plans (lock held) */
 
 /* Build and publish the plans of the bridge lcores from the devices, their
  * readers and the patches; before spp_primary_start() it does nothing. */
-int publish_plan(void);
+int plan_publish(const struct primary_state *pri);
 
 #endif /* SPP_PRIMARY_H */

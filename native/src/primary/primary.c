@@ -27,13 +27,13 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
-#include "bridge.h"
-#include "common.h"
-#include "mp.h"
-#include "pool.h"
-#include "primary.h"
-#include "shared.h"
-#include "xsk.h"
+#include "primary/bridge.h"
+#include "common/common.h"
+#include "common/mp.h"
+#include "common/pool.h"
+#include "primary/primary.h"
+#include "common/shared.h"
+#include "common/xsk.h"
 
 #define RX_DESC 1024
 #define TX_DESC 1024
@@ -300,7 +300,7 @@ add_vhost_locked(unsigned int id, int client)
 		return ret;
 	dev_place(dev);
 	__atomic_store_n(&dev->in_use, 1, __ATOMIC_RELEASE);
-	return publish_plan();
+	return plan_publish(&spp_pri);
 }
 
 int
@@ -424,6 +424,15 @@ setup_locked(unsigned int nb_rings, uint64_t portmask, unsigned int nb_mbufs)
 	return 0;
 }
 
+/* what the service thread does for secondaries (mp.h) */
+static const struct spp_mp_server_ops mp_ops = {
+	.vhost_add = spp_primary_add_vhost,
+	.attach = spp_primary_attach_process,
+	.detach = spp_primary_detach_process,
+	.side = spp_primary_side,
+	.reap = spp_primary_reap,
+};
+
 int
 spp_primary_setup(unsigned nb_rings, uint64_t portmask, unsigned nb_mbufs)
 {
@@ -441,7 +450,7 @@ spp_primary_setup(unsigned nb_rings, uint64_t portmask, unsigned nb_mbufs)
 	pri_unlock();
 	if (ret < 0)
 		return ret;
-	return spp_mp_primary_register();
+	return spp_mp_server_start(&mp_ops);
 }
 
 int
@@ -462,16 +471,10 @@ spp_primary_start(const unsigned *lcores, unsigned nb_lcores)
 		for (i = 0; i < SPP_MAX_VHOST; i++)
 			if (spp_shm->vhost[i].in_use)
 				dev_place(&spp_shm->vhost[i]);
-		ret = publish_plan();
+		ret = plan_publish(&spp_pri);
 	}
 	pri_unlock();
 	return ret;
-}
-
-int
-spp_primary_run(unsigned lcore)
-{
-	return spp_primary_start(&lcore, 1);
 }
 
 static void
@@ -491,7 +494,7 @@ spp_primary_shutdown(void)
 
 	if (spp_shm == NULL)
 		return 0;
-	spp_mp_primary_unregister();  /* joins the service thread: not under the lock */
+	spp_mp_server_stop();  /* joins the service thread: not under the lock */
 	pri_lock();
 	bridge_stop();
 	for (i = 0; i < SPP_MAX_VHOST; i++)

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "common.h"
+#include "common/common.h"
 
 #define XSK_MAX_FDS 64
 
