@@ -49,6 +49,7 @@ soak: setup build
 
 lint:
 	@$(VENV)/bin/ruff check spp tests $(wildcard bench)
+	@$(PY) scripts/check_cycles.py native/src native/include
 
 clean:
 	rm -rf $(BUILD) spp/_native*.so
