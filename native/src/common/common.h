@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * common.h - definitions shared by every file of the C core: error
- * reporting to the control plane, burst size, and the idle back-off that
- * keeps polling lcores from starving a small machine.
+ * reporting to the control plane, the mbuf pool's name and cache, and the
+ * idle back-off that keeps polling lcores from starving a small machine.
+ * Limits and sizes Python also needs are in spp_native.h.
  */
 #ifndef SPP_COMMON_H
 #define SPP_COMMON_H
@@ -15,13 +16,8 @@
 
 #include "spp_native.h"
 
-#define SPP_BURST 32
 #define SPP_POOL_NAME "spp_mbuf_pool"
 #define SPP_POOL_CACHE 256
-#define SPP_POOL_LCORES 32        /* lcores, over all SPP processes, the pool keeps caches for */
-#define SPP_RING_SIZE 1024        /* ring:N, power of two */
-#define SPP_BRIDGE_RING_SIZE 8192 /* default of device <-> secondary ring pairs: ~10 ms at 800 kpps */
-#define SPP_MAX_BRIDGE_LCORES 16  /* primary lcores that bridge devices */
 
 #define RTE_LOGTYPE_SPP RTE_LOGTYPE_USER1
 #define SPP_LOG(level, fmt, ...) \

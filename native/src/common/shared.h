@@ -75,12 +75,10 @@ struct spp_ring_counters {
 } __rte_cache_aligned;
 
 /*
- * Who polls rx queue q of a directly polled phy:N (claim.c). pid is taken
- * with a compare-and-swap, so two processes cannot both win; the owner
- * text only explains a refusal.
+ * Who polls rx queue q of a directly polled phy:N (queue_claim.c). pid is
+ * taken with a compare-and-swap, so two processes cannot both win; the
+ * owner text only explains a refusal.
  */
-#define SPP_MAX_DEV_QUEUES 16
-
 struct spp_queue_claim {
 	int32_t pid;                     /* 0: free */
 	char owner[SPP_NAMESIZE];

@@ -50,7 +50,7 @@ static struct {
 	unsigned int next_lcore;         /* round robin of devices over bridge lcores */
 } cfg = {
 	.bridge_ring_size = SPP_BRIDGE_RING_SIZE,
-	.vhost_reserve = 4,
+	.vhost_reserve = SPP_VHOST_PORTS_DEFAULT,
 };
 
 /* ------------------------------------------------------------------ */
@@ -324,10 +324,10 @@ spp_primary_configure(unsigned bridge_ring_size, unsigned vhost_ports)
 {
 	if (spp_shm != NULL)
 		return spp_fail(EBUSY, "configure the primary before spp_primary_setup()");
-	if (bridge_ring_size < 64 || bridge_ring_size > (1u << 20) ||
+	if (bridge_ring_size < SPP_BRIDGE_RING_MIN || bridge_ring_size > SPP_BRIDGE_RING_MAX ||
 	    (bridge_ring_size & (bridge_ring_size - 1)) != 0)
-		return spp_fail(EINVAL, "bridge ring size %u is not a power of two in 64-%u",
-				bridge_ring_size, 1u << 20);
+		return spp_fail(EINVAL, "bridge ring size %u is not a power of two in %u-%u",
+				bridge_ring_size, SPP_BRIDGE_RING_MIN, SPP_BRIDGE_RING_MAX);
 	if (vhost_ports > SPP_MAX_VHOST)
 		return spp_fail(EINVAL, "at most %u vhost ports, not %u", SPP_MAX_VHOST,
 				vhost_ports);
@@ -443,6 +443,9 @@ spp_primary_setup(unsigned nb_rings, uint64_t portmask, unsigned nb_mbufs)
 	if (nb_rings == 0 || nb_rings > SPP_MAX_RINGS)
 		return spp_fail(EINVAL, "number of rings must be 1-%u, not %u", SPP_MAX_RINGS,
 				nb_rings);
+	if (nb_mbufs != 0 && nb_mbufs < SPP_MIN_MBUFS)
+		return spp_fail(EINVAL, "a pool of %u mbufs is too small (at least %u)", nb_mbufs,
+				SPP_MIN_MBUFS);
 	if (spp_shm != NULL)
 		return spp_fail(EBUSY, "the primary is already set up");
 	pri_lock();

@@ -59,8 +59,9 @@ cls_table_build(const struct spp_cls_entry *entries, unsigned int n, uint16_t nb
 			free(t);
 			return NULL;
 		}
-		if (vid >= CLS_NB_VLAN - 1) {
-			spp_fail(EINVAL, "table entry %u has VLAN id %u (0-4094)", i, vid);
+		if (vid > SPP_VLAN_ID_MAX) {
+			spp_fail(EINVAL, "table entry %u has VLAN id %u (0-%u)", i, vid,
+				 SPP_VLAN_ID_MAX);
 			free(t);
 			return NULL;
 		}
