@@ -20,8 +20,8 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring_peek.h>
 
-#include "primary/bridge.h"
 #include "common/cycles.h"
+#include "primary/bridge.h"
 
 static struct {
 	struct rte_rcu_qsbr *qsbr;

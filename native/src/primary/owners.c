@@ -18,9 +18,9 @@
 #include <rte_ring.h>
 
 #include "common/common.h"
-#include "primary/primary.h"
 #include "common/ringside.h"
 #include "common/shared.h"
+#include "primary/primary.h"
 
 /* ------------------------------------------------------------------ */
 /* ring sides: who reads and who writes (lock held)                    */

@@ -27,13 +27,13 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
-#include "primary/bridge.h"
 #include "common/common.h"
 #include "common/mp.h"
 #include "common/pool.h"
-#include "primary/primary.h"
 #include "common/shared.h"
 #include "common/xsk.h"
+#include "primary/bridge.h"
+#include "primary/primary.h"
 
 #define RX_DESC 1024
 #define TX_DESC 1024

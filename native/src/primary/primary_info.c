@@ -17,9 +17,9 @@
 #include <rte_ring.h>
 
 #include "common/common.h"
-#include "primary/primary.h"
 #include "common/shared.h"
 #include "common/xsk.h"
+#include "primary/primary.h"
 
 /* baselines for "clear" (written by spp_primary_clear_stats(), lock held) */
 static struct {
