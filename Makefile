@@ -19,7 +19,7 @@ build: native bpf
 
 native: $(BUILD)/.native-stamp
 
-$(BUILD)/.native-stamp: $(wildcard native/include/*.h native/src/*.c native/src/*.h) spp/native/build.py
+$(BUILD)/.native-stamp: $(wildcard native/include/*.h native/src/*/*.c native/src/*/*.h) spp/native/build.py
 	@$(PY) -m spp.native.build
 	@mkdir -p $(BUILD) && touch $@
 
@@ -58,6 +58,7 @@ lint-python:
 
 # C: include and call cycles in native/ (the checks read the sources only)
 lint-c:
+	@$(PY) scripts/check_cycles.py native/src native/include
 
 clean:
 	rm -rf $(BUILD) spp/_native*.so

@@ -21,15 +21,27 @@
 #include <stdint.h>
 
 /* CFFI-BEGIN */
-#define SPP_NAMESIZE 64
-#define SPP_MAX_PHY 32
-#define SPP_MAX_RINGS 64
-#define SPP_MAX_VHOST 32
-#define SPP_MAX_COMPONENTS 64
-#define SPP_MAX_COMP_PORTS 32
-#define SPP_MAX_COMP_PER_LCORE 16
-#define SPP_VF_MAX_PORTS 128
-#define SPP_MAX_LCORES 128
+#define SPP_NAMESIZE 64            /* device, driver and pool names, with the NUL */
+#define SPP_MAX_PHY 32             /* phy:N */
+#define SPP_MAX_RINGS 64           /* ring:N */
+#define SPP_MAX_VHOST 32           /* vhost:N */
+#define SPP_MAX_COMPONENTS 64      /* components of one spp_vf */
+#define SPP_MAX_COMP_PORTS 32      /* ports of a component, per direction */
+#define SPP_MAX_COMP_PER_LCORE 16  /* components one worker lcore runs */
+#define SPP_VF_MAX_PORTS 128       /* ports one spp_vf has open */
+#define SPP_MAX_LCORES 128         /* lcore ids 0-127 */
+#define SPP_MAX_DEV_QUEUES 16      /* rx queues of a directly polled phy:N that can be claimed */
+#define SPP_VLAN_ID_MAX 4094       /* VLAN ids 1-4094 (0: untagged; 4095 is reserved) */
+
+#define SPP_BURST 32               /* frames a lane or component moves per call */
+#define SPP_RING_SIZE 1024         /* slots of ring:N */
+#define SPP_BRIDGE_RING_SIZE 8192  /* default slots of a device's ring pair: ~10 ms at 800 kpps */
+#define SPP_BRIDGE_RING_MIN 64     /* a ring pair's size: a power of two in MIN-MAX */
+#define SPP_BRIDGE_RING_MAX 1048576
+#define SPP_MAX_BRIDGE_LCORES 16   /* primary lcores that bridge devices */
+#define SPP_VHOST_PORTS_DEFAULT 4  /* vhost ports the pool has room for from the start */
+#define SPP_POOL_LCORES 32         /* lcores, over all SPP processes, the pool keeps caches for */
+#define SPP_MIN_MBUFS 1024         /* smallest pool an operator may ask for */
 
 /* resource types of a TYPE:ID uid */
 #define SPP_RES_PHY 1
@@ -135,13 +147,13 @@ int spp_worker_lcores(unsigned *out, unsigned max);
 int spp_is_primary(void);
 
 /* ---- primary ---- */
-/* before setup: bridge ring size (power of two), vhost ports the pool has room for */
+/* before setup: bridge ring size (power of two, SPP_BRIDGE_RING_MIN-MAX), vhost
+ * ports the pool has room for (0-SPP_MAX_VHOST) */
 int spp_primary_configure(unsigned bridge_ring_size, unsigned vhost_ports);
-/* nb_mbufs 0: size the pool from the ports, rings and lcores */
+/* nb_mbufs 0: size the pool from the ports, rings and lcores; else >= SPP_MIN_MBUFS */
 int spp_primary_setup(unsigned nb_rings, uint64_t portmask, unsigned nb_mbufs);
 /* run the bridge on these worker lcores (devices spread round robin) */
 int spp_primary_start(const unsigned *lcores, unsigned nb_lcores);
-int spp_primary_run(unsigned lcore);  /* spp_primary_start() on one lcore */
 int spp_primary_shutdown(void);
 int spp_primary_nb_phy(void);
 int spp_primary_nb_rings(void);

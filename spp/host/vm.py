@@ -1,7 +1,7 @@
 """QEMU VMs of a host topology: boot, watch and stop them; their vhost-user sockets.
 
 Each VM NIC is a virtio-net-pci device on a vhost-user socket /tmp/sockN, the
-socket of spp's `vhost:N` (native/src/primary.c). Which side listens follows
+socket of spp's `vhost:N` (native/src/primary/primary.c). Which side listens follows
 spp_vf's mode (`Topology.vhost_client`):
 
 - `--vhost-client`: QEMU is the server (`server=on,wait=off`); `start_vms`

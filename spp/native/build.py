@@ -1,8 +1,11 @@
 """Build the C data-plane core into the cffi extension module `spp._native`.
 
-Out-of-line API mode: cffi compiles native/src/*.c together with a small
+Out-of-line API mode: cffi compiles every C file under native/src/ (grouped
+by process: common/, primary/, secondary/, vf/) together with a small
 generated wrapper, against DPDK found through pkg-config. The cdef is the
-CFFI block of native/include/spp_native.h, the only boundary with Python.
+CFFI block of native/include/spp_native.h, the only boundary with Python:
+its functions, structs and #define'd constants (read in Python as
+`lib.SPP_...`).
 
 A second, tiny module `spp._limits` holds only the integer `#define`s of that
 block (table sizes, name lengths, codes). It links nothing but libc, so the
@@ -53,11 +56,12 @@ def pkg_config(*args: str) -> list[str]:
 def make_builder() -> FFI:
     ffi = FFI()
     ffi.cdef(cdef_block(HEADER))
-    sources = sorted(str(p) for p in (NATIVE / "src").glob("*.c"))
+    sources = sorted(str(p) for p in (NATIVE / "src").rglob("*.c"))
     ffi.set_source(
         "spp._native",
         '#include "spp_native.h"',
         sources=sources,
+        # "spp_native.h", and the core's own headers by folder: "common/shared.h"
         include_dirs=[str(NATIVE / "include"), str(NATIVE / "src")],
         extra_compile_args=[
             *pkg_config("--cflags"),

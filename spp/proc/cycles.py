@@ -2,7 +2,7 @@
 
 Both mains add `process` (pid, version, start time), `tsc_hz` and `lcore_cycles` (one entry
 per worker lcore: busy and idle TSC cycles, frames moved) to their status; spp_vf adds a
-`cycles` object to each component. The counters are the C core's (native/src/cycles.h).
+`cycles` object to each component. The counters are the C core's (native/src/common/cycles.h).
 """
 
 from __future__ import annotations

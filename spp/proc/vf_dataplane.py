@@ -60,7 +60,7 @@ class NativeDataPlane:
         self._check(self.lib.spp_vf_port_close(handle))
 
     def _claim_rx(self, slot: int, comp: Component) -> tuple[dict[int, bytes], list[int]]:
-        """Claim the rx queues `comp` polls (directly polled devices only: claim.c).
+        """Claim the rx queues `comp` polls (directly polled devices only: queue_claim.c).
 
         Returns the claims the component should hold and the handles newly
         claimed (released again by the caller if the update fails).

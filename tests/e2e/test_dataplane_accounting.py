@@ -3,7 +3,7 @@
 The VLAN-copy test is an outside tester's: flooded
 frames that get a private copy for a VLAN rewrite used to leave the primary's
 tx counter and never reach the wire (the copies that landed in mbufs beyond
-the af_xdp UMEM; see native/src/pool.c). Now what phy:1 sends is what its
+the af_xdp UMEM; see native/src/common/pool.c). Now what phy:1 sends is what its
 peer receives, and the kernel's socket counters show no refusal.
 """
 

@@ -1,4 +1,4 @@
-"""The classifier's decision (native/src/classifier.h) against upstream spp_vf's order.
+"""The classifier's decision (native/src/vf/classifier.h) against upstream spp_vf's order.
 
 `spp_cls_decide` builds a table exactly as `spp_vf_component_update` does and
 classifies one frame with the hot path's own function, without EAL. The
