@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from spp.errors import Refused
+from spp.native import limits
 from spp.native.limits import SPP_MAX_LCORES as MAX_LCORES
 from spp.native.limits import SPP_MAX_PHY as MAX_PHY
 from spp.native.limits import SPP_MAX_RINGS as MAX_RINGS
@@ -26,7 +27,7 @@ from spp.native.limits import SPP_RES_PHY, SPP_RES_RING, SPP_RES_VHOST
 
 MAX_QUEUES = 1024     # RTE_MAX_QUEUES_PER_PORT
 MAX_CLIENT_ID = 255   # spp_vf --client-id 1..255
-VLAN_ID_MAX = 4094    # 4095 is reserved by IEEE 802.1Q
+VLAN_ID_MAX = limits.SPP_VLAN_ID_MAX    # 4095 is reserved by IEEE 802.1Q
 PCP_MAX = 7
 NAME_MAX = 32         # component names
 

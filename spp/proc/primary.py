@@ -29,7 +29,7 @@ from typing import Any
 
 from spp.defaults import PRIMARY_ADDR, PRIMARY_PORT
 from spp.errors import Refused, UsageError
-from spp.native import check, eal_init, load
+from spp.native import check, eal_init, limits, load
 from spp.native.limits import SPP_MAX_RINGS, SPP_MAX_VHOST
 from spp.proc import cycles, primary_status, skeleton
 from spp.proc import eal as ealmod
@@ -46,11 +46,11 @@ from spp.resources import parse_uid
 
 DEFAULT_MEMORY_MB = 512
 DEFAULT_RINGS = 10
-DEFAULT_BRIDGE_RING = 8192
-BRIDGE_RING_RANGE = (64, 1 << 20)
-DEFAULT_VHOST_PORTS = 4
-MAX_BRIDGE_LCORES = 16
-MIN_MBUFS = 1024
+DEFAULT_BRIDGE_RING = limits.SPP_BRIDGE_RING_SIZE
+BRIDGE_RING_RANGE = (limits.SPP_BRIDGE_RING_MIN, limits.SPP_BRIDGE_RING_MAX)
+DEFAULT_VHOST_PORTS = limits.SPP_VHOST_PORTS_DEFAULT
+MAX_BRIDGE_LCORES = limits.SPP_MAX_BRIDGE_LCORES
+MIN_MBUFS = limits.SPP_MIN_MBUFS
 ALL_PORTS = (1 << 64) - 1
 APP_USAGE = "-p PORTMASK -n RINGS -s IP:PORT"
 
