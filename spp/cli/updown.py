@@ -28,6 +28,7 @@ from typing import Any
 from spp import rundir
 from spp.client import Client, SppError
 from spp.metrics.server import DEFAULT_ADDR as METRICS_ADDR
+from spp.safefile import UnsafeFile
 
 
 class UpError(Exception):
@@ -84,9 +85,7 @@ def _process_argvs(topo: Any, phys: list[str], bind: str) -> tuple[list[str], li
 
 
 def _spawn(name: str, argv: list[str], instance: str) -> subprocess.Popen[bytes]:
-    log_file = rundir.log_path(name, instance)
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
+    with rundir.open_log(rundir.log_path(name, instance)) as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "spp.cli.main", *argv],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -147,7 +146,7 @@ def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
 
         try:
             host_up(topo, echo=echo)
-        except (HostError, ValueError) as exc:
+        except (HostError, ValueError, UnsafeFile) as exc:
             raise UpError(str(exc)) from None
         echo(f"host topology {topo.name} up")
     cl = Client(f"{bind}:{ctl.api_port}", timeout=2.0)
@@ -175,7 +174,7 @@ def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
             _wait("metrics", proc, lambda: _metrics_ready(url), timeout, inst)
             echo(f"metrics exporter on {url} (pid {proc.pid}); "
                  f"point Prometheus at {METRICS_ADDR}:{ctl.metrics_port}")
-    except (UpError, OSError) as exc:
+    except (UpError, OSError, UnsafeFile) as exc:
         down(bind, topology, host=False, echo=lambda _m: None)
         raise UpError(str(exc)) from None
 
@@ -211,7 +210,7 @@ def down(ctl_bind: str | None = None, topology: str | None = None, host: bool = 
     problems: list[str] = []
     try:
         topo, targets = _down_targets(topology)
-    except ValueError as exc:
+    except (ValueError, UnsafeFile) as exc:
         return [str(exc)]
     inst = topo.file_prefix
     cl = Client(f"{ctl_bind or topo.ctl.bind}:{topo.ctl.api_port}", timeout=3.0)
@@ -224,7 +223,11 @@ def down(ctl_bind: str | None = None, topology: str | None = None, host: bool = 
             cl.delete("primary")
             echo("Exit primary.")
     for path in rundir.pid_files(inst):
-        pid = rundir.stop_pidfile(path)
+        try:
+            pid = rundir.stop_pidfile(path)
+        except UnsafeFile as exc:
+            problems.append(str(exc))
+            continue
         if pid is not None:
             echo(f"stopped {path.stem} (pid {pid})")
     if host:
@@ -234,6 +237,6 @@ def down(ctl_bind: str | None = None, topology: str | None = None, host: bool = 
             for target in targets:
                 host_down(target)
                 echo(f"host topology {getattr(target, 'topology', None) or target.name} down")
-        except (ImportError, HostError, ValueError) as exc:
+        except (ImportError, HostError, ValueError, UnsafeFile) as exc:
             problems.append(f"host down: {exc}")
     return problems

@@ -22,6 +22,7 @@ from spp.host.system import (
     prepare_host,
 )
 from spp.host.topology import ROOT_NS, Topology, default_topology
+from spp.safefile import UnsafeFile
 
 
 class HostError(RuntimeError):
@@ -230,8 +231,12 @@ def host_show() -> dict[str, Any]:
     mnt = mounts()
     pids = {}
     for pidfile in sorted(rundir.root().glob("*/*.pid")):
-        pid = rundir.read_pid(pidfile)
         name = f"{pidfile.parent.name}/{pidfile.name}"
+        try:
+            pid = rundir.read_pid(pidfile)
+        except UnsafeFile as exc:
+            pids[name] = {"pid": None, "alive": False, "refused": str(exc)}
+            continue
         pids[name] = {"pid": pid, "alive": bool(pid and rundir.is_ours(pid))}
     return {
         "topologies": topologies,

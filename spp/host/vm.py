@@ -263,7 +263,7 @@ def _spawn(vm: Vm, topo: Topology, accel: str) -> subprocess.Popen[bytes]:
     paths.console.write_bytes(b"")
     argv = qemu_argv(vm, kernel=kernel, initrd=initrd, console=paths.console,
                      vhost_client=topo.vhost_client, accel=accel)
-    with paths.log.open("wb") as log:
+    with rundir.open_log(paths.log, truncate=True) as log:
         log.write(f"{_LOG_HEADER}{vm.name}: accel {accel}: {' '.join(argv)}\n".encode())
         log.flush()
         try:

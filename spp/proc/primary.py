@@ -43,6 +43,7 @@ from spp.resources import (
     opts_to_argv,
     parse_uid,
 )
+from spp.safefile import UnsafeFile
 
 log = logging.getLogger("spp.primary")
 
@@ -521,9 +522,12 @@ class Primary:
         argv = opts_to_argv(eal) + ["--"] + opts_to_argv(app)
         instance = self.ealargs.file_prefix
         log_file = rundir.log_path(f"vf{cid}", instance)
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        with log_file.open("ab") as logf:
-            self.log_offsets[cid] = logf.tell()
+        try:
+            logf = rundir.open_log(log_file)
+        except UnsafeFile as exc:
+            raise CommandError(str(exc)) from None
+        with logf:
+            self.log_offsets[cid] = logf.seek(0, os.SEEK_END)
             child = subprocess.Popen(
                 [sys.executable, "-m", "spp.cli.main", "vf", *argv],
                 stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
