@@ -52,6 +52,23 @@ def pid_path(name: str, instance: str = DEFAULT_INSTANCE) -> Path:
     return instance_dir(instance) / f"{name}.pid"
 
 
+def token_path(api_port: int) -> Path:
+    """Token of the controller whose REST API listens on `api_port` (`spp ctl --auth token`)."""
+    return root() / f"ctl-{api_port}.token"
+
+
+def read_token(api_port: int) -> str | None:
+    """That token, or None when the controller runs without one; UnsafeFile if refused."""
+    path = token_path(api_port)
+    if not os.path.lexists(path):
+        return None
+    try:
+        token = safefile.read_private(path, secret=True).decode().strip()
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return None
+    return token or None
+
+
 def log_path(name: str, instance: str = DEFAULT_INSTANCE) -> Path:
     """Log file of a process started in the background (`spp up`, `pri; launch`)."""
     return instance_dir(instance) / f"{name}.log"
