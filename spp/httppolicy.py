@@ -42,7 +42,7 @@ class Refusal:
 
 def _shown(value: str) -> str:
     value = value if len(value) <= SHOWN else value[:SHOWN - 3] + "..."
-    return value.encode("ascii", "backslashreplace").decode()
+    return value.encode("unicode_escape").decode("ascii")
 
 
 def _is_ip(name: str) -> bool:

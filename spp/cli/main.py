@@ -144,6 +144,8 @@ def up(
     metrics: Annotated[bool, typer.Option(
         help="Also start the Prometheus exporter (127.0.0.1, the topology's "
              "`ctl.metrics_port`, default 9877).")] = True,
+    auth: Annotated[AuthMode, typer.Option(
+        help="Start spp ctl with `--auth token` (see `spp ctl --help`).")] = AuthMode.none,
 ) -> None:
     """Host topology (and its VMs), then spp ctl, primary, vf 1 and the metrics exporter.
 
@@ -153,7 +155,7 @@ def up(
     from spp.cli.updown import up as do_up
 
     try:
-        do_up(topology, ctl_bind, timeout, echo=typer.echo, metrics=metrics)
+        do_up(topology, ctl_bind, timeout, echo=typer.echo, metrics=metrics, auth=auth.value)
     except UpError as exc:
         fail(f"spp up: {exc}")
 

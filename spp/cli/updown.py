@@ -130,7 +130,7 @@ def _metrics_ready(url: str) -> bool:
 
 
 def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
-       echo: Any = print, host: bool = True, metrics: bool = True) -> None:
+       echo: Any = print, host: bool = True, metrics: bool = True, auth: str = "none") -> None:
     """Bring an instance up; on failure clean up what was started and raise UpError."""
     try:
         topo = _load_topology(topology)
@@ -152,7 +152,7 @@ def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
     cl = Client(f"{bind}:{ctl.api_port}", timeout=2.0)
     try:
         proc = _spawn("ctl", ["ctl", "-b", bind, "-p", str(ctl.pri_port), "-s",
-                              str(ctl.sec_port), "-a", str(ctl.api_port),
+                              str(ctl.sec_port), "-a", str(ctl.api_port), "--auth", auth,
                               "--pid-file", str(rundir.pid_path("ctl", inst))], inst)
         _wait("ctl", proc, lambda: cl.processes() is not None, timeout, inst)
         echo(f"spp ctl up on {bind}:{ctl.api_port} (pid {proc.pid})")

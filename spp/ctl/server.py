@@ -57,7 +57,8 @@ class Controller:
         if self.auth not in AUTH_MODES:
             raise ValueError(f"unknown --auth '{self.auth}' (none, token)")
         self.token = secrets.token_urlsafe(32) if self.auth == "token" else None
-        hint = str(rundir.token_path(self.api_port)) if self.api_port else ""
+        hint = str(rundir.token_path(self.api_port) if self.api_port
+                   else rundir.root() / "ctl-<REST port>.token")
         policy = HttpPolicy.make(self.bind, self.allow_hosts, self.token, hint)
         listening = guard.Listening(self.bind, self.api_port, self.pri_port, self.sec_port,
                                     self.auth)
