@@ -41,8 +41,9 @@ class Refusal:
 
 
 def _shown(value: str) -> str:
-    value = value if len(value) <= SHOWN else value[:SHOWN - 3] + "..."
-    return value.encode("unicode_escape").decode("ascii")
+    """A header value for a reason: printable ASCII, at most SHOWN characters."""
+    text = value.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= SHOWN else text[:SHOWN - 3] + "..."
 
 
 def _is_ip(name: str) -> bool:
