@@ -229,7 +229,7 @@ def host_show() -> dict[str, Any]:
     pin_parent = Path(BPFFS_DIR) / "spp"
     instance_pins = sorted(str(p.relative_to(BPFFS_DIR)) for p in pin_parent.glob("*/*/spp_*"))
     mnt = mounts()
-    pids = {}
+    pids: dict[str, dict[str, Any]] = {}
     for pidfile in sorted(rundir.root().glob("*/*.pid")):
         name = f"{pidfile.parent.name}/{pidfile.name}"
         try:
