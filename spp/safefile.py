@@ -139,15 +139,18 @@ def check_private(path: Path, secret: bool = False) -> None:
             raise _refuse(dfd, path, why)
 
 
-def read_private(path: Path, secret: bool = False) -> bytes:
-    """The contents of a private file (FileNotFoundError when missing, UnsafeFile if refused)."""
+def read_private(path: Path, secret: bool = False, tail: int | None = None) -> bytes:
+    """The contents of a private file, at most MAX_READ bytes (with `tail`: its last `tail`
+    bytes). FileNotFoundError when missing, UnsafeFile when refused."""
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(path)
     with open_private_dir(path.parent) as dfd:
         fd = _open_checked(dfd, path, _OPEN_READ, secret)
         with os.fdopen(fd, "rb") as f:
-            return f.read(MAX_READ)
+            if tail is not None:
+                f.seek(max(0, os.fstat(fd).st_size - tail))
+            return f.read(MAX_READ if tail is None else tail)
 
 
 def write_private_atomic(path: Path, data: bytes, secret: bool = False) -> None:

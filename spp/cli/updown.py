@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spp import rundir
+from spp import rundir, safefile
 from spp.client import Client, SppError
 from spp.metrics.server import DEFAULT_ADDR as METRICS_ADDR
 from spp.safefile import UnsafeFile
@@ -97,8 +97,9 @@ def _spawn(name: str, argv: list[str], instance: str) -> subprocess.Popen[bytes]
 
 def _log_tail(name: str, instance: str, lines: int = 3) -> str:
     try:
-        text = rundir.log_path(name, instance).read_text(errors="replace")
-    except OSError:
+        raw = safefile.read_private(rundir.log_path(name, instance), tail=16384)
+        text = raw.decode(errors="replace")
+    except (OSError, UnsafeFile):
         return ""
     return " | ".join(text.strip().splitlines()[-lines:])
 

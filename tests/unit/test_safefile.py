@@ -147,3 +147,10 @@ def test_forged_host_state_is_refused_not_loaded(tmp_path: Path,
     host_state.state_path("t").symlink_to(forged)
     with pytest.raises(safefile.UnsafeFile, match=r"host-t\.json: it is a symbolic link"):
         host_state.load_state("t")
+
+
+def test_tail_reads_the_end_of_a_long_log(tmp_path: Path) -> None:
+    path = tmp_path / "spp" / "ctl.log"
+    safefile.write_private_atomic(path, b"x" * (2 << 20) + b"last line\n")
+    assert safefile.read_private(path, tail=10) == b"last line\n"
+    assert len(safefile.read_private(path)) == safefile.MAX_READ
