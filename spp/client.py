@@ -1,13 +1,25 @@
-"""The one client of the spp ctl REST API, shared by the shell and `spp` subcommands."""
+"""The one client of the spp ctl REST API, shared by the shell and `spp` subcommands.
+
+Requests carry JSON bodies (`Content-Type: application/json`). When the
+controller runs with `--auth token` on this host, its token file in the run
+directory (spp.rundir.token_path) is read before each request and sent as
+`Authorization: Bearer <token>`; it is never sent to a controller on another
+host.
+"""
 
 from __future__ import annotations
 
+import socket
+from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
+from spp import rundir
 from spp.defaults import API_PORT, API_URL
 from spp.errors import InternalError, SppError, Unavailable, from_code
+from spp.safefile import UnsafeFile
 
 DEFAULT_URL = API_URL
 PROCESS_REFUSED = "command error: "
@@ -28,14 +40,47 @@ def base_url(addr: str) -> str:
     return addr
 
 
+@cache
+def is_local_host(host: str) -> bool:
+    """True when `host` names an address of this machine (it can be bound to)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False
+    for family, kind, proto, _name, addr in infos:
+        try:
+            with socket.socket(family, kind, proto) as s:
+                s.bind((addr[0], 0))
+        except OSError:
+            return False
+    return bool(infos)
+
+
 class Client:
-    def __init__(self, addr: str = DEFAULT_URL, timeout: float = 10.0) -> None:
+    def __init__(self, addr: str = DEFAULT_URL, timeout: float = 10.0,
+                 token: str | None = None) -> None:
         self.url = base_url(addr)
         self.timeout = timeout
+        self.token = token
 
     @property
     def address(self) -> str:
         return self.url.split("//", 1)[1]
+
+    def _auth_headers(self) -> dict[str, str]:
+        """`Authorization` for a controller on this host that runs with a token."""
+        token = self.token
+        if token is None:
+            parts = urlsplit(self.url)
+            if parts.hostname is None or parts.port is None or \
+                    not is_local_host(parts.hostname):
+                return {}
+            try:
+                token = rundir.read_token(parts.port)
+            except (UnsafeFile, OSError) as exc:
+                raise SppError(f"cannot use the token of spp ctl at {self.address}: {exc}") \
+                    from None
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """Send one request; return decoded JSON (200) or None (204).
@@ -45,8 +90,10 @@ class Client:
         Unavailable when the controller cannot be reached.
         """
         url = f"{self.url}/v1/{path.lstrip('/')}"
+        headers = self._auth_headers()
         try:
-            res = requests.request(method, url, json=body, timeout=self.timeout)
+            res = requests.request(method, url, json=body, timeout=self.timeout,
+                                   headers=headers)
         except requests.RequestException as exc:
             raise Unavailable(
                 f"cannot reach spp ctl at {self.address} ({type(exc).__name__})."

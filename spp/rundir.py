@@ -11,6 +11,10 @@ stops a process by its pid file: every process main, `spp up`, `spp down`,
 `spp host down` and the primary's `launch` go through it. A process is only
 ever signalled by the pid its own pid file names, and only while that pid
 still runs a command line that is ours (a recycled pid is left alone).
+
+Every file here is private (spp.safefile): directories 0700, files 0600, never
+opened through a symlink; a pid file that fails those checks raises
+`safefile.UnsafeFile` with the reason and is kept aside, never used.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
+from spp import safefile
 from spp.defaults import FILE_PREFIX, RUN_DIR, RUN_DIR_ENV
 
 ROOT_ENV = RUN_DIR_ENV
@@ -47,23 +53,45 @@ def pid_path(name: str, instance: str = DEFAULT_INSTANCE) -> Path:
     return instance_dir(instance) / f"{name}.pid"
 
 
+def token_path(api_port: int) -> Path:
+    """Token of the controller whose REST API listens on `api_port` (`spp ctl --auth token`)."""
+    return root() / f"ctl-{api_port}.token"
+
+
+def read_token(api_port: int) -> str | None:
+    """That token, or None when the controller runs without one; UnsafeFile if refused."""
+    path = token_path(api_port)
+    if not os.path.lexists(path):
+        return None
+    try:
+        token = safefile.read_private(path, secret=True).decode().strip()
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return None
+    return token or None
+
+
 def log_path(name: str, instance: str = DEFAULT_INSTANCE) -> Path:
     """Log file of a process started in the background (`spp up`, `pri; launch`)."""
     return instance_dir(instance) / f"{name}.log"
 
 
+def open_log(path: Path, truncate: bool = False) -> BinaryIO:
+    """A log file of the run directory opened for appending (private, never through a link)."""
+    return safefile.open_private_append(path, truncate)
+
+
 def write_pid(path: Path, pid: int | None = None) -> None:
-    """Record `pid` (default: this process) atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(f"{pid or os.getpid()}\n")
-    os.replace(tmp, path)
+    """Record `pid` (default: this process) atomically; UnsafeFile if the file is refused."""
+    safefile.write_private_atomic(path, f"{pid or os.getpid()}\n".encode())
 
 
 def read_pid(path: Path) -> int | None:
-    """The pid a pid file names, or None when it is missing or unreadable."""
+    """The pid a pid file names, or None when it is missing or unreadable.
+
+    Raises safefile.UnsafeFile (the file is set aside) when it is not a private file of ours.
+    """
     try:
-        pid = int(path.read_text().split()[0])
+        pid = int(safefile.read_private(path).split()[0])
     except (OSError, ValueError, IndexError):
         return None
     return pid if pid > 1 else None
@@ -71,8 +99,9 @@ def read_pid(path: Path) -> int | None:
 
 def remove_pid(path: Path, pid: int | None = None) -> None:
     """Remove a pid file, but only if it still names `pid` (default: this process)."""
-    if read_pid(path) == (pid or os.getpid()):
-        path.unlink(missing_ok=True)
+    with contextlib.suppress(safefile.UnsafeFile):
+        if read_pid(path) == (pid or os.getpid()):
+            path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -133,7 +162,10 @@ def stop_pid(pid: int, grace: float = 3.0) -> None:
 
 
 def stop_pidfile(path: Path, grace: float = 3.0, marker: str = OURS_MARKER) -> int | None:
-    """Stop the process a pid file names if it is ours; remove the file. Returns the pid stopped."""
+    """Stop the process a pid file names if it is ours; remove the file. Returns the pid stopped.
+
+    A refused pid file (safefile.UnsafeFile) stops nothing and is kept aside.
+    """
     pid = read_pid(path)
     stopped = None
     if pid is not None and is_ours(pid, marker):

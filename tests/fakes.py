@@ -239,11 +239,12 @@ class FakeVf(FakeProc):
 class Stack:
     """Controller + fakes on one event loop in a background thread."""
 
-    def __init__(self, timeout: float = 2.0, heartbeat: float = 1.0) -> None:
+    def __init__(self, timeout: float = 2.0, heartbeat: float = 1.0, **ctl_opts: Any) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.ctl = Controller("127.0.0.1", 0, 0, 0, timeout=timeout, heartbeat=heartbeat)
+        self.ctl = Controller("127.0.0.1", 0, 0, 0, timeout=timeout, heartbeat=heartbeat,
+                              **ctl_opts)
         self.run(self.ctl.start())
         self.url = f"http://127.0.0.1:{self.ctl.api_port}/v1"
         self.base = f"http://127.0.0.1:{self.ctl.api_port}"

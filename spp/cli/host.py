@@ -12,6 +12,7 @@ from spp.host.state import load_state
 from spp.host.system import DEFAULT_HUGEPAGES
 from spp.host.topology import Topology, TopologyError, load_topology
 from spp.host.updown import HostError, host_down, host_show, host_up
+from spp.safefile import UnsafeFile
 
 app = typer.Typer(
     help="Host set-up: namespaces, veth pairs, hugepages, bpffs.",
@@ -50,7 +51,7 @@ def up(
     topo = _load(topology)
     try:
         state = host_up(topo, hugepages=hugepages, echo=typer.echo)
-    except HostError as exc:
+    except (HostError, UnsafeFile) as exc:
         _fail(str(exc))
     typer.echo(
         f"topology {topo.name} up: {len(state.namespaces)} netns, {len(state.links)} interfaces"
@@ -64,7 +65,7 @@ def down(topology: TopologyArg = None) -> None:
     topo = _load(topology)
     try:
         removed = host_down(load_state(topo.name) or topo)
-    except HostError as exc:
+    except (HostError, UnsafeFile) as exc:
         _fail(str(exc))
     typer.echo(f"topology {topo.name} down: removed {len(removed)} object(s)")
     for item in removed:
@@ -104,6 +105,9 @@ def _print_show(info: dict[str, Any]) -> None:
     if info["bpf_pins"]:
         typer.echo(f"pinned: {' '.join(info['bpf_pins'])}")
     for name, pid in info["pidfiles"].items():
+        if pid.get("refused"):
+            typer.echo(f"pidfile {name}: {pid['refused']}")
+            continue
         typer.echo(f"pidfile {name}: {pid['pid']} {'alive' if pid['alive'] else 'stale'}")
 
 
@@ -114,7 +118,7 @@ def show(
     """Show what exists now: recorded topologies, their interfaces, hugepages, pins."""
     try:
         info = host_show()
-    except (OSError, HostError) as exc:
+    except (OSError, HostError, UnsafeFile) as exc:
         _fail(str(exc))
     if as_json:
         typer.echo(json.dumps(info, indent=2))

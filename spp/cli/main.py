@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import sys
 from pathlib import Path
@@ -29,6 +30,11 @@ app.add_typer(primary.app, name="primary")
 app.add_typer(vf.app, name="vf")
 
 
+class AuthMode(enum.StrEnum):
+    none = "none"
+    token = "token"
+
+
 @app.command()
 def ctl(
     bind: Annotated[str, typer.Option("-b", "--bind", help="Address to bind.")]
@@ -40,15 +46,24 @@ def ctl(
     api_port: Annotated[int, typer.Option("-a", "--api-port", help="REST API port.")]
     = defaults.API_PORT,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for a process reply.")] = 5.0,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", help="Also answer requests for this host name (repeatable).")] = None,
+    auth: Annotated[AuthMode, typer.Option(
+        help="`token`: require Authorization: Bearer <token>; the token is created in "
+             "the run directory (see docs/security.md).")] = AuthMode.none,
     pid_file: Annotated[Path | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Run the controller: REST API v1 and the process listeners."""
     from spp.ctl.server import run
+    from spp.safefile import UnsafeFile
 
     try:
-        run(bind, pri_port, sec_port, api_port, pid_file=pid_file, timeout=timeout)
+        run(bind, pri_port, sec_port, api_port, pid_file=pid_file, timeout=timeout,
+            allow_hosts=tuple(allow_host or ()), auth=auth.value)
     except OSError as exc:
         fail(f"spp ctl: cannot listen on {bind}: {exc.strerror or exc}")
+    except UnsafeFile as exc:
+        fail(f"spp ctl: {exc}")
 
 
 ServerOpt = Annotated[list[str] | None, typer.Option(
@@ -76,17 +91,26 @@ def cli_alias(bind: ServerOpt = None) -> None:
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="Raw JSON.")] = False) -> None:
     """Show controller address, primary state and secondaries."""
-    from spp.cli.statusfmt import overall_status
+    from spp.cli.statusfmt import ctl_security, overall_status
 
     cl = client()
     try:
         procs = cl.processes()
     except SppError as exc:
         fail(f"Error: {exc.reason}")
+    try:
+        info = cl.get("ctl")
+    except SppError:
+        info = None
     if as_json:
-        typer.echo(json.dumps({"spp-ctl": cl.address, "processes": procs}, indent=2))
-    else:
-        typer.echo(overall_status(cl.address, procs))
+        typer.echo(json.dumps({"spp-ctl": cl.address, "processes": procs, "ctl": info},
+                              indent=2))
+        return
+    text = overall_status(cl.address, procs)
+    if isinstance(info, dict):
+        head, _, rest = text.partition("\n- primary:")
+        text = "\n".join([head, *ctl_security(info)]) + "\n- primary:" + rest
+    typer.echo(text)
 
 
 @app.command()
@@ -125,6 +149,8 @@ def up(
     metrics: Annotated[bool, typer.Option(
         help="Also start the Prometheus exporter (127.0.0.1, the topology's "
              f"`ctl.metrics_port`, default {defaults.METRICS_PORT}).")] = True,
+    auth: Annotated[AuthMode, typer.Option(
+        help="Start spp ctl with `--auth token` (see `spp ctl --help`).")] = AuthMode.none,
 ) -> None:
     """Host topology (and its VMs), then spp ctl, primary, vf 1 and the metrics exporter.
 
@@ -134,7 +160,7 @@ def up(
     from spp.cli.updown import up as do_up
 
     try:
-        do_up(topology, ctl_bind, timeout, echo=typer.echo, metrics=metrics)
+        do_up(topology, ctl_bind, timeout, echo=typer.echo, metrics=metrics, auth=auth.value)
     except UpError as exc:
         fail(f"spp up: {exc}")
 

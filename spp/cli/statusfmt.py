@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 
@@ -94,3 +95,32 @@ def overall_status(address: str, processes: list[dict[str, Any]]) -> str:
     ]
     lines += [f"    {p['client-id']}: {p['type']}:{p['client-id']}" for p in secs]
     return "\n".join(lines)
+
+
+def is_loopback(addr: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and `localhost`; False for a wildcard or any other address."""
+    if addr == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(addr.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def ctl_security(info: dict[str, Any]) -> list[str]:
+    """`spp status` lines on the controller's listeners (GET /v1/ctl): REST authentication,
+    and whether the primary's and secondaries' control ports (no authentication there)
+    are reachable from other hosts."""
+    bind = str(info.get("bind", ""))
+    ports = info.get("ports") or {}
+    pri, sec = ports.get("primary"), ports.get("secondary")
+    lines = [f"  - auth: {info.get('auth', 'none')}"]
+    where = f"primary {bind}:{pri}, secondary {bind}:{sec}"
+    if is_loopback(bind):
+        lines.append(f"  - control ports: {where} (loopback only)")
+    else:
+        lines.append(f"  - control ports: {where}")
+        lines.append(f"warning: the control ports {where} take commands without "
+                     "authentication from other hosts; run `spp ctl -b 127.0.0.1` "
+                     "(docs/security.md).")
+    return lines

@@ -26,9 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spp import rundir
+from spp import rundir, safefile
 from spp.client import Client, SppError
 from spp.metrics.server import DEFAULT_ADDR as METRICS_ADDR
+from spp.safefile import UnsafeFile
 
 
 class UpError(Exception):
@@ -85,9 +86,7 @@ def _process_argvs(topo: Any, phys: list[str], bind: str) -> tuple[list[str], li
 
 
 def _spawn(name: str, argv: list[str], instance: str) -> subprocess.Popen[bytes]:
-    log_file = rundir.log_path(name, instance)
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
+    with rundir.open_log(rundir.log_path(name, instance)) as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "spp.cli.main", *argv],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -99,8 +98,9 @@ def _spawn(name: str, argv: list[str], instance: str) -> subprocess.Popen[bytes]
 
 def _log_tail(name: str, instance: str, lines: int = 3) -> str:
     try:
-        text = rundir.log_path(name, instance).read_text(errors="replace")
-    except OSError:
+        raw = safefile.read_private(rundir.log_path(name, instance), tail=16384)
+        text = raw.decode(errors="replace")
+    except (OSError, UnsafeFile):
         return ""
     return " | ".join(text.strip().splitlines()[-lines:])
 
@@ -132,7 +132,7 @@ def _metrics_ready(url: str) -> bool:
 
 
 def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
-       echo: Any = print, host: bool = True, metrics: bool = True) -> None:
+       echo: Any = print, host: bool = True, metrics: bool = True, auth: str = "none") -> None:
     """Bring an instance up; on failure clean up what was started and raise UpError."""
     try:
         topo = _load_topology(topology)
@@ -148,13 +148,13 @@ def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
 
         try:
             host_up(topo, echo=echo)
-        except (HostError, ValueError) as exc:
+        except (HostError, ValueError, UnsafeFile) as exc:
             raise UpError(str(exc)) from None
         echo(f"host topology {topo.name} up")
     cl = Client(f"{bind}:{ctl.api_port}", timeout=2.0)
     try:
         proc = _spawn("ctl", ["ctl", "-b", bind, "-p", str(ctl.pri_port), "-s",
-                              str(ctl.sec_port), "-a", str(ctl.api_port),
+                              str(ctl.sec_port), "-a", str(ctl.api_port), "--auth", auth,
                               "--pid-file", str(rundir.pid_path("ctl", inst))], inst)
         _wait("ctl", proc, lambda: cl.processes() is not None, timeout, inst)
         echo(f"spp ctl up on {bind}:{ctl.api_port} (pid {proc.pid})")
@@ -176,7 +176,7 @@ def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
             _wait("metrics", proc, lambda: _metrics_ready(url), timeout, inst)
             echo(f"metrics exporter on {url} (pid {proc.pid}); "
                  f"point Prometheus at {METRICS_ADDR}:{ctl.metrics_port}")
-    except (UpError, OSError) as exc:
+    except (UpError, OSError, UnsafeFile) as exc:
         down(bind, topology, host=False, echo=lambda _m: None)
         raise UpError(str(exc)) from None
 
@@ -212,7 +212,7 @@ def down(ctl_bind: str | None = None, topology: str | None = None, host: bool = 
     problems: list[str] = []
     try:
         topo, targets = _down_targets(topology)
-    except ValueError as exc:
+    except (ValueError, UnsafeFile) as exc:
         return [str(exc)]
     inst = topo.file_prefix
     cl = Client(f"{ctl_bind or topo.ctl.bind}:{topo.ctl.api_port}", timeout=3.0)
@@ -225,7 +225,11 @@ def down(ctl_bind: str | None = None, topology: str | None = None, host: bool = 
             cl.delete("primary")
             echo("Exit primary.")
     for path in rundir.pid_files(inst):
-        pid = rundir.stop_pidfile(path)
+        try:
+            pid = rundir.stop_pidfile(path)
+        except UnsafeFile as exc:
+            problems.append(str(exc))
+            continue
         if pid is not None:
             echo(f"stopped {path.stem} (pid {pid})")
     if host:
@@ -235,6 +239,6 @@ def down(ctl_bind: str | None = None, topology: str | None = None, host: bool = 
             for target in targets:
                 host_down(target)
                 echo(f"host topology {getattr(target, 'topology', None) or target.name} down")
-        except (ImportError, HostError, ValueError) as exc:
+        except (ImportError, HostError, ValueError, UnsafeFile) as exc:
             problems.append(f"host down: {exc}")
     return problems

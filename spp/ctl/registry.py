@@ -58,6 +58,8 @@ class Registry:
     async def _handle(self, r: asyncio.StreamReader, w: asyncio.StreamWriter, expect: str) -> None:
         conn: ProcConn | None = None
         wire.keepalive(w)
+        peer = w.get_extra_info("peername")
+        where = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else "-"
         try:
             try:
                 line = await asyncio.wait_for(wire.read_line(r), wire.HELLO_TIMEOUT_S)
@@ -65,31 +67,31 @@ class Registry:
                 line = b""
             hello, reason = self._check_hello(line, expect)
             if hello is None:
-                await _reject(w, reason)
+                await _reject(w, where, reason)
                 return
             raw_pid = hello.get("pid")
             pid = raw_pid if isinstance(raw_pid, int) else None
             if expect == "primary":
                 if self.primary is not None and not self.primary.closed.is_set():
-                    await _reject(w, "primary is already connected.")
+                    await _reject(w, where, "primary is already connected.")
                     return
                 conn = ProcConn("primary", r, w, pid=pid, heartbeat=self.heartbeat)
                 self.primary = conn
             else:
                 cid = hello.get("client_id")
                 if not isinstance(cid, int) or isinstance(cid, bool) or not 0 <= cid < 1 << 16:
-                    await _reject(w, "client_id must be a non-negative integer.")
+                    await _reject(w, where, "client_id must be a non-negative integer.")
                     return
                 old = self.vfs.get(cid)
                 if old is not None and not old.closed.is_set():
-                    await _reject(w, f"client-id {cid} is already connected.")
+                    await _reject(w, where, f"client-id {cid} is already connected.")
                     return
                 conn = ProcConn("vf", r, w, client_id=cid, pid=pid, heartbeat=self.heartbeat)
                 self.vfs[cid] = conn
             await conn.send({"welcome": {"controller": self.controller_addr,
                                          "version": wire.VERSION,
                                          "heartbeat": self.heartbeat}})
-            log.info("%s connected (pid %s)", conn.label, conn.pid)
+            log.info("%s connected (pid %s) from %s", conn.label, conn.pid, where)
             await conn.read_loop()
         except (TimeoutError, ConnectionError, OSError) as exc:
             log.warning("handshake failed on %s port: %s", expect, exc)
@@ -114,7 +116,8 @@ class Registry:
                 conn.close()
 
 
-async def _reject(w: asyncio.StreamWriter, reason: str) -> None:
+async def _reject(w: asyncio.StreamWriter, peer: str, reason: str) -> None:
+    log.warning("refused a process from %s: %s", peer, reason)
     with contextlib.suppress(Exception):
         w.write(wire.encode({"reject": reason}))
         await w.drain()

@@ -28,11 +28,13 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from spp.ctl import guard
 from spp.ctl import validate as v
 from spp.ctl.conn import DEFAULT_TIMEOUT, ProcConn
 from spp.ctl.cpu import cpu_layout
 from spp.ctl.registry import Registry
 from spp.errors import NotFound, SppError
+from spp.httppolicy import HttpPolicy
 from spp.resources import is_ascii_id
 
 log = logging.getLogger("spp.ctl")
@@ -309,8 +311,11 @@ async def put_classifier_table(request: web.Request) -> web.Response:
     return _no_content()
 
 
-def make_app(reg: Registry, timeout: float = DEFAULT_TIMEOUT) -> web.Application:
+def make_app(reg: Registry, timeout: float = DEFAULT_TIMEOUT, policy: HttpPolicy | None = None,
+             listening: guard.Listening | None = None) -> web.Application:
+    """The REST application; every route is behind spp.ctl.guard (default: loopback only)."""
     app = web.Application(middlewares=[errors], client_max_size=v.MAX_BODY)
+    guard.install(app, policy or HttpPolicy.make("127.0.0.1"), listening or guard.Listening())
     app[REG] = reg
     app[TIMEOUT] = timeout
     app.add_routes(routes)

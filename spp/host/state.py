@@ -2,17 +2,18 @@
 
 `down` removes exactly what is recorded here. The file is rewritten after every
 creation so that a crash half-way through `up` still leaves an exact record.
+It is a private file of the run directory (spp.safefile): a forged one is
+refused (safefile.UnsafeFile) and set aside, never acted upon.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spp import rundir
+from spp import rundir, safefile
 from spp.defaults import FILE_PREFIX
 
 
@@ -77,11 +78,8 @@ class HostState:
         return asdict(self)
 
     def save(self) -> None:
-        path = self.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        os.replace(tmp, path)
+        data = json.dumps(self.to_dict(), indent=2) + "\n"
+        safefile.write_private_atomic(self.path, data.encode())
 
     def remove_file(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -101,13 +99,17 @@ class HostState:
 
 
 def load_state(topology_name: str) -> HostState | None:
-    """The recorded state of a topology, or None when it is not up (or unreadable)."""
-    path = state_path(topology_name)
+    """The recorded state of a topology, or None when it is not up (or unreadable).
+
+    Raises safefile.UnsafeFile when the file is not a private file of ours.
+    """
     try:
-        return HostState.from_dict(json.loads(path.read_text()))
-    except FileNotFoundError:
+        raw = safefile.read_private(state_path(topology_name))
+    except OSError:
         return None
-    except (OSError, ValueError, KeyError, TypeError):
+    try:
+        return HostState.from_dict(json.loads(raw))
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 

@@ -23,6 +23,7 @@ from spp.host.system import (
     prepare_host,
 )
 from spp.host.topology import ROOT_NS, Topology, default_topology
+from spp.safefile import UnsafeFile
 
 
 class HostError(RuntimeError):
@@ -229,10 +230,14 @@ def host_show() -> dict[str, Any]:
     pin_parent = Path(BPFFS_DIR) / "spp"
     instance_pins = sorted(str(p.relative_to(BPFFS_DIR)) for p in pin_parent.glob("*/*/spp_*"))
     mnt = mounts()
-    pids = {}
+    pids: dict[str, dict[str, Any]] = {}
     for pidfile in sorted(rundir.root().glob("*/*.pid")):
-        pid = rundir.read_pid(pidfile)
         name = f"{pidfile.parent.name}/{pidfile.name}"
+        try:
+            pid = rundir.read_pid(pidfile)
+        except UnsafeFile as exc:
+            pids[name] = {"pid": None, "alive": False, "refused": str(exc)}
+            continue
         pids[name] = {"pid": pid, "alive": bool(pid and rundir.is_ours(pid))}
     return {
         "topologies": topologies,

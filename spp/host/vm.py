@@ -36,9 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spp import rundir
+from spp import rundir, safefile
 from spp.host import vmimage
 from spp.host.topology import Topology, Vm, VmNic
+from spp.safefile import UnsafeFile
 
 QEMU = "qemu-system-x86_64"
 SOCKET_FMT = "/tmp/sock{}"
@@ -130,14 +131,14 @@ def choose_accel(requested: str, image: vmimage.VmImage) -> tuple[str, str]:
     if forced in ("kvm", "tcg"):
         return forced, f"{ACCEL_ENV}={forced}"
     cache = _accel_cache()
-    with contextlib.suppress(OSError, ValueError):
-        accel, _, reason = cache.read_text().partition(" ")
+    with contextlib.suppress(OSError, ValueError, UnsafeFile):
+        accel, _, reason = safefile.read_private(cache).decode().partition(" ")
         if accel in ("kvm", "tcg"):
             return accel, reason.strip()
     ok, reason = kvm_usable(image)
     accel = "kvm" if ok else "tcg"
-    with contextlib.suppress(OSError):
-        cache.write_text(f"{accel} {reason}\n")
+    with contextlib.suppress(OSError, UnsafeFile):
+        safefile.write_private_atomic(cache, f"{accel} {reason}\n".encode())
     return accel, reason
 
 
@@ -263,7 +264,7 @@ def _spawn(vm: Vm, topo: Topology, accel: str) -> subprocess.Popen[bytes]:
     paths.console.write_bytes(b"")
     argv = qemu_argv(vm, kernel=kernel, initrd=initrd, console=paths.console,
                      vhost_client=topo.vhost_client, accel=accel)
-    with paths.log.open("wb") as log:
+    with rundir.open_log(paths.log, truncate=True) as log:
         log.write(f"{_LOG_HEADER}{vm.name}: accel {accel}: {' '.join(argv)}\n".encode())
         log.flush()
         try:

@@ -27,11 +27,14 @@ def serve(
     timeout: float = typer.Option(
         DEFAULT_TIMEOUT, "--timeout", help="Seconds per REST request of a scrape."
     ),
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", help="Also answer scrapes for this host name (repeatable).")] = None,
     pid_file: Annotated[Path | None, typer.Option("--pid-file", hidden=True)] = None,
 ) -> None:
     """Serve /metrics, reading `spp ctl` REST API on every scrape."""
     try:
-        run_server(port=port, addr=addr, ctl_url=ctl_url, timeout=timeout, pid_file=pid_file)
+        run_server(port=port, addr=addr, ctl_url=ctl_url, timeout=timeout, pid_file=pid_file,
+                   allow_hosts=allow_host or ())
     except OSError as exc:
         typer.echo(f"spp metrics: cannot listen on {addr}:{port}: {exc.strerror or exc}",
                    err=True)

@@ -44,6 +44,8 @@ class SppCollector(Collector):
     def _fill(self, fams: Families) -> None:
         snap = take_snapshot(self.reader)
         up: dict[str, bool] = {"ctl": snap.ctl_up, "primary": snap.primary is not None}
+        if snap.ctl is not None:
+            fams.add_ctl(snap.ctl)
         if snap.primary is not None:
             fams.add_primary(snap.primary)
         for cid, status in sorted(snap.vfs.items()):

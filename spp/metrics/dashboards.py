@@ -60,6 +60,12 @@ DATAPLANE: tuple[tuple[str, tuple[Panel, ...]], ...] = (
             "{{process}} {{version}}"),), kind="stat"),
         Panel("Classifier entries", ((f"spp_classifier_entries{{{VF}}}", "vf {{client_id}}"),),
               kind="stat"),
+        Panel("Controller changes and refusals", (
+            (f"sum by (result) ({rate('spp_ctl_audited_requests_total')})", "{{result}}"),
+        ), unit="reqps",
+            description="REST changes spp ctl accepted or failed, and requests it refused "
+                        "(foreign Host or Origin, no token, not JSON); each one is also a "
+                        "line of its log."),
     )),
     ("Port rates in and out", (
         Panel("Phy rx / tx pps", (

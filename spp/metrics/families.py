@@ -46,6 +46,13 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec("spp_process_lcores", "gauge", "EAL lcores of an SPP process.", ("process",)),
     Spec(
+        "spp_ctl_audited_requests_total",
+        "counter",
+        "Requests spp ctl audited, by result: changes accepted or failed, and requests "
+        "refused (refused_host, refused_origin, refused_auth, refused_content_type).",
+        ("result",),
+    ),
+    Spec(
         "spp_tsc_frequency_hertz",
         "gauge",
         "TSC frequency of a process: cycles per second of the *_cycles_total counters.",
@@ -264,6 +271,13 @@ class Families:
 
     def add_up(self, process: str, up: bool) -> None:
         self.add("spp_up", [process], 1 if up else 0)
+
+    def add_ctl(self, info: Mapping[str, Any]) -> None:
+        """The controller's audit counts by result (GET /v1/ctl)."""
+        audit = info.get("audit")
+        if isinstance(audit, dict):
+            for result, count in sorted(audit.items()):
+                self.add("spp_ctl_audited_requests_total", [str(result)], count)
 
     def add_process(self, process: str, status: Mapping[str, Any]) -> None:
         """Process info, lcores and lcore cycles: the fields both mains report."""

@@ -16,6 +16,7 @@ class Snapshot:
     (process absent, controller error, malformed JSON); otherwise it is a dict."""
 
     ctl_up: bool = False
+    ctl: dict[str, Any] | None = None
     primary_listed: bool = False
     primary: dict[str, Any] | None = None
     vfs: dict[int, dict[str, Any] | None] = field(default_factory=dict)
@@ -39,12 +40,13 @@ def _as_dict(doc: Any) -> dict[str, Any] | None:
 
 
 def take_snapshot(reader: JsonGetter) -> Snapshot:
-    """Read /processes, then /primary/status and /vfs/{id} for each listed process."""
+    """Read /processes and /ctl, then /primary/status and /vfs/{id} for each listed process."""
     snap = Snapshot()
     procs = reader.get("/processes")
     if not isinstance(procs, list):
         return snap
     snap.ctl_up = True
+    snap.ctl = _as_dict(reader.get("/ctl"))
     for entry in procs:
         if not isinstance(entry, dict):
             continue

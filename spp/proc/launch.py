@@ -8,6 +8,7 @@ runs and, once it has exited, its exit code and its own last word.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from spp import rundir
 from spp.errors import Refused
 from spp.resources import LAUNCH_PROC_NAMES, check_client_id, check_launch_opts, opts_to_argv
+from spp.safefile import UnsafeFile
 
 log = logging.getLogger("spp.primary")
 
@@ -47,9 +49,12 @@ class Launcher:
             raise Refused(f"vf {cid} launched earlier still runs (pid {child.pid})")
         argv = opts_to_argv(eal) + ["--"] + opts_to_argv(app)
         log_file = rundir.log_path(f"vf{cid}", self.file_prefix)
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        with log_file.open("ab") as logf:
-            self.log_offsets[cid] = logf.tell()
+        try:
+            logf = rundir.open_log(log_file)
+        except UnsafeFile as exc:
+            raise Refused(str(exc)) from None
+        with logf:
+            self.log_offsets[cid] = logf.seek(0, os.SEEK_END)
             child = subprocess.Popen(
                 [sys.executable, "-m", "spp.cli.main", "vf", *argv],
                 stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,

@@ -57,9 +57,9 @@ class Stack:
         wait_for(lambda: self._has(want), self.start_timeout, what,
                  check=lambda: self.children.check_alive(name))
 
-    def start_ctl(self) -> None:
+    def start_ctl(self, *extra: str) -> None:
         self._spawn("ctl", ["ctl", "-p", str(self.pri_port), "-s", str(self.sec_port),
-                            "-a", str(self.api)])
+                            "-a", str(self.api), *extra])
         wait_for(lambda: self.client.processes() is not None, self.start_timeout,
                  "controller REST API", check=lambda: self.children.check_alive("ctl"))
 

@@ -219,7 +219,9 @@ def test_oversized_and_out_of_range_input_is_refused_and_processes_live(
     before = fuzz_stack.vf_status()
     url = f"http://127.0.0.1:{fuzz_stack.api}/v1/{path}"
     method = "POST" if path.endswith("components") else "PUT"
-    res = (requests.request(method, url, data=body, timeout=10) if isinstance(body, str)
+    res = (requests.request(method, url, data=body, timeout=10,
+                            headers={"Content-Type": "application/json"})
+           if isinstance(body, str)
            else requests.request(method, url, json=body, timeout=10))
     assert res.status_code in (400, 413) and len(res.text) < 400, res.text
     assert all(p.poll() is None for p in fuzz_stack.procs.values())

@@ -1,6 +1,8 @@
 """`vf N; status` text against the exact shape upstream's spp_vf prints."""
 
-from spp.cli.statusfmt import overall_status, primary_status, vf_status
+import pytest
+
+from spp.cli.statusfmt import ctl_security, overall_status, primary_status, vf_status
 
 SEED_EMPTY = """Basic Information:
   - client-id: 1
@@ -77,3 +79,20 @@ def test_primary_status_shows_ports_patches_and_forwarding():
         "0", "5", "6", "0", "02:00:00:00:00:00"]
     assert lines[lines.index("  - ring ports:") + 2].split() == ["0", "1", "2", "0", "3"]
     assert "  - phy:0 -> phy:1" in lines and lines[-1] == "- forwarding: running"
+
+
+def test_control_ports_on_loopback_are_said_to_be_loopback_only() -> None:
+    lines = ctl_security({"bind": "127.0.0.1", "auth": "none",
+                          "ports": {"rest": 7777, "primary": 5555, "secondary": 6666}})
+    assert lines == ["  - auth: none",
+                     "  - control ports: primary 127.0.0.1:5555, secondary 127.0.0.1:6666 "
+                     "(loopback only)"]
+
+
+@pytest.mark.parametrize("bind", ["0.0.0.0", "::", "192.0.2.1"])
+def test_control_ports_reachable_from_other_hosts_get_a_warning(bind: str) -> None:
+    lines = ctl_security({"bind": bind, "auth": "token",
+                          "ports": {"rest": 7777, "primary": 5555, "secondary": 6666}})
+    assert lines[0] == "  - auth: token"
+    assert lines[-1].startswith(f"warning: the control ports primary {bind}:5555, secondary "
+                                f"{bind}:6666 take commands without authentication")

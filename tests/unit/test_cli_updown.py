@@ -60,3 +60,28 @@ def test_down_stops_only_its_own_instance(tmp_path, monkeypatch, exec_process):
     finally:
         procs["spp"].kill()
         procs["spp"].wait()
+
+
+@pytest.mark.parametrize("forge", ["symlink", "world-writable"])
+def test_down_refuses_a_forged_pid_file_in_one_line_and_stops_nothing(
+        tmp_path, monkeypatch, exec_process, forge):
+    monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
+    proc = exec_process(SLEEPER, "# spp")
+    inst = tmp_path / "spp"
+    inst.mkdir(mode=0o700)
+    if forge == "symlink":
+        (tmp_path / "elsewhere").write_text(f"{proc.pid}\n")
+        (inst / "vf1.pid").symlink_to(tmp_path / "elsewhere")
+    else:
+        (inst / "vf1.pid").write_text(f"{proc.pid}\n")
+        (inst / "vf1.pid").chmod(0o666)
+    try:
+        problems = updown.down("127.0.0.2", host=False, echo=lambda _m: None)
+        assert len(problems) == 1 and "\n" not in problems[0]
+        assert problems[0].startswith(f"refused {inst / 'vf1.pid'}: it is ")
+        assert "kept aside as" in problems[0]
+        assert proc.poll() is None  # the process the forged file names was left alone
+        assert not (inst / "vf1.pid").exists() and len(list(inst.glob("vf1.pid.refused-*"))) == 1
+    finally:
+        proc.kill()
+        proc.wait()

@@ -35,6 +35,7 @@ def full():
 def call(s, method, path, body=None, raw=None, headers=None):
     url = f"{s.url}/{path}" if not path.startswith("/") else f"{s.base}{path}"
     if raw is not None:
+        headers = {"Content-Type": "application/json", **(headers or {})}
         return requests.request(method, url, data=raw, timeout=5, headers=headers)
     return requests.request(method, url, json=body, timeout=5)
 

@@ -30,7 +30,8 @@ def full(stack):
 def call(s, method, path, body=None, raw=None):
     url = f"{s.url}/{path}"
     if raw is not None:
-        return requests.request(method, url, data=raw, timeout=5)
+        return requests.request(method, url, data=raw, timeout=5,
+                                headers={"Content-Type": "application/json"})
     return requests.request(method, url, json=body, timeout=5)
 
 

@@ -23,7 +23,7 @@ def test_serve_defaults(calls: list[dict[str, Any]]) -> None:
     assert res.exit_code == 0, res.output
     assert calls == [
         {"port": 9877, "addr": "127.0.0.1", "ctl_url": "http://127.0.0.1:7777", "timeout": 1.0,
-         "pid_file": None}
+         "pid_file": None, "allow_hosts": ()}
     ]
 
 
@@ -39,7 +39,7 @@ def test_serve_options_as_sub_app(calls: list[dict[str, Any]]) -> None:
     res = CliRunner().invoke(parent, [*args, "--timeout", "0.3"])
     assert res.exit_code == 0, res.output
     assert calls == [{"port": 9999, "addr": "0.0.0.0", "ctl_url": "http://h:1/v1", "timeout": 0.3,
-                      "pid_file": None}]
+                      "pid_file": None, "allow_hosts": ()}]
 
 
 def test_help() -> None:

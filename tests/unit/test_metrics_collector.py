@@ -143,6 +143,9 @@ class FakeCtl:
 
     def standard(self) -> None:
         self.set_json("/processes", PROCESSES)
+        self.set_json("/ctl", {"bind": "127.0.0.1", "auth": "none",
+                               "ports": {"rest": 7777, "primary": 5555, "secondary": 6666},
+                               "audit": {"accepted": 3, "refused_origin": 1}})
         self.set_json("/primary/status", PRIMARY)
         self.set_json("/vfs/1", VF1)
 
