@@ -86,3 +86,22 @@ class Client:
 
     def primary_status(self) -> dict[str, Any]:
         return self.get("primary/status")
+
+    def topology_status(self) -> dict[str, Any]:
+        """Processes and the status of each (input of spp.topo.model.graph_from_status).
+
+        A process that leaves between the two requests is left out."""
+        procs = self.processes()
+        out: dict[str, Any] = {"processes": procs, "primary": None, "secondaries": {}}
+        for proc in procs:
+            kind = proc.get("type")
+            try:
+                if kind == "primary":
+                    out["primary"] = self.primary_status()
+                elif isinstance(kind, str) and isinstance(proc.get("client-id"), int):
+                    cid = proc["client-id"]
+                    out["secondaries"][f"{kind}:{cid}"] = self.get(f"{kind}s/{cid}")
+            except SppError as exc:
+                if exc.status != 404:
+                    raise
+        return out

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from spp.ctl import topo_page
 from spp.ctl import validate as v
 from spp.ctl.conn import (
     DEFAULT_TIMEOUT,
@@ -329,6 +330,7 @@ def make_app(reg: Registry, timeout: float = DEFAULT_TIMEOUT) -> web.Application
     app[REG] = reg
     app[TIMEOUT] = timeout
     app.add_routes(routes)
+    topo_page.add_routes(app, lambda: reg.controller_addr)
     return app
 
 
