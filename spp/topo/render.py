@@ -15,10 +15,10 @@ from spp.topo.model import Edge, Graph, Node, format_rate
 
 # output name -> renderer format
 FORMATS = {
-    "dot": "dot", "gv": "dot", "svg": "svg", "png": "png", "jpg": "jpg", "bmp": "bmp",
+    "dot": "dot", "gv": "dot", "svg": "svg", "png": "png", "jpg": "jpg",
     "pdf": "pdf", "json": "json", "js": "json", "yaml": "yaml", "yml": "yaml",
 }
-GRAPHVIZ_FORMATS = ("dot", "svg", "png", "jpg", "bmp", "pdf")
+GRAPHVIZ_FORMATS = ("dot", "svg", "png", "jpg", "pdf")
 
 NODE_STYLE = {
     "process": {"shape": "plaintext", "style": "", "fontcolor": "#444444"},
@@ -111,11 +111,15 @@ def render_graphviz(graph: Graph, fmt: str) -> bytes:
     if fmt == "dot":
         return dot.source.encode()
     try:
-        return dot.pipe(format=fmt)
+        return dot.pipe(format=fmt, quiet=True)
     except graphviz.ExecutableNotFound:
         raise RenderError("the `dot` program is missing (Debian package graphviz).") from None
-    except (subprocess.CalledProcessError, OSError) as exc:
-        raise RenderError(f"dot failed to draw {fmt}: {exc}") from None
+    except subprocess.CalledProcessError as exc:
+        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
+        first = err.strip().splitlines()[0] if err.strip() else f"exit status {exc.returncode}"
+        raise RenderError(f"dot failed to draw {fmt}: {first}") from None
+    except OSError as exc:
+        raise RenderError(f"dot failed to draw {fmt}: {exc.strerror or exc}") from None
 
 
 def render(graph: Graph, fmt: str) -> bytes:
