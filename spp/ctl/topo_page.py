@@ -29,7 +29,8 @@ log = logging.getLogger("spp.ctl")
 
 INTERVAL_S = 1.0
 STATIC = {"topo.js": "text/javascript", "topo.css": "text/css"}
-ADDR = web.AppKey("topo_addr", Callable[[], str])
+RestAddr = Callable[[], str]
+ADDR: web.AppKey[RestAddr] = web.AppKey("topo_addr")
 
 
 @cache
@@ -121,7 +122,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-def add_routes(app: web.Application, rest_addr: Callable[[], str]) -> None:
+def add_routes(app: web.Application, rest_addr: RestAddr) -> None:
     """Register the page, its assets and its websocket on the controller's app;
     `rest_addr()` is the controller's REST address once it listens."""
     app[ADDR] = rest_addr

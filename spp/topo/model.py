@@ -105,6 +105,14 @@ class Graph:
         }
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _ints(obj: Any, *keys: str) -> dict[str, int]:
     if not isinstance(obj, dict):
         return {}
@@ -130,11 +138,11 @@ class _Builder:
 
     # -- primary: ports (it owns them all), netdevs, patches ------------------------
     def primary(self, st: dict[str, Any]) -> None:
-        lcores = st.get("lcores") if isinstance(st.get("lcores"), list) else []
+        lcores = _list(st.get("lcores"))
         self.g.groups["primary"] = Group("primary", "spp_primary", "primary")
         self.g.add_node(Node("proc_primary", "process", "primary",
                              group="primary", detail=_lcores(lcores)))
-        fwd = st.get("forwarder") if isinstance(st.get("forwarder"), dict) else {}
+        fwd = _dict(st.get("forwarder"))
         running = fwd.get("status", "running") == "running"
         for kind in PORT_KINDS:
             for p in st.get(f"{kind}_ports") or []:
@@ -176,7 +184,7 @@ class _Builder:
         lcores = [st.get("master-lcore"), *(st.get("worker-lcores") or [])]
         self.g.add_node(Node(node_id("proc", kind, cid), "process", key, group=gid,
                              detail=_lcores([c for c in lcores if isinstance(c, int)])))
-        port_ctr = st.get("port_counters") if isinstance(st.get("port_counters"), dict) else {}
+        port_ctr = _dict(st.get("port_counters"))
 
         def ctr(port: object, direction: str) -> int | None:
             return _ints(port_ctr.get(str(port)), direction).get(direction)
@@ -251,7 +259,7 @@ class _Builder:
         st = self.status
         if isinstance(st.get("primary"), dict):
             self.primary(st["primary"])
-        secs = st.get("secondaries") if isinstance(st.get("secondaries"), dict) else {}
+        secs = _dict(st.get("secondaries"))
         for key in sorted(secs, key=_sec_order):
             if isinstance(secs[key], dict) and key.partition(":")[0] in SECONDARY_KINDS:
                 self.secondary(key, secs[key])
@@ -290,7 +298,7 @@ def with_rates(now: Graph, before: Graph, seconds: float) -> Graph:
 
 
 def _att_label(queue: str, att: dict[str, Any]) -> str:
-    vlan = att.get("vlan") if isinstance(att.get("vlan"), dict) else {}
+    vlan = _dict(att.get("vlan"))
     op = vlan.get("operation")
     tag = ""
     if op == "add":
