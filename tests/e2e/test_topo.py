@@ -4,17 +4,22 @@ headless Chromium, shows the same nodes and redraws after `vf 1; component stop`
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from seed21 import seed_21_config
+from seed21 import MAC1, REMOTE0, seed_21_config
 from stack import SPP, Stack
 
 from spp.cli.shell import Shell
+from spp.host import frames
+from spp.host.capture import send_frames
 
 pytestmark = pytest.mark.e2e
 
@@ -60,6 +65,34 @@ def test_spp_topo_svg_of_seed_21_draws_components_rings_phys_and_links(
     nodes, edges = svg_titles(out)
     assert SEED21_NODES <= nodes
     assert SEED21_EDGES <= edges
+
+
+def test_spp_topo_rates_show_the_flow_on_its_links(seed21: Stack) -> None:
+    stop = threading.Event()
+
+    def stream() -> None:
+        seq = 0
+        while not stop.is_set():
+            send_frames("spp-remote", "r-eth0", [frames.icmp_echo_frame(
+                MAC1, REMOTE0, "198.18.0.1", "198.18.0.11", seq=seq + i) for i in range(20)])
+            seq += 20
+            time.sleep(0.05)
+
+    sender = threading.Thread(target=stream, daemon=True)
+    sender.start()
+    try:
+        res = subprocess.run([*SPP, "topo", "--rates", "--interval", "2", "-f", "json"],
+                             capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "SPP_CTL": f"127.0.0.1:{seed21.api}"})
+    finally:
+        stop.set()
+        sender.join(10)
+    assert res.returncode == 0, res.stderr
+    rate = {f"{e['src']}->{e['dst']}": e["rate"] for e in json.loads(res.stdout)["edges"]}
+    assert rate["phy_0->vf_1_cls"] > 0
+    # MAC1's path carries the stream; MAC2's only what the kernel may broadcast
+    assert rate["vf_1_cls->ring_0"] > rate["vf_1_cls->ring_1"]
+    assert rate["vf_1_fwd1->ring_2"] > 0 and rate["vf_1_mgr->phy_1"] > 0
 
 
 def test_live_page_shows_seed_21_and_redraws_after_component_stop(seed21: Stack) -> None:
