@@ -19,7 +19,7 @@ PACKAGES=(
     dpdk dpdk-dev libdpdk-dev libxdp-dev libbpf-dev clang llvm bpftool
     python3-bpfcc python3-venv python3-dev iproute2 iputils-ping tcpdump ethtool
     pkg-config gcc make libelf-dev zlib1g-dev libpcap-dev gcc-multilib
-    prometheus tmux
+    prometheus tmux graphviz
     qemu-system-x86 openssh-client iperf3
     chromium
 )

@@ -18,7 +18,7 @@ import requests
 
 from spp import rundir
 from spp.defaults import API_PORT, API_URL
-from spp.errors import InternalError, SppError, Unavailable, from_code
+from spp.errors import InternalError, NotFound, SppError, Unavailable, from_code
 from spp.safefile import UnsafeFile
 
 DEFAULT_URL = API_URL
@@ -140,3 +140,21 @@ class Client:
         if not isinstance(got, dict):
             raise InternalError(f"spp ctl sent no JSON object for GET {path}.")
         return got
+
+    def topology_status(self) -> dict[str, Any]:
+        """Processes and the status of each (input of spp.topo.model.graph_from_status).
+
+        A process that leaves between the two requests is left out."""
+        procs = self.processes()
+        out: dict[str, Any] = {"processes": procs, "primary": None, "secondaries": {}}
+        for proc in procs:
+            kind = proc.get("type")
+            try:
+                if kind == "primary":
+                    out["primary"] = self.primary_status()
+                elif isinstance(kind, str) and isinstance(proc.get("client-id"), int):
+                    cid = proc["client-id"]
+                    out["secondaries"][f"{kind}:{cid}"] = self._object(f"{kind}s/{cid}")
+            except NotFound:
+                continue
+        return out

@@ -10,8 +10,8 @@ from spp.cli.commands import PRI_CMDS, ROLES, VF_CMDS
 from spp.resources import is_ascii_id
 
 TOP_CMDS = ("bye", "cd", "config", "env", "exit", "help", "history", "ls", "mkdir",
-            "playback", "pri", "pwd", "record", "redo", "server", "status", "vf")
-FILE_CMDS = ("playback", "record", "cd", "ls", "mkdir")
+            "playback", "pri", "pwd", "record", "redo", "server", "status", "topo", "vf")
+FILE_CMDS = ("playback", "record", "cd", "ls", "mkdir", "topo")
 
 
 class Source(Protocol):

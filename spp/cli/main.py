@@ -128,6 +128,24 @@ def top(
 
 
 @app.command()
+def topo(
+    fmt: Annotated[str | None, typer.Option(
+        "--format", "-f", help="term, dot, svg, png, jpg, json or yaml (default: from the "
+                               "-o file's extension, else term).", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write to this file instead of stdout.")] = None,
+    rates: Annotated[bool, typer.Option(
+        "--rates", help="Per-link and per-port packet rates (two samples).")] = False,
+    interval: Annotated[float, typer.Option(
+        "--interval", "-i", min=0.1, help="Seconds between the two samples of --rates.")] = 1.0,
+) -> None:
+    """Draw processes, components, ports, netdevs, VMs and the links between them."""
+    from spp.cli.topo import run
+
+    raise typer.Exit(run(client(), fmt, output, rates, interval))
+
+
+@app.command()
 def playback(
     file: Path,
     keep_going: Annotated[bool, typer.Option(help="Run every line, fail at the end.")] = False,

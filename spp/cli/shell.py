@@ -29,6 +29,7 @@ HELP = """Commands:
   vf ID; port add|del RES_UID [nq Q] DIR NAME [add_vlantag VID PCP|del_vlantag]
   vf ID; classifier_table add|del mac MAC RES_UID | vlan VID MAC RES_UID
   vf ID; exit
+  topo term | topo FILE.dot|.svg|.png|.json|.yaml [FTYPE] | topo http (live page address)
   playback FILE | record FILE | history | redo N | server [list|N|add ADDR|del N]
   config [KEY [VALUE]] | env | pwd | cd DIR | ls [DIR] | mkdir DIR
   bye (leave the shell) | bye sec (stop secondaries) | bye all (secondaries and primary)
@@ -96,6 +97,15 @@ class Shell:
     def do_status(self, args: list[str]) -> None:
         cl = self.client
         self.out(statusfmt.overall_status(cl.address, cl.processes()))
+
+    def do_topo(self, args: list[str]) -> None:
+        from spp.cli.topo import shell_topo
+        from spp.topo.render import RenderError
+
+        try:
+            self.out(shell_topo(self.client, args))
+        except RenderError as exc:
+            raise C.CommandError(str(exc)) from None
 
     def do_bye(self, args: list[str]) -> None:
         if not args:

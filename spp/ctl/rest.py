@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from spp.ctl import guard
+from spp.ctl import guard, topo_page
 from spp.ctl import validate as v
 from spp.ctl.conn import DEFAULT_TIMEOUT, ProcConn
 from spp.ctl.cpu import cpu_layout
@@ -319,6 +319,7 @@ def make_app(reg: Registry, timeout: float = DEFAULT_TIMEOUT, policy: HttpPolicy
     app[REG] = reg
     app[TIMEOUT] = timeout
     app.add_routes(routes)
+    topo_page.add_routes(app, lambda: reg.controller_addr)
     return app
 
 

@@ -1,0 +1,1 @@
+"""`topo`: the picture of processes, components, ports and links, from controller status."""
