@@ -109,9 +109,11 @@ def render_graphviz(graph: Graph, fmt: str) -> bytes:
     """DOT source, or the picture `dot` draws of it (svg, png, ...)."""
     dot = to_graphviz(graph)
     if fmt == "dot":
-        return dot.source.encode()
+        source: str = dot.source
+        return source.encode()
     try:
-        return dot.pipe(format=fmt, quiet=True)
+        drawn: bytes = dot.pipe(format=fmt, quiet=True)
+        return drawn
     except graphviz.ExecutableNotFound:
         raise RenderError("the `dot` program is missing (Debian package graphviz).") from None
     except subprocess.CalledProcessError as exc:

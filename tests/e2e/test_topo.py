@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from seed21 import MAC1, REMOTE0, seed_21_config
+from spp.host.capture import send_frames
 from stack import SPP, Stack
 
 from spp.cli.shell import Shell
 from spp.host import frames
-from spp.host.capture import send_frames
 
 pytestmark = pytest.mark.e2e
 

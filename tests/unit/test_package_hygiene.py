@@ -109,9 +109,10 @@ MAY_IMPORT = {  # docs/architecture.md, "Layers and folders"
     "safefile": {"errors"}, "rundir": {"defaults", "safefile"}, "native": {"errors"},
     "resources": {"errors", "native"},
     "client": {"defaults", "errors", "rundir", "safefile"},
-    "xdp": FOUNDATION, "proc": FOUNDATION | {"xdp"}, "ctl": FOUNDATION,
+    "xdp": FOUNDATION, "proc": FOUNDATION | {"xdp"}, "ctl": FOUNDATION | {"client", "topo"},
+    "topo": FOUNDATION | {"client", "host"},
     "host": FOUNDATION | {"xdp"}, "metrics": FOUNDATION | {"client"},
-    "cli": FOUNDATION | {"client", "ctl", "host", "metrics", "xdp", "proc"},
+    "cli": FOUNDATION | {"client", "ctl", "host", "metrics", "xdp", "proc", "topo"},
     "testkit": FOUNDATION | {"client", "host"},
 }
 
