@@ -9,6 +9,7 @@ import logging
 
 from spp import wire
 from spp.ctl.conn import ProcConn
+from spp.ctl.saved import Saved, proc_key
 
 log = logging.getLogger("spp.ctl")
 
@@ -17,9 +18,11 @@ class Registry:
     """Who is connected right now: at most one primary and one vf per client id."""
 
     def __init__(self, controller_addr: str = "127.0.0.1:7777",
-                 heartbeat: float = wire.HEARTBEAT_S) -> None:
+                 heartbeat: float = wire.HEARTBEAT_S, saved: Saved | None = None) -> None:
         self.controller_addr = controller_addr
         self.heartbeat = heartbeat
+        self.saved = saved if saved is not None else Saved()
+        self._restores: set[asyncio.Task[None]] = set()
         self.primary: ProcConn | None = None
         self.vfs: dict[int, ProcConn] = {}
 
@@ -66,7 +69,8 @@ class Registry:
             if hello is None:
                 await _reject(w, reason)
                 return
-            pid = hello.get("pid") if isinstance(hello.get("pid"), int) else None
+            raw_pid = hello.get("pid")
+            pid = raw_pid if isinstance(raw_pid, int) and not isinstance(raw_pid, bool) else None
             if expect == "primary":
                 if self.primary is not None and not self.primary.closed.is_set():
                     await _reject(w, "primary is already connected.")
@@ -88,6 +92,7 @@ class Registry:
                                          "version": wire.VERSION,
                                          "heartbeat": self.heartbeat}})
             log.info("%s connected (pid %s)", conn.label, conn.pid)
+            self._registered(conn)
             await conn.read_loop()
         except (TimeoutError, ConnectionError, OSError) as exc:
             log.warning("handshake failed on %s port: %s", expect, exc)
@@ -99,6 +104,13 @@ class Registry:
             else:
                 with contextlib.suppress(Exception):
                     w.close()
+
+    def _registered(self, conn: ProcConn) -> None:
+        """Give the saved configuration its say (restore, adopt or start empty)."""
+        task = asyncio.get_running_loop().create_task(self.saved.registered(
+            proc_key(conn.kind, conn.client_id), conn.kind, conn.pid, conn.request))
+        self._restores.add(task)
+        task.add_done_callback(self._restores.discard)
 
     def _drop(self, conn: ProcConn) -> None:
         if self.primary is conn:

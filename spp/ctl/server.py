@@ -14,6 +14,7 @@ from spp import rundir, wire
 from spp.ctl.conn import DEFAULT_TIMEOUT
 from spp.ctl.registry import Registry, start_listeners
 from spp.ctl.rest import make_app
+from spp.ctl.saved import Saved
 
 log = logging.getLogger("spp.ctl")
 
@@ -28,12 +29,15 @@ class Controller:
     api_port: int = 7777
     timeout: float = DEFAULT_TIMEOUT
     heartbeat: float = wire.HEARTBEAT_S
+    restore: str = "on"
+    state_file: Path | None = None
     registry: Registry = field(init=False)
     _servers: list[asyncio.Server] = field(default_factory=list, init=False)
     _runner: web.AppRunner | None = field(default=None, init=False)
 
     async def start(self) -> None:
-        self.registry = Registry(heartbeat=self.heartbeat)
+        self.registry = Registry(heartbeat=self.heartbeat,
+                                 saved=Saved(self.restore, self.state_file))
         pri, sec = await start_listeners(self.registry, self.bind, self.pri_port, self.sec_port)
         self._servers = [pri, sec]
         self.pri_port = pri.sockets[0].getsockname()[1]
@@ -60,6 +64,7 @@ class Controller:
             s.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        self.registry.saved.close()
 
 
 async def serve(ctl: Controller, pid_file: Path | None = None) -> None:
@@ -82,6 +87,9 @@ def run(
     api_port: int,
     pid_file: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    restore: str = "on",
+    state_file: Path | None = None,
 ) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(serve(Controller(bind, pri_port, sec_port, api_port, timeout), pid_file))
+    asyncio.run(serve(Controller(bind, pri_port, sec_port, api_port, timeout,
+                                 restore=restore, state_file=state_file), pid_file))

@@ -611,7 +611,7 @@ def main(argv: list[str]) -> int:
     except Rejected as exc:
         print(f"spp primary: controller refused this primary: {exc}", file=sys.stderr)
         return 1
-    except NativeError as exc:
+    except (NativeError, rundir.PidFileBusy) as exc:
         print(f"spp primary: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -378,7 +378,7 @@ def main(argv: list[str]) -> int:
     except Rejected as exc:
         print(f"spp vf: controller refused this process: {exc}", file=sys.stderr)
         return 1
-    except NativeError as exc:
+    except (NativeError, rundir.PidFileBusy) as exc:
         print(f"spp vf: {exc}", file=sys.stderr)
         return 1
     finally:
