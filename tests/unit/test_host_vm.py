@@ -351,7 +351,8 @@ def test_start_check_gives_up_at_its_deadline_naming_the_socket(tmp_path, monkey
     topo = _server_topo()
     proc = _late_listener(tmp_path, monkeypatch, 30)
     try:
-        with pytest.raises(vm.VmError, match=r"VM vm1: QEMU does not listen on .*sock0 after 0.5 s"):
+        with pytest.raises(vm.VmError,
+                           match=r"VM vm1: QEMU does not listen on .*sock0 after 0.5 s"):
             vm._wait_started(topo, [(topo.vms[0], proc, "")], timeout=0.5)
     finally:
         proc.kill()
