@@ -69,9 +69,9 @@ class Stack:
         path = self.logdir / f"{name}.log"
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
-    def start_ctl(self) -> None:
+    def start_ctl(self, *extra: str) -> None:
         self._spawn("ctl", ["ctl", "-p", str(self.pri_port), "-s", str(self.sec_port),
-                            "-a", str(self.api)])
+                            "-a", str(self.api), *extra])
         wait_for(lambda: self.client.processes() is not None, 10, "controller REST API")
 
     def start_primary(self, *args: str, env: dict[str, str] | None = None) -> None:
