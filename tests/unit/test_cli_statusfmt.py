@@ -77,3 +77,17 @@ def test_primary_status_shows_ports_patches_and_forwarding():
         "0", "5", "6", "0", "02:00:00:00:00:00"]
     assert lines[lines.index("  - ring ports:") + 2].split() == ["0", "1", "2", "0", "3"]
     assert "  - phy:0 -> phy:1" in lines and lines[-1] == "- forwarding: running"
+
+
+def test_restored_configuration_is_shown_after_the_status() -> None:
+    from spp.cli.statusfmt import vf_status
+
+    st = {"client-id": 1, "ports": [], "components": [], "classifier_table": [],
+          "master-lcore": 2, "worker-lcores": [],
+          "restored": {"at": 1.0, "pid": 77, "components": 4, "ports": 10,
+                       "classifier_table": 2, "failed": ["port ring:9: no such ring"]}}
+    assert vf_status(st).splitlines()[-2:] == [
+        "Restored: 4 components, 10 ports, 2 classifier_table (pid 77)",
+        "  - failed: port ring:9: no such ring"]
+    del st["restored"]
+    assert "Restored" not in vf_status(st)
