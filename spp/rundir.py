@@ -29,6 +29,7 @@ from typing import BinaryIO
 
 from spp import safefile
 from spp.defaults import FILE_PREFIX, RUN_DIR, RUN_DIR_ENV
+from spp.errors import Conflict
 
 ROOT_ENV = RUN_DIR_ENV
 DEFAULT_ROOT = RUN_DIR
@@ -104,13 +105,28 @@ def remove_pid(path: Path, pid: int | None = None) -> None:
             path.unlink(missing_ok=True)
 
 
+class PidFileBusy(Conflict):
+    """The pid file names another live SPP process; the message says which."""
+
+
+def claim_pid(path: Path) -> None:
+    """Write this process's pid into `path`, never over another live SPP process's."""
+    other = read_pid(path)
+    if other is not None and is_ours(other):
+        raise PidFileBusy(f"{path} names running pid {other} ({cmdline(other)[:120]})")
+    write_pid(path)
+
+
 @contextlib.contextmanager
 def pid_file(path: Path | None) -> Iterator[None]:
-    """Hold a pid file for this process while the block runs (None: no file)."""
+    """Hold a pid file for this process while the block runs (None: no file).
+
+    PidFileBusy when the file names another live SPP process: that one keeps it.
+    """
     if path is None:
         yield
         return
-    write_pid(path)
+    claim_pid(path)
     try:
         yield
     finally:
@@ -139,6 +155,15 @@ def cmdline(pid: int) -> str:
     except OSError:
         return ""
     return raw.replace(b"\0", b" ").decode(errors="replace")
+
+
+def argv(pid: int) -> list[str]:
+    """The command line of `pid` word by word ([] when it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [w.decode(errors="replace") for w in raw.split(b"\0")[:-1]]
 
 
 def is_ours(pid: int, marker: str = OURS_MARKER) -> bool:

@@ -141,8 +141,9 @@ def check_private(path: Path, secret: bool = False) -> None:
             raise _refuse(dfd, path, why)
 
 
-def read_private(path: Path, secret: bool = False, tail: int | None = None) -> bytes:
-    """The contents of a private file, at most MAX_READ bytes (with `tail`: its last `tail`
+def read_private(path: Path, secret: bool = False, tail: int | None = None,
+                 limit: int = MAX_READ) -> bytes:
+    """The contents of a private file, at most `limit` bytes (with `tail`: its last `tail`
     bytes). FileNotFoundError when missing, UnsafeFile when refused."""
     path = Path(path)
     if not path.parent.is_dir():
@@ -152,7 +153,7 @@ def read_private(path: Path, secret: bool = False, tail: int | None = None) -> b
         with os.fdopen(fd, "rb") as f:
             if tail is not None:
                 f.seek(max(0, os.fstat(fd).st_size - tail))
-            return f.read(MAX_READ if tail is None else tail)
+            return f.read(limit if tail is None else tail)
 
 
 def write_private_atomic(path: Path, data: bytes, secret: bool = False) -> None:

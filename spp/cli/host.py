@@ -11,7 +11,8 @@ import typer
 from spp.host.state import load_state
 from spp.host.system import DEFAULT_HUGEPAGES
 from spp.host.topology import Topology, TopologyError, load_topology
-from spp.host.updown import HostError, host_down, host_show, host_up
+from spp.host.updown import HostError, host_down, host_show, host_up, host_wait
+from spp.host.vm import READY_TIMEOUT_S
 from spp.safefile import UnsafeFile
 
 app = typer.Typer(
@@ -70,6 +71,23 @@ def down(topology: TopologyArg = None) -> None:
     typer.echo(f"topology {topo.name} down: removed {len(removed)} object(s)")
     for item in removed:
         typer.echo(f"  {item}")
+
+
+@app.command("wait")
+def wait(
+    topology: TopologyArg = None,
+    timeout: Annotated[float, typer.Option(
+        help="Seconds to wait for every VM to be ready.")] = READY_TIMEOUT_S,
+) -> None:
+    """Return when every VM of the topology (default: of every topology up) is ready."""
+    topo = _load(topology) if topology is not None else None
+    if timeout <= 0:
+        _fail(f"--timeout {timeout:g}: give a positive number of seconds")
+    try:
+        names = host_wait(topo, timeout)
+    except HostError as exc:
+        _fail(str(exc))
+    typer.echo(f"VMs ready: {' '.join(names)}" if names else "no VM to wait for")
 
 
 def _print_show(info: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from spp import defaults
+from spp import defaults, rundir
 from spp.cli import host, primary, vf, xdp
 from spp.cli.common import client, ctl_addr, fail
 from spp.errors import SppError
@@ -52,15 +52,31 @@ def ctl(
         help="`token`: require Authorization: Bearer <token>; the token is created in "
              "the run directory (see docs/security.md).")] = AuthMode.none,
     pid_file: Annotated[Path | None, typer.Option(hidden=True)] = None,
+    restore: Annotated[str, typer.Option(
+        help="Give a process that registers again after it died its configuration back: "
+             "on, off (upstream's behaviour: it starts empty) or all (also what the state "
+             "file holds for processes that left by exit, once).")] = "on",
+    state_file: Annotated[Path | None, typer.Option(
+        help="Keep the configurations in this file (and FILE.journal) across controller "
+             "restarts; `spp up` uses <run dir>/<file prefix>/ctl-state.json.",
+        show_default=False)] = None,
 ) -> None:
     """Run the controller: REST API v1 and the process listeners."""
+    from spp.ctl.saved import RESTORE_MODES
     from spp.ctl.server import run
     from spp.safefile import UnsafeFile
 
+    if restore not in RESTORE_MODES:
+        fail(f"spp ctl: --restore {restore}: expected one of {', '.join(RESTORE_MODES)}")
     try:
         run(bind, pri_port, sec_port, api_port, pid_file=pid_file, timeout=timeout,
-            allow_hosts=tuple(allow_host or ()), auth=auth.value)
+            allow_hosts=tuple(allow_host or ()), auth=auth.value,
+            restore=restore, state_file=state_file)
+    except rundir.PidFileBusy as exc:
+        fail(f"spp ctl: {exc}")
     except OSError as exc:
+        if exc.filename:
+            fail(f"spp ctl: {exc.filename}: {exc.strerror or exc}")
         fail(f"spp ctl: cannot listen on {bind}: {exc.strerror or exc}")
     except UnsafeFile as exc:
         fail(f"spp ctl: {exc}")
@@ -169,16 +185,25 @@ def up(
              f"`ctl.metrics_port`, default {defaults.METRICS_PORT}).")] = True,
     auth: Annotated[AuthMode, typer.Option(
         help="Start spp ctl with `--auth token` (see `spp ctl --help`).")] = AuthMode.none,
+    restore: Annotated[bool, typer.Option(
+        "--restore", help="A controller started now gives the processes the configuration "
+        "its state file holds, also after `spp down` (else only after a crash).")] = False,
+    wait: Annotated[bool, typer.Option(
+        "--wait", help="Return once every VM of the topology is ready.")] = False,
+    wait_timeout: Annotated[float | None, typer.Option(
+        help="Seconds --wait waits for the VMs (default 300).", show_default=False)] = None,
 ) -> None:
     """Host topology (and its VMs), then spp ctl, primary, vf 1 and the metrics exporter.
 
-    A topology with `processes:` gives the primary's and spp_vf's command lines.
+    Starts only what is not running and says which; a topology with `processes:` gives
+    the primary's and spp_vf's command lines.
     """
     from spp.cli.updown import UpError
     from spp.cli.updown import up as do_up
 
     try:
-        do_up(topology, ctl_bind, timeout, echo=typer.echo, metrics=metrics, auth=auth.value)
+        do_up(topology, ctl_bind, timeout, echo=typer.echo, metrics=metrics, auth=auth.value,
+              restore=restore, wait=wait, wait_timeout=wait_timeout)
     except UpError as exc:
         fail(f"spp up: {exc}")
 

@@ -19,6 +19,18 @@ def _port_line(direction: str, attr: dict[str, Any]) -> str:
     return f"    - {direction}: {attr['port']}"
 
 
+def restored_lines(st: dict[str, Any]) -> list[str]:
+    """`Restored: ...` when the controller gave a restarted process its configuration back."""
+    r = st.get("restored")
+    if not isinstance(r, dict):
+        return []
+    counts = ", ".join(f"{r[k]} {k}" for k in ("components", "ports", "classifier_table",
+                                               "patches") if k in r)
+    lines = [f"Restored: {counts} (pid {r.get('pid')})"]
+    lines += [f"  - failed: {f}" for f in r.get("failed") or []]
+    return lines
+
+
 def vf_status(st: dict[str, Any]) -> str:
     """`vf N; status` exactly in upstream spp_vf's shape (no `Components:` header)."""
     comps = st.get("components", [])
@@ -45,7 +57,7 @@ def vf_status(st: dict[str, Any]) -> str:
         lines.append(f"  - core:{comp['core']} '{comp['name']}' (type: {comp['type']})")
         for direction in ("rx", "tx"):
             lines += [_port_line(direction, a) for a in comp.get(f"{direction}_port", [])]
-    return "\n".join(lines)
+    return "\n".join(lines + restored_lines(st))
 
 
 def primary_status(st: dict[str, Any]) -> str:
@@ -78,7 +90,7 @@ def primary_status(st: dict[str, Any]) -> str:
         lines += [f"  - {p['src']} -> {p['dst']}" for p in st["patches"]] or ["  No patches."]
     if "forwarding" in st:
         lines.append(f"- forwarding: {'running' if st['forwarding'] else 'idling'}")
-    return "\n".join(lines)
+    return "\n".join(lines + restored_lines(st))
 
 
 def overall_status(address: str, processes: list[dict[str, Any]]) -> str:

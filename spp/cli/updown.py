@@ -23,11 +23,14 @@ import contextlib
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from spp import rundir, safefile
 from spp.client import Client, SppError
+from spp.ctl.saved import STATE_NAME
 from spp.metrics.server import DEFAULT_ADDR as METRICS_ADDR
 from spp.safefile import UnsafeFile
 
@@ -85,15 +88,58 @@ def _process_argvs(topo: Any, phys: list[str], bind: str) -> tuple[list[str], li
     return pri, vf
 
 
-def _spawn(name: str, argv: list[str], instance: str) -> subprocess.Popen[bytes]:
-    with rundir.open_log(rundir.log_path(name, instance)) as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "spp.cli.main", *argv],
+@dataclass
+class Part:
+    """One background process of an instance, as `spp up` runs and checks it."""
+
+    name: str                      # its pid and log file name: ctl, primary, vf1, metrics
+    label: str                     # how `up` names it
+    argv: list[str]                # `spp` arguments
+    registered: Callable[[], bool]  # up and known to the controller (or serving)
+    note: str = ""                 # appended to the line `up` prints
+    free: tuple[str, ...] = ()     # options whose value may differ in a running process
+
+    @property
+    def command(self) -> list[str]:
+        """What /proc/PID/cmdline holds after the interpreter: `-m spp.cli.main ARGV`."""
+        return ["-m", "spp.cli.main", *self.argv]
+
+    def runs(self, cmdline: list[str]) -> bool:
+        """True when a process's command line (interpreter first) is this part's."""
+        def fixed(argv: list[str]) -> list[str]:
+            return [w for i, w in enumerate(argv)
+                    if w not in self.free and (i == 0 or argv[i - 1] not in self.free)]
+        return fixed(cmdline[1:]) == fixed(self.command)
+
+
+def _spawn(part: Part, instance: str) -> subprocess.Popen[bytes]:
+    """Start `part`; the process writes its own pid file once it runs (never over a live one)."""
+    with rundir.open_log(rundir.log_path(part.name, instance)) as log:
+        return subprocess.Popen(
+            [sys.executable, *part.command],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    rundir.write_pid(rundir.pid_path(name, instance), proc.pid)
-    return proc
+
+
+def _running(part: Part, instance: str) -> int | None:
+    """The pid of `part` when its pid file names a live process running its command.
+
+    UpError when that file names a live SPP process with another command line: `up`
+    neither adopts nor replaces it.
+    """
+    path = rundir.pid_path(part.name, instance)
+    pid = rundir.read_pid(path)
+    if pid is None or not rundir.pid_alive(pid):
+        return None
+    argv = rundir.argv(pid)
+    if part.runs(argv):
+        return pid
+    if rundir.is_ours(pid):
+        raise UpError(f"{part.label}: {path} names pid {pid} running "
+                      f"'{' '.join(argv)[:200]}', not 'spp {' '.join(part.argv)}'; "
+                      "stop it (`spp down`) first")
+    return None
 
 
 def _log_tail(name: str, instance: str, lines: int = 3) -> str:
@@ -105,20 +151,24 @@ def _log_tail(name: str, instance: str, lines: int = 3) -> str:
     return " | ".join(text.strip().splitlines()[-lines:])
 
 
-def _wait(name: str, proc: subprocess.Popen[bytes], ready: Any, timeout: float,
+def _wait(part: Part, proc: subprocess.Popen[bytes] | None, pid: int, timeout: float,
           instance: str) -> None:
+    """Until `part` is registered; UpError with its own last log lines if it exits first
+    or is not registered by the deadline."""
     deadline = time.monotonic() + timeout
-    log_file = rundir.log_path(name, instance)
+    log_file = rundir.log_path(part.name, instance)
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise UpError(f"{name} exited with code {proc.returncode} "
-                          f"(log {log_file}: {_log_tail(name, instance)})")
+        code = proc.poll() if proc is not None else (None if rundir.pid_alive(pid) else -1)
+        if code is not None:
+            how = f"exited with code {code}" if proc is not None else "exited"
+            raise UpError(f"{part.name} {how} "
+                          f"(log {log_file}: {_log_tail(part.name, instance)})")
         with contextlib.suppress(SppError):
-            if ready():
+            if part.registered():
                 return
         time.sleep(0.2)
-    raise UpError(f"{name} did not come up within {timeout:g} s "
-                  f"(log {log_file}: {_log_tail(name, instance)})")
+    raise UpError(f"{part.name} (pid {pid}) is not registered with the controller within "
+                  f"{timeout:g} s (log {log_file}: {_log_tail(part.name, instance)})")
 
 
 def _metrics_ready(url: str) -> bool:
@@ -131,18 +181,59 @@ def _metrics_ready(url: str) -> bool:
         return False
 
 
+def _parts(topo: Any, bind: str, restore: bool, metrics: bool, auth: str) -> list[Part]:
+    """The processes of an instance, in start order."""
+    ctl, inst = topo.ctl, topo.file_prefix
+    phys = topo.phy_interfaces() or ["spp-p0", "spp-p1"]
+    pri_args, vf_args = _process_argvs(topo, phys, bind)
+    cid = _client_id(vf_args)
+    cl = Client(f"{bind}:{ctl.api_port}", timeout=2.0)
+    parts = [
+        Part("ctl", "spp ctl",
+             ["ctl", "-b", bind, "-p", str(ctl.pri_port), "-s", str(ctl.sec_port),
+              "-a", str(ctl.api_port), "--auth", auth,
+              "--pid-file", str(rundir.pid_path("ctl", inst)),
+              "--state-file", str(rundir.instance_dir(inst) / STATE_NAME),
+              "--restore", "all" if restore else "on"],
+             lambda: cl.processes() is not None, f" on {bind}:{ctl.api_port}",
+             free=("--restore",)),
+        Part("primary", "primary", pri_args,
+             lambda: any(p["type"] == "primary" for p in cl.processes()),
+             f": spp {' '.join(pri_args)}"),
+        Part(f"vf{cid}", f"vf {cid}", vf_args, lambda: cid in cl.vf_ids(),
+             f": spp {' '.join(vf_args)}"),
+    ]
+    if metrics:
+        url = f"http://{METRICS_ADDR}:{ctl.metrics_port}/metrics"
+        parts.append(Part(
+            "metrics", f"metrics exporter on {url}",
+            ["metrics", "serve", "--addr", METRICS_ADDR, "--port", str(ctl.metrics_port),
+             "--ctl-url", f"http://{bind}:{ctl.api_port}",
+             "--pid-file", str(rundir.pid_path("metrics", inst))],
+            lambda: _metrics_ready(url),
+            f"; point Prometheus at {METRICS_ADDR}:{ctl.metrics_port}"))
+    return parts
+
+
 def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
-       echo: Any = print, host: bool = True, metrics: bool = True, auth: str = "none") -> None:
-    """Bring an instance up; on failure clean up what was started and raise UpError."""
+       echo: Any = print, host: bool = True, metrics: bool = True, auth: str = "none",
+       restore: bool = False,
+       wait: bool = False, wait_timeout: float | None = None) -> None:
+    """Bring an instance up, starting only what is not running; UpError otherwise.
+
+    Each process is `already running (pid N)` (its pid file names a live process with
+    its command line) or `started (pid N)`; either way it must be registered with the
+    controller. On a failure, what this call started is stopped again (what was
+    running stays) and UpError carries the failing process's own last log lines.
+    `restore` makes a new controller bring back the configurations of its state file
+    even of processes that left by exit; `wait` returns once every VM is ready.
+    """
     try:
         topo = _load_topology(topology)
     except ValueError as exc:
         raise UpError(str(exc)) from None
-    phys = topo.phy_interfaces() or ["spp-p0", "spp-p1"]
-    ctl, inst = topo.ctl, topo.file_prefix
-    bind = ctl_bind or ctl.bind
-    pri_args, vf_args = _process_argvs(topo, phys, bind)
-    cid = _client_id(vf_args)
+    inst = topo.file_prefix
+    parts = _parts(topo, ctl_bind or topo.ctl.bind, restore, metrics, auth)
     if host:
         from spp.host.updown import HostError, host_up
 
@@ -151,34 +242,40 @@ def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
         except (HostError, ValueError, UnsafeFile) as exc:
             raise UpError(str(exc)) from None
         echo(f"host topology {topo.name} up")
-    cl = Client(f"{bind}:{ctl.api_port}", timeout=2.0)
+    started: list[tuple[Part, subprocess.Popen[bytes]]] = []
     try:
-        proc = _spawn("ctl", ["ctl", "-b", bind, "-p", str(ctl.pri_port), "-s",
-                              str(ctl.sec_port), "-a", str(ctl.api_port), "--auth", auth,
-                              "--pid-file", str(rundir.pid_path("ctl", inst))], inst)
-        _wait("ctl", proc, lambda: cl.processes() is not None, timeout, inst)
-        echo(f"spp ctl up on {bind}:{ctl.api_port} (pid {proc.pid})")
-        proc = _spawn("primary", pri_args, inst)
-        _wait("primary", proc, lambda: any(p["type"] == "primary" for p in cl.processes()),
-              timeout, inst)
-        echo(f"primary up (pid {proc.pid}): spp {' '.join(pri_args)}")
-        name = f"vf{cid}"
-        proc = _spawn(name, vf_args, inst)
-        _wait(name, proc, lambda: cid in cl.vf_ids(), timeout, inst)
-        echo(f"vf {cid} up (pid {proc.pid}): spp {' '.join(vf_args)}")
-        if metrics:
-            url = f"http://{METRICS_ADDR}:{ctl.metrics_port}/metrics"
-            proc = _spawn("metrics", ["metrics", "serve", "--addr", METRICS_ADDR,
-                                      "--port", str(ctl.metrics_port),
-                                      "--ctl-url", f"http://{bind}:{ctl.api_port}",
-                                      "--pid-file", str(rundir.pid_path("metrics", inst))],
-                          inst)
-            _wait("metrics", proc, lambda: _metrics_ready(url), timeout, inst)
-            echo(f"metrics exporter on {url} (pid {proc.pid}); "
-                 f"point Prometheus at {METRICS_ADDR}:{ctl.metrics_port}")
+        for part in parts:
+            pid = _running(part, inst)
+            if pid is not None:
+                _wait(part, None, pid, timeout, inst)
+                echo(f"{part.label} already running (pid {pid}){part.note}")
+                continue
+            proc = _spawn(part, inst)
+            started.append((part, proc))
+            _wait(part, proc, proc.pid, timeout, inst)
+            echo(f"{part.label} started (pid {proc.pid}){part.note}")
+        if wait:
+            from spp.host.updown import HostError, host_wait
+            from spp.host.vm import READY_TIMEOUT_S
+
+            try:
+                names = host_wait(topo, wait_timeout or READY_TIMEOUT_S)
+            except HostError as exc:
+                raise UpError(str(exc)) from None
+            if names:
+                echo(f"VMs ready: {' '.join(names)}")
     except (UpError, OSError, UnsafeFile) as exc:
-        down(bind, topology, host=False, echo=lambda _m: None)
+        for part, proc in reversed(started):
+            _stop_started(part, proc, inst)
         raise UpError(str(exc)) from None
+
+
+def _stop_started(part: Part, proc: subprocess.Popen[bytes], inst: str) -> None:
+    """Stop a process this `up` started (by its Popen pid) and remove its pid file."""
+    if proc.poll() is None:
+        rundir.stop_pid(proc.pid)
+    proc.wait()
+    rundir.remove_pid(rundir.pid_path(part.name, inst), proc.pid)
 
 
 def _down_targets(topology: str | None) -> tuple[Any, list[Any]]:

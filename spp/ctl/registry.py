@@ -9,6 +9,7 @@ import logging
 
 from spp import wire
 from spp.ctl.conn import ProcConn
+from spp.ctl.saved import Saved, proc_key
 from spp.defaults import API_ADDR
 
 log = logging.getLogger("spp.ctl")
@@ -18,9 +19,11 @@ class Registry:
     """Who is connected right now: at most one primary and one vf per client id."""
 
     def __init__(self, controller_addr: str = API_ADDR,
-                 heartbeat: float = wire.HEARTBEAT_S) -> None:
+                 heartbeat: float = wire.HEARTBEAT_S, saved: Saved | None = None) -> None:
         self.controller_addr = controller_addr
         self.heartbeat = heartbeat
+        self.saved = saved if saved is not None else Saved()
+        self._restores: set[asyncio.Task[None]] = set()
         self.primary: ProcConn | None = None
         self.vfs: dict[int, ProcConn] = {}
 
@@ -70,7 +73,7 @@ class Registry:
                 await _reject(w, where, reason)
                 return
             raw_pid = hello.get("pid")
-            pid = raw_pid if isinstance(raw_pid, int) else None
+            pid = raw_pid if isinstance(raw_pid, int) and not isinstance(raw_pid, bool) else None
             if expect == "primary":
                 if self.primary is not None and not self.primary.closed.is_set():
                     await _reject(w, where, "primary is already connected.")
@@ -92,6 +95,7 @@ class Registry:
                                          "version": wire.VERSION,
                                          "heartbeat": self.heartbeat}})
             log.info("%s connected (pid %s) from %s", conn.label, conn.pid, where)
+            self._registered(conn)
             await conn.read_loop()
         except (TimeoutError, ConnectionError, OSError) as exc:
             log.warning("handshake failed on %s port: %s", expect, exc)
@@ -103,6 +107,13 @@ class Registry:
             else:
                 with contextlib.suppress(Exception):
                     w.close()
+
+    def _registered(self, conn: ProcConn) -> None:
+        """Give the saved configuration its say (restore, adopt or start empty)."""
+        task = asyncio.get_running_loop().create_task(self.saved.registered(
+            proc_key(conn.kind, conn.client_id), conn.kind, conn.pid, conn.request))
+        self._restores.add(task)
+        task.add_done_callback(self._restores.discard)
 
     def _drop(self, conn: ProcConn) -> None:
         if self.primary is conn:

@@ -33,6 +33,7 @@ from spp.ctl import validate as v
 from spp.ctl.conn import DEFAULT_TIMEOUT, ProcConn
 from spp.ctl.cpu import cpu_layout
 from spp.ctl.registry import Registry
+from spp.ctl.saved import Saved, proc_key
 from spp.errors import NotFound, SppError
 from spp.httppolicy import HttpPolicy
 from spp.resources import is_ascii_id
@@ -41,6 +42,7 @@ log = logging.getLogger("spp.ctl")
 
 REG = web.AppKey("registry", Registry)
 TIMEOUT = web.AppKey("timeout", float)
+SAVED = web.AppKey("saved", Saved)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -109,7 +111,20 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 
 async def _call(request: web.Request, conn: ProcConn, cmd: str, args: Any = None) -> Any:
-    return await conn.request(cmd, args or {}, timeout=request.app[TIMEOUT])
+    """Relay one command, after a restore in progress; record what was acknowledged."""
+    saved, key, args = request.app[SAVED], proc_key(conn.kind, conn.client_id), args or {}
+    await saved.gate(key)
+    if saved.unchanged(key, cmd, args):
+        return None
+    result = await conn.request(cmd, args, timeout=request.app[TIMEOUT])
+    saved.acknowledged(key, conn.kind, cmd, args)
+    return result
+
+
+async def _status(request: web.Request, conn: ProcConn) -> Any:
+    """A process's status, with `restored` when its configuration came back."""
+    st = await _call(request, conn, "status")
+    return request.app[SAVED].annotate(proc_key(conn.kind, conn.client_id), st)
 
 
 def _no_content() -> web.Response:
@@ -211,7 +226,7 @@ def cpu_cycles(st: dict[str, Any]) -> dict[str, Any]:
 
 @routes.get("/v1/primary/status")
 async def get_primary_status(request: web.Request) -> web.Response:
-    return web.json_response(await _call(request, _primary(request), "status"))
+    return web.json_response(await _status(request, _primary(request)))
 
 
 @routes.delete("/v1/primary/status")
@@ -265,7 +280,7 @@ async def delete_primary(request: web.Request) -> web.Response:
 
 @routes.get("/v1/vfs/{sec_id}")
 async def get_vf(request: web.Request) -> web.Response:
-    return web.json_response(await _call(request, _vf(request), "status"))
+    return web.json_response(await _status(request, _vf(request)))
 
 
 @routes.delete("/v1/vfs/{sec_id}")
@@ -312,12 +327,14 @@ async def put_classifier_table(request: web.Request) -> web.Response:
 
 
 def make_app(reg: Registry, timeout: float = DEFAULT_TIMEOUT, policy: HttpPolicy | None = None,
-             listening: guard.Listening | None = None) -> web.Application:
+             listening: guard.Listening | None = None,
+             saved: Saved | None = None) -> web.Application:
     """The REST application; every route is behind spp.ctl.guard (default: loopback only)."""
     app = web.Application(middlewares=[errors], client_max_size=v.MAX_BODY)
     guard.install(app, policy or HttpPolicy.make("127.0.0.1"), listening or guard.Listening())
     app[REG] = reg
     app[TIMEOUT] = timeout
+    app[SAVED] = saved if saved is not None else reg.saved
     app.add_routes(routes)
     topo_page.add_routes(app, lambda: reg.controller_addr)
     return app

@@ -23,6 +23,7 @@ from spp.ctl import guard
 from spp.ctl.conn import DEFAULT_TIMEOUT
 from spp.ctl.registry import Registry, start_listeners
 from spp.ctl.rest import make_app
+from spp.ctl.saved import Saved
 from spp.httppolicy import HttpPolicy
 
 AUTH_MODES = ("none", "token")
@@ -42,6 +43,8 @@ class Controller:
     heartbeat: float = wire.HEARTBEAT_S
     allow_hosts: tuple[str, ...] = ()
     auth: str = "none"
+    restore: str = "on"
+    state_file: Path | None = None
     registry: Registry = field(init=False)
     token: str | None = field(default=None, init=False)
     _token_path: Path | None = field(default=None, init=False)
@@ -49,7 +52,8 @@ class Controller:
     _runner: web.AppRunner | None = field(default=None, init=False)
 
     async def start(self) -> None:
-        self.registry = Registry(heartbeat=self.heartbeat)
+        self.registry = Registry(heartbeat=self.heartbeat,
+                                 saved=Saved(self.restore, self.state_file))
         pri, sec = await start_listeners(self.registry, self.bind, self.pri_port, self.sec_port)
         self._servers = [pri, sec]
         self.pri_port = pri.sockets[0].getsockname()[1]
@@ -97,6 +101,7 @@ class Controller:
             s.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        self.registry.saved.close()
 
 
 async def serve(ctl: Controller, pid_file: Path | None = None) -> None:
@@ -121,8 +126,10 @@ def run(
     timeout: float = DEFAULT_TIMEOUT,
     allow_hosts: tuple[str, ...] = (),
     auth: str = "none",
+    restore: str = "on",
+    state_file: Path | None = None,
 ) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     ctl = Controller(bind, pri_port, sec_port, api_port, timeout, allow_hosts=allow_hosts,
-                     auth=auth)
+                     auth=auth, restore=restore, state_file=state_file)
     asyncio.run(serve(ctl, pid_file))

@@ -253,3 +253,20 @@ def host_show() -> dict[str, Any]:
         ) + instance_pins,
         "pidfiles": pids,
     }
+
+
+def host_wait(topology: Topology | None, timeout: float) -> list[str]:
+    """Until every VM of `topology` (None: of every topology that is up) is ready;
+    returns their names. HostError names the VM that is not, with its console's last lines."""
+    states = [load_state(topology.name)] if topology is not None else list_states()
+    names: list[str] = []
+    try:
+        for state in states:
+            if state is None:
+                continue
+            todo = [rec.name for rec in state.vms]
+            vm.wait_ready(todo, state.file_prefix, timeout)
+            names += todo
+    except vm.VmError as exc:
+        raise HostError(str(exc)) from None
+    return names

@@ -44,7 +44,9 @@ from spp.safefile import UnsafeFile
 QEMU = "qemu-system-x86_64"
 SOCKET_FMT = "/tmp/sock{}"
 ACCEL_ENV = "SPP_VM_ACCEL"
-START_CHECK_S = 1.0  # a QEMU that survives this long has parsed its options and opened sockets
+START_TIMEOUT_S = 60.0  # QEMU's own sign (listening sockets) within this, even on a loaded host
+CLIENT_SETTLE_S = 1.0   # a connecting QEMU that survives this long has parsed its options
+READY_TIMEOUT_S = 300.0  # default of `spp host wait` / `spp up --wait` (TCG boots slowly)
 PROBE_TIMEOUT_S = 10.0
 _LOG_HEADER = "spp-vm: "  # our own line at the top of the QEMU log (its command line)
 NIC_OFFLOADS_OFF = ("csum", "gso", "guest_csum", "guest_tso4", "guest_tso6", "guest_ecn",
@@ -277,21 +279,39 @@ def _spawn(vm: Vm, topo: Topology, accel: str) -> subprocess.Popen[bytes]:
     return proc
 
 
-def _check_started(vm: Vm, topo: Topology, proc: subprocess.Popen[bytes],
-                   deadline: float) -> None:
-    """QEMU still runs at `deadline` (and, as vhost-user server, listens on every socket)."""
-    paths = vm_paths(vm.name, topo.file_prefix)
-    socks = [vhost_socket(n.vhost) for n in vm.nics] if topo.vhost_client else []
-    while proc.poll() is None and time.monotonic() < deadline:
+def _started(vm: Vm, topo: Topology, settled: bool) -> bool:
+    """QEMU's own sign that it started: as vhost-user server, every socket of the VM
+    listens; as client (it connects and retries), it survived CLIENT_SETTLE_S."""
+    if not topo.vhost_client:
+        return settled
+    return all(_listening(vhost_socket(n.vhost)) for n in vm.nics)
+
+
+def _wait_started(topo: Topology, started: list[tuple[Vm, subprocess.Popen[bytes], str]],
+                  timeout: float) -> None:
+    """Until every QEMU gave its sign, or VmError naming the first that exited or did
+    not give it within `timeout`, with QEMU's and the console's last lines."""
+    now = time.monotonic()
+    deadline, settle_at = now + timeout, now + CLIENT_SETTLE_S
+    pending = [(vm, proc) for vm, proc, _ in started]
+    while True:
+        for vm, proc in pending:
+            if proc.poll() is not None:
+                paths = vm_paths(vm.name, topo.file_prefix)
+                rundir.remove_pid(paths.pid, proc.pid)
+                raise VmError(f"VM {vm.name}: QEMU exited with code {proc.returncode}: "
+                              f"{last_lines(paths)} (log {paths.log})")
+        settled = time.monotonic() >= settle_at
+        pending = [(vm, proc) for vm, proc in pending if not _started(vm, topo, settled)]
+        if not pending:
+            return
+        if time.monotonic() >= deadline:
+            vm = pending[0][0]
+            socks = [str(vhost_socket(n.vhost)) for n in vm.nics
+                     if not _listening(vhost_socket(n.vhost))]
+            raise VmError(f"VM {vm.name}: QEMU does not listen on {' '.join(socks)} after "
+                          f"{timeout:g} s: {last_lines(vm_paths(vm.name, topo.file_prefix))}")
         time.sleep(0.05)
-    if proc.poll() is not None:
-        rundir.remove_pid(paths.pid, proc.pid)
-        raise VmError(f"VM {vm.name}: QEMU exited with code {proc.returncode}: "
-                      f"{last_lines(paths)} (log {paths.log})")
-    missing = [str(s) for s in socks if not _is_socket(s)]
-    if missing:
-        raise VmError(f"VM {vm.name}: QEMU does not listen on {' '.join(missing)}: "
-                      f"{last_lines(paths)}")
 
 
 def nic_records(vm: Vm) -> list[dict[str, Any]]:
@@ -321,9 +341,7 @@ def start_vms(topo: Topology, record: Any = None) -> list[str]:
                 for nic in vm.nics:
                     clear_stale_socket(vhost_socket(nic.vhost))
             started.append((vm, _spawn(vm, topo, accel), f"accel {accel}: {why}"))
-        deadline = time.monotonic() + START_CHECK_S
-        for vm, proc, _ in started:
-            _check_started(vm, topo, proc, deadline)
+        _wait_started(topo, started, START_TIMEOUT_S)
     except VmError:
         for vm, _proc, _ in started:
             stop_vm(vm.name, topo.file_prefix)
@@ -351,20 +369,24 @@ def vm_state(vm_name: str, instance: str) -> str:
 
 
 def wait_ready(names: list[str], instance: str, timeout: float) -> None:
-    """Until every VM's console says READY_MARK; VmError names the VMs that did not."""
+    """Until every VM's console says READY_MARK; VmError names the first VM that stopped
+    or is not ready at the deadline, with its last console lines."""
     deadline = time.monotonic() + timeout
     pending = list(names)
     while pending:
-        pending = [n for n in pending if vm_state(n, instance) != "ready"]
-        dead = [n for n in pending if vm_state(n, instance) == "stopped"]
+        states = {n: vm_state(n, instance) for n in pending}
+        pending = [n for n in pending if states[n] != "ready"]
+        dead = [n for n in pending if states[n] == "stopped"]
         if dead:
-            paths = vm_paths(dead[0], instance)
-            raise VmError(f"VM {dead[0]} is not running: {last_lines(paths)}")
+            raise VmError(f"VM {dead[0]} is not running: "
+                          f"{last_lines(vm_paths(dead[0], instance))}")
         if not pending:
             return
         if time.monotonic() >= deadline:
-            states = ", ".join(f"{n} {vm_state(n, instance)}" for n in pending)
-            raise VmError(f"VMs not ready after {timeout:g} s: {states}")
+            name = pending[0]
+            others = "".join(f", {n} {states[n]}" for n in pending[1:])
+            raise VmError(f"VM {name} not ready after {timeout:g} s ({states[name]}{others}): "
+                          f"{last_lines(vm_paths(name, instance))}")
         time.sleep(0.2)
 
 

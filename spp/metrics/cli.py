@@ -10,6 +10,7 @@ import typer
 from spp.metrics.reader import DEFAULT_CTL_URL, DEFAULT_TIMEOUT
 from spp.metrics.server import DEFAULT_ADDR, DEFAULT_PORT
 from spp.metrics.server import serve as run_server
+from spp.rundir import PidFileBusy
 
 app = typer.Typer(help="Prometheus exporter for SPP counters.", no_args_is_help=True)
 
@@ -35,6 +36,9 @@ def serve(
     try:
         run_server(port=port, addr=addr, ctl_url=ctl_url, timeout=timeout, pid_file=pid_file,
                    allow_hosts=allow_host or ())
+    except PidFileBusy as exc:
+        typer.echo(f"spp metrics: {exc}", err=True)
+        raise typer.Exit(1) from None
     except OSError as exc:
         typer.echo(f"spp metrics: cannot listen on {addr}:{port}: {exc.strerror or exc}",
                    err=True)

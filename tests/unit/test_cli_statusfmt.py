@@ -96,3 +96,17 @@ def test_control_ports_reachable_from_other_hosts_get_a_warning(bind: str) -> No
     assert lines[0] == "  - auth: token"
     assert lines[-1].startswith(f"warning: the control ports primary {bind}:5555, secondary "
                                 f"{bind}:6666 take commands without authentication")
+
+
+def test_restored_configuration_is_shown_after_the_status() -> None:
+    from spp.cli.statusfmt import vf_status
+
+    st = {"client-id": 1, "ports": [], "components": [], "classifier_table": [],
+          "master-lcore": 2, "worker-lcores": [],
+          "restored": {"at": 1.0, "pid": 77, "components": 4, "ports": 10,
+                       "classifier_table": 2, "failed": ["port ring:9: no such ring"]}}
+    assert vf_status(st).splitlines()[-2:] == [
+        "Restored: 4 components, 10 ports, 2 classifier_table (pid 77)",
+        "  - failed: port ring:9: no such ring"]
+    del st["restored"]
+    assert "Restored" not in vf_status(st)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from dataclasses import replace
 
 import pytest
 
+from spp import rundir
 from spp.cli import updown
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)  # spp"]
@@ -23,10 +26,60 @@ def test_up_failure_of_primary_reports_log_and_stops_the_controller(tmp_path, mo
 
 
 def _spawn_with_missing_primary(real):
-    def spawn(name, argv, instance):
+    def spawn(part, instance):
         # the primary part fails at once, like a primary that cannot start
-        return real(name, ["not-a-module"] if name == "primary" else argv, instance)
+        return real(replace(part, argv=["not-a-module"]) if part.name == "primary" else part,
+                    instance)
     return spawn
+
+
+def _part(argv: list[str]) -> updown.Part:
+    return updown.Part("vf1", "vf 1", argv, lambda: True)
+
+
+def test_running_is_the_pid_file_process_when_it_runs_the_parts_command(
+        tmp_path, monkeypatch, exec_process):
+    monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
+    proc = exec_process([sys.executable, "-m", "spp.cli.main", "vf", "--help-not", "#spp"],
+                        "--help-not")
+    rundir.write_pid(rundir.pid_path("vf1"), proc.pid)
+    assert updown._running(_part(["vf", "--help-not", "#spp"]), "spp") == proc.pid
+
+
+def test_running_refuses_a_pid_file_naming_another_spp_command(
+        tmp_path, monkeypatch, exec_process):
+    monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
+    proc = exec_process(SLEEPER, "# spp")
+    rundir.write_pid(rundir.pid_path("vf1"), proc.pid)
+    with pytest.raises(updown.UpError, match=f"names pid {proc.pid} running .*spp down"):
+        updown._running(_part(["vf", "-l", "2-3"]), "spp")
+
+
+def test_running_ignores_a_stale_pid_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
+    rundir.write_pid(rundir.pid_path("vf1"), 999999)
+    assert updown._running(_part(["vf"]), "spp") is None
+
+
+def test_controller_with_the_other_restore_choice_counts_as_running():
+    part = updown.Part("ctl", "spp ctl", ["ctl", "-p", "5555", "--restore", "all"],
+                       lambda: True, free=("--restore",))
+    assert part.runs(["/x/python", "-m", "spp.cli.main", "ctl", "-p", "5555", "--restore", "on"])
+    assert not part.runs(["/x/python", "-m", "spp.cli.main", "ctl", "-p", "5556"])
+
+
+def test_pid_file_is_never_taken_from_a_live_spp_process(tmp_path, exec_process):
+    proc = exec_process(SLEEPER, "# spp")
+    path = tmp_path / "vf1.pid"
+    rundir.write_pid(path, proc.pid)
+    with pytest.raises(rundir.PidFileBusy, match=f"names running pid {proc.pid}"):
+        with rundir.pid_file(path):
+            pass
+    assert rundir.read_pid(path) == proc.pid
+    rundir.write_pid(path, 999999)  # a dead one is taken over
+    with rundir.pid_file(path):
+        assert rundir.read_pid(path) == os.getpid()
+    assert not path.exists()
 
 
 def test_down_after_crash_stops_processes_from_pid_files(tmp_path, monkeypatch, exec_process):

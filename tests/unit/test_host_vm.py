@@ -292,3 +292,81 @@ def test_bench_vm_topology_lives_beside_the_default_one() -> None:
     assert not {e.name for e in topo.interfaces()} & {e.name for e in default.interfaces()}
     assert topo.file_prefix != default.file_prefix and topo.vhost_client
     assert [(v.name, [n.uid for n in v.nics]) for v in topo.vms] == [("spp-vm1", ["vhost:0"])]
+
+
+# ---- start check and readiness ---------------------------------------------------
+
+LISTEN_LATE = """
+import socket, sys, time
+time.sleep(float(sys.argv[2]))
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+time.sleep(30)
+"""
+
+
+def _server_topo():
+    return _topo(f"  - name: vm1\n    nics: [{NIC}]\n",
+                 "processes:\n  vf: -l 2-3 -- --client-id 1 -s 127.0.0.1:6666 --vhost-client\n")
+
+
+def _late_listener(tmp_path: Path, monkeypatch, delay: float):
+    import subprocess
+    import sys
+
+    sock = tmp_path / "sock0"
+    monkeypatch.setattr(vm, "vhost_socket", lambda _n: sock)
+    monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
+    return subprocess.Popen([sys.executable, "-c", LISTEN_LATE, str(sock), str(delay)])
+
+
+def test_start_check_waits_for_qemus_sockets_beyond_one_second(tmp_path, monkeypatch) -> None:
+    topo = _server_topo()
+    assert topo.vhost_client
+    proc = _late_listener(tmp_path, monkeypatch, 2.5)  # a slow QEMU on a loaded host
+    try:
+        vm._wait_started(topo, [(topo.vms[0], proc, "")], timeout=20)
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_start_check_names_a_qemu_that_exits_with_its_last_lines(tmp_path, monkeypatch) -> None:
+    import subprocess
+    import sys
+
+    topo = _server_topo()
+    monkeypatch.setattr(vm, "vhost_socket", lambda _n: tmp_path / "sock0")
+    monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
+    paths = vm.vm_paths("vm1", topo.file_prefix)
+    paths.log.parent.mkdir(parents=True)
+    paths.log.write_text("qemu-system-x86_64: -netdev bad: invalid option\n")
+    proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+    with pytest.raises(vm.VmError, match=r"VM vm1: QEMU exited with code 1: "
+                                         r"qemu-system-x86_64: -netdev bad: invalid option"):
+        vm._wait_started(topo, [(topo.vms[0], proc, "")], timeout=20)
+
+
+def test_start_check_gives_up_at_its_deadline_naming_the_socket(tmp_path, monkeypatch) -> None:
+    topo = _server_topo()
+    proc = _late_listener(tmp_path, monkeypatch, 30)
+    try:
+        with pytest.raises(vm.VmError,
+                           match=r"VM vm1: QEMU does not listen on .*sock0 after 0.5 s"):
+            vm._wait_started(topo, [(topo.vms[0], proc, "")], timeout=0.5)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_wait_ready_names_the_vm_and_its_console_lines(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SPP_RUN_DIR", str(tmp_path))
+    monkeypatch.setattr(vm, "vm_pid", lambda _n, _i: 4242)
+    paths = vm.vm_paths("vm1", "spp")
+    paths.console.parent.mkdir(parents=True)
+    paths.console.write_text("Booting Linux\nudhcpc: waiting for ens4\n")
+    with pytest.raises(vm.VmError, match=r"VM vm1 not ready after 0.3 s \(booting\): "
+                                         r".*udhcpc: waiting for ens4"):
+        vm.wait_ready(["vm1"], "spp", 0.3)
+    paths.console.write_text(f"Booting\n{vmimage.READY_MARK}\n")
+    vm.wait_ready(["vm1"], "spp", 0.3)

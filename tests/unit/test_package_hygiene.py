@@ -106,7 +106,7 @@ FOUNDATION = {"errors", "defaults", "wire", "safefile", "rundir", "native", "res
               "httppolicy"}
 MAY_IMPORT = {  # docs/architecture.md, "Layers and folders"
     "errors": set(), "defaults": set(), "wire": set(), "httppolicy": set(),
-    "safefile": {"errors"}, "rundir": {"defaults", "safefile"}, "native": {"errors"},
+    "safefile": {"errors"}, "rundir": {"defaults", "errors", "safefile"}, "native": {"errors"},
     "resources": {"errors", "native"},
     "client": {"defaults", "errors", "rundir", "safefile"},
     "xdp": FOUNDATION, "proc": FOUNDATION | {"xdp"}, "ctl": FOUNDATION | {"client", "topo"},
