@@ -89,7 +89,8 @@ def run(cases: list[str]) -> int:
                 procs.stop_all()
             results.cases.append(report.CaseRecord(
                 name, res.value, res.unit, res.ref, res.ref_label, res.ratio, res.note))
-            print(f"{name} {res.value:.0f} {res.unit} ratio={res.ratio:.2f}", flush=True)
+            print(res.summary or f"{name} {res.value:.0f} {res.unit} ratio={res.ratio:.2f}",
+                  flush=True)
             print(f"  {name}: {res.note}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         print("bench: interrupted, cleaning up", file=sys.stderr)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import testpmd, vm_tcp
+from bench import table_updates, testpmd, vm_tcp
 from bench.meter import TRIALS, WARMUP_S, WINDOW_S, Rate, measure
 from bench.procs import BenchError, Procs
 from bench.topo import PORT_A, PORT_B, TARGET_MAC
@@ -22,6 +22,7 @@ class Result:
     ref: float
     note: str
     ref_label: str = "dpdk-testpmd io-fwd"
+    summary: str = ""  # the case's stdout line, when it is not `CASE VALUE UNIT ratio=R`
 
     @property
     def ratio(self) -> float:
@@ -206,6 +207,14 @@ class Runner:
                       f"{TABLE_ENTRIES - 1} entries added over REST in {took:.1f} s",
                       ref_label="same pipeline, 1 entry")
 
+    def table_updates(self) -> Result:
+        st = self.stack()
+        try:
+            p50_full, p50_small, summary, detail = table_updates.run_case(st)
+        finally:
+            st.close()
+        return Result(p50_full, "ms", p50_small, detail, "one REST add at 10 entries", summary)
+
     def vm_tcp(self) -> Result:
         mbit, ref, note = vm_tcp.run_case(self.procs)
         return Result(mbit, "Mbit/s", ref, note,
@@ -243,4 +252,5 @@ CASES: dict[str, Callable[[Runner], Result]] = {
     "classifier-entries": Runner.classifier_entries,
     "vf-icmp-cycles": Runner.vf_icmp_cycles,
     "vm-tcp": Runner.vm_tcp,
+    "table-updates": Runner.table_updates,
 }

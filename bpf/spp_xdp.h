@@ -38,7 +38,7 @@
 /* spp_fdb_val.flags (informational; the program only tests presence) */
 #define SPP_FDB_F_STATIC 1
 
-#define SPP_FDB_MAX_ENTRIES 16384
+#define SPP_FDB_MAX_ENTRIES 65536  /* a whole classifier table (SPP_CLS_MAX_ENTRIES) */
 #define SPP_XSKS_MAX_ENTRIES 64
 
 /* 8 bytes, no padding: safe as a hash key. vlan 0 = untagged. */

@@ -14,6 +14,7 @@ Every failure raises ResourceError with a one-line, operator-facing reason.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ from spp.native.limits import SPP_MAX_PHY as MAX_PHY
 from spp.native.limits import SPP_MAX_RINGS as MAX_RINGS
 from spp.native.limits import SPP_MAX_VHOST as MAX_VHOST
 from spp.native.limits import SPP_RES_PHY, SPP_RES_RING, SPP_RES_VHOST
+
+MAX_TABLE_ENTRIES = limits.SPP_CLS_MAX_ENTRIES  # MAC entries of a classifier table
 
 MAX_QUEUES = 1024     # RTE_MAX_QUEUES_PER_PORT
 MAX_CLIENT_ID = 255   # spp_vf --client-id 1..255
@@ -96,7 +99,14 @@ class PortRef:
 
 def parse_port(text: object) -> PortRef:
     """`phy:0`, `ring:3`, `vhost:1`, `phy:0nq1` or `phy:0 nq 1` -> PortRef."""
-    m = _PORT.fullmatch(text.strip()) if isinstance(text, str) and len(text) <= 64 else None
+    if isinstance(text, str) and len(text) <= 64:
+        return _parse_port(text)  # a table batch names the same few ports many times
+    raise ResourceError(f"'{_show(text)}' is not a resource UID (TYPE:ID, e.g. ring:0)")
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_port(text: str) -> PortRef:
+    m = _PORT.fullmatch(text.strip())
     if m is None:
         raise ResourceError(f"'{_show(text)}' is not a resource UID (TYPE:ID, e.g. ring:0)")
     kind = m.group(1)
@@ -136,10 +146,13 @@ def parse_mac(text: object, unicast: bool = True) -> bytes:
     With `unicast`, broadcast and multicast are refused: those are flooded to
     every port of their VLAN and cannot be table or steering entries.
     """
-    if not isinstance(text, str) or not _MAC.fullmatch(text.strip()):
+    if isinstance(text, str) and _MAC_CANONICAL.fullmatch(text):
+        raw = bytes.fromhex(text.replace(":", ""))
+    elif isinstance(text, str) and _MAC.fullmatch(text.strip()):
+        raw = bytes(int(b, 16) for b in re.split(r"[:-]", text.strip()))
+    else:
         raise ResourceError(f"'{_show(text)}' is not a MAC address: expected six hex pairs "
                             "like 52:54:00:12:34:56")
-    raw = bytes(int(b, 16) for b in re.split(r"[:-]", text.strip()))
     if unicast and raw[0] & 1:
         raise ResourceError(f"{text} is a multicast/broadcast address; those are flooded to "
                             "every port of their VLAN and cannot be entries")
@@ -161,6 +174,8 @@ def parse_table_mac(text: object) -> tuple[bytes | None, str]:
         return None, DEFAULT_MAC
     raw = parse_mac(text)
     assert isinstance(text, str)
+    if _MAC_CANONICAL.fullmatch(text):
+        return raw, text
     shown = text.strip() if _MAC_CANONICAL.fullmatch(text.strip()) else format_mac(raw)
     return raw, shown
 

@@ -13,8 +13,9 @@ import socket
 from typing import Any
 
 VERSION = 2                 # checked in hello (controller) and welcome (process)
-MAX_REQUEST = 64 * 1024     # controller -> process line, bytes (the controller refuses more)
-MAX_REPLY = 4 * 1024 * 1024  # process -> controller line, bytes
+# a whole classifier table travels in one line each way (a batch, a status)
+MAX_REQUEST = 16 * 1024 * 1024  # controller -> process line, bytes (the controller refuses more)
+MAX_REPLY = 16 * 1024 * 1024    # process -> controller line, bytes
 HEARTBEAT_S = 1.0           # the controller sends {"hb": N} this often
 SILENT_AFTER = 5            # heartbeats missed before a peer counts as gone
 HELLO_TIMEOUT_S = 5.0       # hello and welcome must come within this

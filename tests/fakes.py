@@ -52,7 +52,7 @@ class FakeProc:
         return {"type": "primary", "pid": 4242, "version": self.version}
 
     async def connect(self, host: str, port: int) -> None:
-        reader, self.writer = await asyncio.open_connection(host, port)
+        reader, self.writer = await asyncio.open_connection(host, port, limit=wire.MAX_REQUEST)
         self.writer.write(json.dumps({"hello": self.hello()}).encode() + b"\n")
         await self.writer.drain()
         first = json.loads(await reader.readline())
@@ -159,7 +159,7 @@ class FakeVf(FakeProc):
         self.master, self.workers = lcores[0], list(lcores[1:])
         self.phys = list(phys)
         self.comps: dict[str, dict[str, Any]] = {}
-        self.table: list[dict[str, Any]] = []
+        self.table: dict[tuple[Any, Any], dict[str, Any]] = {}  # (mac, vlan) -> entry
 
     def hello(self) -> dict[str, Any]:
         return {"type": "vf", "client_id": self.client_id, "pid": 4300 + self.client_id,
@@ -175,7 +175,7 @@ class FakeVf(FakeProc):
                        key=lambda u: (u.split(":")[0], int(u.split(":")[1])))
         table = [{"type": e["type"],
                   "value": e["mac"] if e["type"] == "mac" else f"{e['vlan']}/{e['mac']}",
-                  "port": e["port"]} for e in self.table]
+                  "port": e["port"]} for e in self.table.values()]
         return {"client-id": self.client_id, "ports": ports, "components": comps,
                 "classifier_table": table, "master-lcore": self.master,
                 "worker-lcores": list(self.workers), "port_counters": {}}
@@ -202,6 +202,18 @@ class FakeVf(FakeProc):
             return self._port(args)
         if cmd == "classifier_table":
             return self._table(args)
+        if cmd == "classifier_table_batch":
+            before = dict(self.table)
+            try:
+                for i, entry in enumerate(args["entries"]):
+                    try:
+                        self._table(entry)
+                    except Refused as exc:
+                        raise Refused(f"entry {i}: {exc}") from None
+            except Refused:
+                self.table = before
+                raise
+            return None
         raise Refused(f"unknown command {cmd}.")
 
     def _port(self, args: dict[str, Any]) -> None:
@@ -226,14 +238,15 @@ class FakeVf(FakeProc):
     def _table(self, args: dict[str, Any]) -> None:
         entry = {"type": args["type"], "vlan": args.get("vlan"), "mac": args["mac_address"],
                  "port": args["port"]}
+        key = (entry["mac"], entry["vlan"])
         if args["action"] == "add":
-            if any(e["mac"] == entry["mac"] and e["vlan"] == entry["vlan"] for e in self.table):
+            if key in self.table:
                 raise Refused(f"entry {entry['mac']} already exists.")
-            self.table.append(entry)
+            self.table[key] = entry
         else:
-            if entry not in self.table:
+            if self.table.get(key) != entry:
                 raise Refused(f"no entry {entry['mac']} {entry['port']}.")
-            self.table.remove(entry)
+            del self.table[key]
 
 
 class Stack:

@@ -42,6 +42,7 @@
 #define SPP_VHOST_PORTS_DEFAULT 4  /* vhost ports the pool has room for from the start */
 #define SPP_POOL_LCORES 32         /* lcores, over all SPP processes, the pool keeps caches for */
 #define SPP_MIN_MBUFS 1024         /* smallest pool an operator may ask for */
+#define SPP_CLS_MAX_ENTRIES 65536  /* MAC entries of a classifier table (+ a default per VLAN) */
 
 /* resource types of a TYPE:ID uid */
 #define SPP_RES_PHY 1
@@ -234,6 +235,15 @@ int spp_vf_port_close(unsigned handle);
 int spp_vf_port_counters(unsigned handle, struct spp_port_counters *out);
 int spp_vf_component_update(unsigned slot, const struct spp_comp_spec *spec,
 			    const struct spp_cls_entry *entries, unsigned nb_entries);
+/*
+ * Change the table of the classifier in `slot` in place: delete `del`
+ * (each must be there with the same tx position), then add `add`; all or
+ * nothing. Forwarding goes on while it changes. A component that is not
+ * ready (no rx or tx port yet) has no table: nothing to do, its table is
+ * built from the entries given to spp_vf_component_update().
+ */
+int spp_vf_table_update(unsigned slot, const struct spp_cls_entry *add, unsigned nb_add,
+			const struct spp_cls_entry *del, unsigned nb_del);
 int spp_vf_component_clear(unsigned slot);
 int spp_vf_component_counters(unsigned slot, struct spp_comp_counters *out);
 int spp_vf_lcore_set(unsigned lcore, const uint16_t *slots, unsigned nb_slots);
@@ -265,6 +275,14 @@ int spp_probe_ring_stall(int res_type, unsigned res_id, int consumer, unsigned n
  */
 int spp_cls_decide(const struct spp_cls_entry *entries, unsigned nb_entries, unsigned nb_tx,
 		   uint16_t vlan, const uint8_t *dst, uint32_t *tx_mask);
+/*
+ * The same after changing an empty table in place one entry at a time:
+ * entry i is deleted when is_del[i], else added (as spp_vf_table_update
+ * does). Returns the first refusal, if any.
+ */
+int spp_cls_decide_steps(const struct spp_cls_entry *entries, const uint8_t *is_del,
+			 unsigned nb_entries, unsigned nb_tx, uint16_t vlan, const uint8_t *dst,
+			 uint32_t *tx_mask);
 /* CFFI-END */
 
 #endif /* SPP_NATIVE_H */

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from spp.cli import statusfmt
 from spp.cli.complete import candidates
 from spp.client import Client, SppError, base_url
 from spp.defaults import API_ADDR, CTL_ENV
-from spp.resources import is_ascii_id
+from spp.resources import MAX_TABLE_ENTRIES, is_ascii_id
 
 CONFIG_HELP = {
     "prompt": "Command prompt",
@@ -34,6 +35,19 @@ HELP = """Commands:
   config [KEY [VALUE]] | env | pwd | cd DIR | ls [DIR] | mkdir DIR
   bye (leave the shell) | bye sec (stop secondaries) | bye all (secondaries and primary)
   exit"""
+
+
+def _table_add(line: str) -> tuple[int, dict[str, Any]] | None:
+    """(vf id, REST body) of a `vf N; classifier_table add ...` line, else None."""
+    target, sec, words = C.split_target(line)
+    if target != "vf" or ";" not in line or words[:2] != ["classifier_table", "add"] \
+            or sec is None or not is_ascii_id(sec):
+        return None
+    try:
+        action = C.vf_action(int(sec), words)
+    except C.CommandError:
+        return None  # sent alone, it reports its own syntax error
+    return int(sec), action.body
 
 
 class Quit(Exception):
@@ -146,7 +160,13 @@ class Shell:
 
     def playback(self, path: str, keep_going: bool = False,
                  err: Callable[[str], None] | None = None) -> bool:
-        """Run a recipe; print `FILE:LINE: <command>: <reason>` for a failing line."""
+        """Run a recipe; print `FILE:LINE: <command>: <reason>` for a failing line.
+
+        Consecutive `vf N; classifier_table add ...` lines of one vf go as one
+        batch (one transaction). When a batch is refused, the line of the
+        entry it names is reported; with `keep_going` its lines are then
+        sent one by one, as if there were no batch.
+        """
         err = err or self.out
         try:
             lines = Path(path).expanduser().read_text().splitlines()
@@ -154,19 +174,76 @@ class Shell:
             err(f"{path}: cannot read recipe ({exc.strerror}).")
             return False
         ok = True
+        batch: list[tuple[int, str, dict[str, Any]]] = []
+        batch_vf: int | None = None
+
+        def report(num: int, line: str, exc: C.CommandError | SppError) -> None:
+            reason = exc.text if isinstance(exc, C.CommandError) else exc.reason
+            err(f"{path}:{num}: {line}: {reason}")
+
+        def run(num: int, line: str) -> bool:
+            try:
+                self.run_line(line)
+            except (C.CommandError, SppError) as exc:
+                report(num, line, exc)
+                return False
+            return True
+
+        def flush() -> bool:
+            if not batch:
+                return True
+            todo = list(batch)
+            batch.clear()
+            if len(todo) == 1:
+                return run(todo[0][0], todo[0][1])
+            try:
+                self._table_batch(batch_vf, todo)
+            except SppError as exc:
+                if keep_going:  # each line reports its own failure
+                    for num, line, _body in todo:
+                        run(num, line)
+                    return False
+                named = re.search(r"\bentry (\d+): ", exc.reason)
+                at = int(named.group(1)) if named and int(named.group(1)) < len(todo) else 0
+                report(todo[at][0], todo[at][1], exc)
+                return False
+            return True
+
         for num, raw in enumerate(lines, 1):
             line = raw.strip()
             if not line or line.startswith("#"):
                 continue
-            try:
-                self.run_line(line)
-            except (C.CommandError, SppError) as exc:
-                reason = exc.text if isinstance(exc, C.CommandError) else exc.reason
-                err(f"{path}:{num}: {line}: {reason}")
+            entry = _table_add(line)
+            if entry is not None and (batch_vf == entry[0] or not batch) \
+                    and len(batch) < MAX_TABLE_ENTRIES:
+                batch_vf = entry[0]
+                batch.append((num, line, entry[1]))
+                continue
+            if not flush():
                 ok = False
                 if not keep_going:
                     return False
+            if entry is not None:
+                batch_vf = entry[0]
+                batch.append((num, line, entry[1]))
+                continue
+            if not run(num, line):
+                ok = False
+                if not keep_going:
+                    return False
+        if not flush():
+            ok = False
         return ok
+
+    def _table_batch(self, sec_id: int | None, todo: list[tuple[int, str, dict[str, Any]]]
+                     ) -> None:
+        self.client.put(f"vfs/{sec_id}/classifier_table", [body for _n, _l, body in todo])
+        for _num, line, _body in todo:
+            self.out("Succeeded to add")
+            if self.record_file is not None:
+                self.record_file.write(line + "\n")
+        if self.record_file is not None:
+            self.record_file.flush()
 
     def do_record(self, args: list[str]) -> None:
         if len(args) != 1:

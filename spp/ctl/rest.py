@@ -11,7 +11,8 @@ them, plus the cases upstream left to chance:
   missing component, `Not found: '<path>'` for any other path (also ids that
   are not ASCII digits);
 - 405 `Method not allowed.`;
-- 413 a body over 64 KiB or a request too large for the controller link;
+- 413 a body over 64 KiB (16 MiB for a classifier_table batch) or a request
+  too large for the controller link;
 - 502 the process left before answering, 503 it was too busy to be sent the
   command (no effect), 504 it did not answer in time (outcome unknown; the
   controller reads its state back).
@@ -34,7 +35,7 @@ from spp.ctl.conn import DEFAULT_TIMEOUT, ProcConn
 from spp.ctl.cpu import cpu_layout
 from spp.ctl.registry import Registry
 from spp.ctl.saved import Saved, proc_key
-from spp.errors import NotFound, SppError
+from spp.errors import NotFound, Refused, SppError, TooLarge
 from spp.httppolicy import HttpPolicy
 from spp.resources import is_ascii_id
 
@@ -321,8 +322,19 @@ async def put_component_ports(request: web.Request) -> web.Response:
 
 @routes.put("/v1/vfs/{sec_id}/classifier_table")
 async def put_classifier_table(request: web.Request) -> web.Response:
+    """One entry (an object, as upstream), or a list of them applied as one transaction."""
     conn = _vf(request)
-    await _call(request, conn, "classifier_table", v.classifier_table(await _body(request)))
+    try:
+        raw = await request.clone(client_max_size=v.MAX_TABLE_BODY).read()
+    except web.HTTPRequestEntityTooLarge:
+        raise TooLarge(f"request body too large (at most {v.MAX_TABLE_BODY} bytes).") from None
+    body = v.parse_any_json(raw)
+    if isinstance(body, list):
+        await _call(request, conn, "classifier_table_batch", v.classifier_table_batch(body))
+    elif isinstance(body, dict):
+        await _call(request, conn, "classifier_table", v.classifier_table(body))
+    else:
+        raise Refused("Not in json format.")
     return _no_content()
 
 

@@ -23,13 +23,18 @@ from spp.errors import Refused
 
 VF_TYPES = ("forward", "merge", "classifier", "classifier_mac")
 MAX_BODY = 64 * 1024        # bytes of a REST body (413 above)
+MAX_TABLE_BODY = 16 * 1024 * 1024  # bytes of a classifier_table body (a batch)
+
+
+def parse_any_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Refused("Not in json format.") from None
 
 
 def parse_json(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise Refused("Not in json format.") from None
+    body = parse_any_json(raw)
     if not isinstance(body, dict):
         raise Refused("Not in json format.")
     return body
@@ -188,3 +193,16 @@ def classifier_table(body: dict[str, Any]) -> dict[str, Any]:
         vlan = checked(body, "vlan", R.check_vlan_id)
     return {"action": action, "type": kind, "vlan": vlan, "mac_address": mac,
             "port": str(ref)}
+
+
+def classifier_table_batch(body: list[Any]) -> dict[str, Any]:
+    """A JSON list of classifier_table bodies: each checked as one, the first bad one named."""
+    entries = []
+    for i, entry in enumerate(body):
+        try:
+            if not isinstance(entry, dict):
+                raise Refused("Not in json format.")
+            entries.append(classifier_table(entry))
+        except Refused as exc:
+            raise type(exc)(f"entry {i}: {exc.reason}") from None
+    return {"entries": entries}

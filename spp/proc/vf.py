@@ -118,6 +118,7 @@ class Vf:
             "component_stop": m.component_stop,
             "port": m.port,
             "classifier_table": m.classifier_table,
+            "classifier_table_batch": m.classifier_table_batch,
             "exit": lambda a: skeleton.request_exit(self),
         }
         fn = handlers.get(cmd)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import struct
+from collections.abc import Callable
 from typing import Any
 
 from spp.native import NativeError, check, limits
@@ -28,6 +30,26 @@ COUNTERS = ("rx", "tx", "drop_no_entry", "drop_tx_full", "drop_bad_frame", "drop
 CLASSIFIER_COUNTERS = (("hit", "hit"), ("flood", "flood"), ("default", "to_default"))
 
 
+_NO_MAC = bytes(6)
+
+
+def _entry_packer(ffi: Any) -> tuple[Callable[..., None], int]:
+    """struct.pack_into for struct spp_cls_entry (vlan, mac, is_default, tx_index).
+
+    Packing a whole table this way is an order of magnitude faster than
+    setting cffi fields one by one; the layout is read from cffi.
+    """
+    t = "struct spp_cls_entry"
+    fmt, at = "=", 0
+    for name, code in (("vlan", "H"), ("mac", "6s"), ("is_default", "?"), ("tx_index", "H")):
+        offset = ffi.offsetof(t, name)
+        assert offset >= at, f"{t}: fields out of the expected order"
+        fmt += "x" * (offset - at) + code
+        at = offset + struct.calcsize("=" + code)
+    fmt += "x" * (ffi.sizeof(t) - at)
+    return struct.Struct(fmt).pack_into, ffi.sizeof(t)
+
+
 class NativeDataPlane:
     """The VfModel's view of the C core and of the XDP steering map.
 
@@ -45,6 +67,7 @@ class NativeDataPlane:
         self._steer: Any = None
         self._phy_iface: dict[int, str] = {}
         self._claims: dict[int, dict[int, bytes]] = {}  # slot -> rx handle -> owner text
+        self._entry_pack: tuple[Callable[..., None], int] | None = None
         self.steer_failures = 0
         self.steer_error: str | None = None
 
@@ -107,15 +130,25 @@ class NativeDataPlane:
                 arr[i].vlan_id = att.vlan.id
                 arr[i].vlan_pcp = att.vlan.pcp
             setattr(spec, attr, len(atts))
-        tx_index = {att.ref: i for i, att in enumerate(comp.tx)}
-        c_entries = self.ffi.new("struct spp_cls_entry[]", max(1, len(entries)))
-        for i, e in enumerate(entries):
-            c_entries[i].vlan = e.vlan
-            c_entries[i].is_default = 1 if e.mac is None else 0
-            if e.mac is not None:
-                c_entries[i].mac = list(e.mac)
-            c_entries[i].tx_index = tx_index[e.ref]
+        c_entries = self._entries(comp, entries)
         self._check(self.lib.spp_vf_component_update(slot, spec, c_entries, len(entries)))
+
+    def _entries(self, comp: Component, entries: list[TableEntry]) -> Any:
+        """`entries` as a C array of struct spp_cls_entry, tx positions those of `comp`."""
+        tx_index = {att.ref: i for i, att in enumerate(comp.tx)}
+        if self._entry_pack is None:
+            self._entry_pack = _entry_packer(self.ffi)
+        pack, size = self._entry_pack
+        buf = bytearray(size * max(1, len(entries)))
+        for i, e in enumerate(entries):
+            pack(buf, i * size, e.vlan, e.mac or _NO_MAC, e.mac is None, tx_index[e.ref])
+        return self.ffi.from_buffer("struct spp_cls_entry[]", buf)
+
+    def update_table(self, slot: int, comp: Component, add: list[TableEntry],
+                     remove: list[TableEntry]) -> None:
+        faults.hit("update_table")
+        self._check(self.lib.spp_vf_table_update(slot, self._entries(comp, add), len(add),
+                                                 self._entries(comp, remove), len(remove)))
 
     def clear_component(self, slot: int) -> None:
         faults.hit("clear_component")
@@ -158,10 +191,9 @@ class NativeDataPlane:
                 if e.mac is not None:
                     self._steer.del_mac(iface, format_mac(e.mac), e.vlan)
                     done.append(("del", e))
-            for e in add:
-                if e.mac is not None:
-                    self._steer.add_mac(iface, format_mac(e.mac), e.vlan)
-                    done.append(("add", e))
+            adding = [e for e in add if e.mac is not None]
+            done += [("add", e) for e in adding]  # a failed batch may have written some
+            self._steer.add_macs(iface, [(e.mac, e.vlan) for e in adding if e.mac is not None])
         except Exception as exc:
             for op, e in reversed(done):  # leave the map as it was
                 assert e.mac is not None

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any, Protocol
 
 from spp.errors import NotFound, Refused
@@ -30,6 +29,7 @@ from spp.native.limits import SPP_MAX_COMP_PER_LCORE as MAX_COMP_PER_LCORE
 from spp.native.limits import SPP_MAX_COMP_PORTS as MAX_COMP_PORTS
 from spp.native.limits import SPP_MAX_COMPONENTS as MAX_COMPONENTS
 from spp.resources import (
+    MAX_TABLE_ENTRIES,
     PortRef,
     ResourceError,
     Uid,
@@ -52,7 +52,8 @@ ROLE_LIMITS = {  # (max rx, max tx); None = any number
     "classifier": (1, None),
 }
 MAX_PORTS_PER_DIR = MAX_COMP_PORTS
-MAX_TABLE_ENTRIES = 4096
+
+Key = tuple[int, "bytes | None"]  # (VLAN, MAC); MAC None: the VLAN's default
 
 
 class DataPlane(Protocol):
@@ -65,6 +66,8 @@ class DataPlane(Protocol):
     def open_port(self, uid: Uid, queue: int) -> int: ...
     def close_port(self, handle: int) -> None: ...
     def update_component(self, slot: int, comp: Component, entries: list[TableEntry]) -> None: ...
+    def update_table(self, slot: int, comp: Component, add: list[TableEntry],
+                     remove: list[TableEntry]) -> None: ...
     def clear_component(self, slot: int) -> None: ...
     def set_lcore(self, lcore: int, slots: list[int]) -> None: ...
     def steer(self, rx: Uid, add: list[TableEntry], remove: list[TableEntry]) -> None: ...
@@ -172,7 +175,9 @@ class VfModel:
         self.phy_count = phy_count
         self.dp = dp
         self.components: dict[str, Component] = {}
-        self.table: tuple[TableEntry, ...] = ()
+        self.table: dict[Key, TableEntry] = {}  # in the order the entries were added
+        self._by_port: dict[PortRef, dict[Key, TableEntry]] = {}
+        self._macs = 0  # MAC entries in the table (defaults are not counted)
         self.ports: dict[PortRef, _Open] = {}
 
     # ---- lookups ----------------------------------------------------
@@ -192,14 +197,12 @@ class VfModel:
     def _lcore_slots(self, core: int, without: int | None = None) -> list[int]:
         return [c.slot for c in self.components.values() if c.core == core and c.slot != without]
 
-    def entries_for(self, comp: Component,
-                    table: tuple[TableEntry, ...] | None = None) -> list[TableEntry]:
-        tx = {a.ref for a in comp.tx}
-        return [e for e in (self.table if table is None else table) if e.ref in tx]
+    def entries_for(self, comp: Component) -> list[TableEntry]:
+        """The table entries that send to a tx port of `comp`."""
+        return [e for a in comp.tx for e in self._by_port.get(a.ref, {}).values()]
 
-    def _update_with(self, comp: Component, table: tuple[TableEntry, ...]) -> None:
-        """Give `comp` in the data plane the entries of `table` that lead to its tx ports."""
-        self.dp.update_component(comp.slot, comp, self.entries_for(comp, table))
+    def entries_to(self, ref: PortRef) -> list[TableEntry]:
+        return list(self._by_port.get(ref, {}).values())
 
     # ---- one command = one transaction ----------------------------------
     def _run(self, apply: Callable[[Txn], Callable[[], None]]) -> None:
@@ -355,8 +358,7 @@ class VfModel:
                    lambda: self.dp.update_component(comp.slot, comp, self.entries_for(comp)))
             if new.role == "classifier" and new.rx:
                 rx = new.rx[0].uid
-                add = (self.entries_for(new) if direction == "rx"
-                       else [e for e in self.table if e.ref == ref])
+                add = self.entries_for(new) if direction == "rx" else self.entries_to(ref)
                 if add:
                     t.step("steer", lambda: self.dp.steer(rx, add, []),
                            lambda: self.dp.steer(rx, [], add))
@@ -385,8 +387,7 @@ class VfModel:
                    lambda: self.dp.update_component(comp.slot, comp, self.entries_for(comp)))
             if comp.role == "classifier" and comp.rx:
                 rx = comp.rx[0].uid
-                lost = (self.entries_for(comp) if direction == "rx"
-                        else [e for e in self.table if e.ref == ref])
+                lost = self.entries_for(comp) if direction == "rx" else self.entries_to(ref)
                 if lost:
                     t.step("steer", lambda: self.dp.steer(rx, [], lost),
                            lambda: self.dp.steer(rx, lost, []))
@@ -399,6 +400,24 @@ class VfModel:
         self._run(apply)
 
     def classifier_table(self, args: dict[str, Any]) -> None:
+        """One entry (upstream's command): the reason does not name it."""
+        self._table_change([args], named=False)
+
+    def classifier_table_batch(self, args: dict[str, Any]) -> None:
+        """`entries`: a list of classifier_table commands applied as one transaction.
+
+        All or nothing: the first bad entry is named (`entry N: ...`, from 0)
+        and nothing changes. Entries apply in order, so a batch may delete
+        an entry and add it back with another port.
+        """
+        entries = args.get("entries")
+        if not isinstance(entries, list):
+            raise _err("entries must be a list of classifier_table entries")
+        self._table_change(entries, named=True)
+
+    def _parse_entry(self, args: Any) -> tuple[str, TableEntry, str]:
+        if not isinstance(args, dict):
+            raise _err("an entry must be an object {action, type, mac_address, port}")
         action = args.get("action")
         if action not in ("add", "del"):
             raise _err(f"invalid action '{_short(action)}' (add, del)")
@@ -411,37 +430,85 @@ class VfModel:
             ref = parse_port(args.get("port"))
         except ResourceError as exc:
             raise _err(str(exc)) from None
-        entry = TableEntry(vlan, mac, ref, kind, shown)
         label = f"{'vlan ' + str(vlan) + ' ' if kind == 'vlan' else ''}{shown}"
-        current = next((e for e in self.table if e.key() == entry.key()), None)
-        if action == "add":
-            if current is not None:
-                raise _err(f"classifier_table already has {label} (-> {current.ref})")
-            if len(self.table) >= MAX_TABLE_ENTRIES:
-                raise _err(f"classifier_table is full ({MAX_TABLE_ENTRIES} entries)")
-            changed = entry
-            new_table = (*self.table, entry)
-        else:
-            if current is None or current.ref != ref:
-                raise _err(f"classifier_table has no entry {label} -> {ref}")
-            changed = current
-            new_table = tuple(e for e in self.table if e is not current)
-        old_table = self.table
+        return action, TableEntry(vlan, mac, ref, kind, shown), label
+
+    def _table_change(self, commands: list[Any], named: bool) -> None:
+        # the table as the batch leaves it, for the keys the batch touches
+        after: dict[Key, TableEntry | None] = {}
+        deleted: set[Key] = set()  # an entry deleted and added back goes to the end
+        macs = self._macs
+        for i, args in enumerate(commands):
+            try:
+                action, entry, label = self._parse_entry(args)
+                key = entry.key()
+                current = after[key] if key in after else self.table.get(key)
+                if action == "add":
+                    if current is not None:
+                        raise _err(f"classifier_table already has {label} (-> {current.ref})")
+                    if entry.mac is not None and macs >= MAX_TABLE_ENTRIES:
+                        raise _err(f"classifier_table is full ({MAX_TABLE_ENTRIES} MAC "
+                                   "entries)")
+                    after.pop(key, None)  # entries keep the order of their last add
+                    after[key] = entry
+                else:
+                    if current is None or current.ref != entry.ref:
+                        raise _err(f"classifier_table has no entry {label} -> {entry.ref}")
+                    after[key] = None
+                    deleted.add(key)
+                macs += (1 if action == "add" else -1) if entry.mac is not None else 0
+            except Refused as exc:
+                if named:
+                    raise type(exc)(f"entry {i}: {exc.reason}") from None
+                raise
+        add: list[TableEntry] = []
+        remove: list[TableEntry] = []
+        for key, new in after.items():
+            old = self.table.get(key)
+            if old == new and key not in deleted:
+                continue
+            if old is not None:
+                remove.append(old)
+            if new is not None:
+                add.append(new)
+        if not add and not remove:
+            return
+        add_to, remove_from = _by_ref(add), _by_ref(remove)
 
         def apply(t: Txn) -> Callable[[], None]:
             for comp in self.components.values():
-                if comp.role != "classifier" or not any(a.ref == ref for a in comp.tx):
+                tx = [a.ref for a in comp.tx]
+                if comp.role != "classifier" or not (add_to.keys() | remove_from.keys()) & {*tx}:
                     continue
-                t.step("update_component", partial(self._update_with, comp, new_table),
-                       partial(self._update_with, comp, old_table))
-                if comp.rx:
-                    rx = comp.rx[0].uid
-                    add, remove = ([changed], []) if action == "add" else ([], [changed])
-                    t.step("steer", partial(self.dp.steer, rx, add, remove),
-                           partial(self.dp.steer, rx, remove, add))
-            return lambda: setattr(self, "table", new_table)
+                self._table_steps(t, comp, [e for ref in tx for e in add_to.get(ref, ())],
+                                  [e for ref in tx for e in remove_from.get(ref, ())])
+
+            def commit() -> None:
+                for ref, entries in remove_from.items():
+                    index = self._by_port[ref]
+                    for e in entries:
+                        del self.table[e.key()]
+                        del index[e.key()]
+                for e in add:  # the table keeps the order of the commands
+                    self.table[e.key()] = e
+                for ref, entries in add_to.items():
+                    index = self._by_port.setdefault(ref, {})
+                    for e in entries:
+                        index[e.key()] = e
+                self._macs = macs
+            return commit
 
         self._run(apply)
+
+    def _table_steps(self, t: Txn, comp: Component, add: list[TableEntry],
+                     remove: list[TableEntry]) -> None:
+        """Change the table of classifier `comp` in place, and its rx port's XDP map."""
+        t.step("update_table", lambda: self.dp.update_table(comp.slot, comp, add, remove),
+               lambda: self.dp.update_table(comp.slot, comp, remove, add))
+        if comp.rx:
+            rx = comp.rx[0].uid
+            t.step("steer", lambda: self.dp.steer(rx, add, remove),
+                   lambda: self.dp.steer(rx, remove, add))
 
     # ---- status -----------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -464,10 +531,17 @@ class VfModel:
             "client-id": self.client_id,
             "ports": ports,
             "components": comps,
-            "classifier_table": [e.to_json() for e in self.table],
+            "classifier_table": [e.to_json() for e in self.table.values()],
             "master-lcore": self.master,
             "worker-lcores": list(self.workers),
         }
+
+
+def _by_ref(entries: list[TableEntry]) -> dict[PortRef, list[TableEntry]]:
+    out: dict[PortRef, list[TableEntry]] = {}
+    for e in entries:
+        out.setdefault(e.ref, []).append(e)
+    return out
 
 
 def _list(ids: list[int]) -> str:

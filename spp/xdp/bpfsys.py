@@ -87,6 +87,13 @@ class LibbpfBackend:
         if ret < 0:
             raise self._err(ret, "bpf_map_update_elem")
 
+    def update_batch(self, fd: int, keys: Ptr, values: Ptr, count: int) -> None:
+        """Write `count` elements in one bpf(2) call (BPF_ANY); on failure some may be written."""
+        n = self.ffi.new("uint32_t *", count)
+        ret = self.lib.bpf_map_update_batch(fd, keys, values, n, self.ffi.NULL)
+        if ret < 0:
+            raise self._err(ret, "bpf_map_update_batch")
+
     def lookup(self, fd: int, key: Ptr, value: Ptr) -> bool:
         ret = self.lib.bpf_map_lookup_elem(fd, key, value)
         if ret < 0:

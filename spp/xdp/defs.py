@@ -32,6 +32,8 @@ typedef uint64_t __u64;
 LIBBPF_CDEF = """
 int bpf_obj_get(const char *pathname);
 int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags);
+int bpf_map_update_batch(int fd, const void *keys, const void *values, uint32_t *count,
+                         const void *opts);
 int bpf_map_lookup_elem(int fd, const void *key, void *value);
 int bpf_map_delete_elem(int fd, const void *key);
 int bpf_map_get_next_key(int fd, const void *key, void *next_key);

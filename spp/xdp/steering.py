@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -258,6 +259,36 @@ class XdpSteering:
         except OSError as exc:
             raise self._wrap(exc, f"add {mac} vlan {vlan} on {port.ifname}") from None
         return FdbEntry(port.ifindex, vlan, format_mac(bytes(key.mac)), int(val.flags))
+
+    def add_macs(self, iface: str | int, entries: list[tuple[bytes, int]]) -> None:
+        """Register many (6-byte MAC, VLAN) pairs on ``iface`` at once.
+
+        One bpf(2) call with the libbpf backend, one per entry otherwise. On
+        failure some of them may be registered: the caller takes them back.
+        """
+        port = self._port(iface)
+        for raw, vlan in entries:
+            if len(raw) != 6 or raw[0] & 1:
+                raise XdpValueError(f"{format_mac(raw)} is not a unicast MAC")
+            check_vlan(vlan)
+        key_t, val_t = "struct spp_fdb_key", "struct spp_fdb_val"
+        assert (self.ffi.sizeof(key_t), self.ffi.offsetof(key_t, "mac")) == (8, 2)
+        keys = b"".join(vlan.to_bytes(2, sys.byteorder) + raw for raw, vlan in entries)
+        val = self.ffi.new(f"{val_t} *")
+        val.flags = self.defs.const("SPP_FDB_F_STATIC")
+        vals = self.ffi.buffer(val)[:] * len(entries)
+        batch = getattr(self.sys, "update_batch", None)
+        try:
+            if batch is not None and entries:
+                batch(port.fds[MAP_FDB], self.ffi.from_buffer(keys),
+                      self.ffi.from_buffer(vals), len(entries))
+                return
+            key = self.ffi.new(f"{key_t} *")
+            for i in range(len(entries)):
+                self.ffi.memmove(key, keys[8 * i:8 * i + 8], 8)
+                self.sys.update(port.fds[MAP_FDB], key, val)
+        except OSError as exc:
+            raise self._wrap(exc, f"add {len(entries)} MACs on {port.ifname}") from None
 
     def del_mac(self, iface: str | int, mac: str, vlan: int = 0) -> bool:
         """Remove a registration; False when it was not there."""

@@ -105,13 +105,17 @@ class Oracle:
             else:
                 ports.append({"port": str(ref), "vlan": self._vlan(body.get("vlan"))})
         elif parts[2:] == ["classifier_table"]:
-            _raw, shown = R.parse_table_mac(body["mac_address"])
-            value = shown if body["type"] == "mac" else f"{int(body['vlan'])}/{shown}"
-            entry = {"type": body["type"], "value": value, "port": str(R.parse_port(body["port"]))}
-            if body["action"] == "add":
-                self.table.append(entry)
-            else:
-                self.table.remove(entry)
+            for one in body if isinstance(body, list) else [body]:  # a list: one transaction
+                self._table(one)
+
+    def _table(self, body: dict[str, Any]) -> None:
+        _raw, shown = R.parse_table_mac(body["mac_address"])
+        value = shown if body["type"] == "mac" else f"{int(body['vlan'])}/{shown}"
+        entry = {"type": body["type"], "value": value, "port": str(R.parse_port(body["port"]))}
+        if body["action"] == "add":
+            self.table.append(entry)
+        else:
+            self.table.remove(entry)
 
     @staticmethod
     def _vlan(v: Any) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Configuration that comes back, end to end: real controller, primary, spp_vf and frames.
 
-- seed 003 section 2.1 (classify ICMP): spp_vf killed with SIGKILL and started again with
+- the classify-ICMP use case: spp_vf killed with SIGKILL and started again with
   the same command line gets its configuration back without any SPP command, and
   classifies again; with `spp ctl --restore off` it comes back empty (upstream);
 - the primary's patches come back the same way;
@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from seed21 import MAC1, MAC2, REMOTE0, seed_21_config
-from spp.host.capture import Capture, send_frames
-from stack import Stack, table, wait_for
+from classify_icmp import MAC1, MAC2, REMOTE0, classify_icmp_config
 
 from spp.client import SppError
 from spp.ctl.saved import Saved
-from spp.host import frames
+from spp.testkit import frames
+from spp.testkit.capture import Capture, send_frames
+from spp.testkit.stack import Stack, table
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +74,7 @@ def test_killed_vf_gets_seed_21_back_without_any_command_and_classifies_again(
         stack: Stack) -> None:
     stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
     stack.start_vf(1, "2-6")
-    seed_21_config(stack)
+    classify_icmp_config(stack)
     assert wait_for(lambda: classified(0), 10, "seed 2.1 to classify")
     before = config_of(stack.vf_status())
     pid = restart_vf(stack)
@@ -90,7 +91,7 @@ def test_killed_vf_gets_seed_21_back_without_any_command_and_classifies_again(
     assert rx >= 6
     assert classified(200) and cls_rx(stack) >= rx + 6  # counters go on counting
     # the recipes played again (an operator or an agent that re-sends) change nothing
-    seed_21_config(stack)
+    classify_icmp_config(stack)
     assert config_of(stack.vf_status()) == before
     text = stack.log("ctl")
     assert "vf:1 restarted" in text and "restored 4 components, 10 ports" in text
@@ -122,7 +123,7 @@ def test_restore_off_gives_upstreams_empty_vf(default_topology: Any, tmp_path: P
         stack.start_ctl("--restore", "off")
         stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
         stack.start_vf(1, "2-6")
-        seed_21_config(stack)
+        classify_icmp_config(stack)
         restart_vf(stack)
         time.sleep(1.0)
         st = stack.vf_status()

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from seed21 import MAC1, REMOTE0, seed_21_config
-from spp.host.capture import send_frames
-from stack import SPP, Stack
+from classify_icmp import MAC1, REMOTE0, classify_icmp_config
 
 from spp.cli.shell import Shell
-from spp.host import frames
+from spp.testkit import frames
+from spp.testkit.capture import send_frames
+from spp.testkit.stack import SPP, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +41,7 @@ SEED21_EDGES = {"phy_0->vf_1_cls", "vf_1_cls->ring_0", "vf_1_cls->ring_1",
 def seed21(stack: Stack) -> Iterator[Stack]:
     stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
     stack.start_vf(1, "2-6")
-    seed_21_config(stack)
+    classify_icmp_config(stack)
     yield stack
 
 

@@ -1,10 +1,12 @@
 """The classifier's decision (native/src/vf/classifier.h) against upstream spp_vf's order.
 
 `spp_cls_decide` builds a table exactly as `spp_vf_component_update` does and
-classifies one frame with the hot path's own function, without EAL. The
-reference below restates docs/classifier.md (upstream src/vf/classifier.c's
-order) in plain Python; every branch is checked by name, then hypothesis
-compares both on random tables and frames.
+classifies one frame with the hot path's own function, without EAL;
+`spp_cls_decide_steps` changes a table in place one add or delete at a time,
+as `spp_vf_table_update` does. The reference below restates
+docs/classifier.md (upstream src/vf/classifier.c's order) in plain Python;
+every branch is checked by name, then hypothesis compares both on random
+tables, random add/delete sequences and frames.
 """
 
 from __future__ import annotations
@@ -58,22 +60,36 @@ class Native:
     def __init__(self) -> None:
         self.ffi, self.lib = load()
 
-    def decide(self, entries: list[Entry], vlan: int, dst: str,
-               nb_tx: int = 8) -> tuple[str, set[int]]:
-        ffi = self.ffi
-        arr = ffi.new("struct spp_cls_entry[]", max(1, len(entries)))
+    def _array(self, entries: list[Entry]) -> object:
+        arr = self.ffi.new("struct spp_cls_entry[]", max(1, len(entries)))
         for i, e in enumerate(entries):
             arr[i].vlan = e.vlan
             arr[i].is_default = e.mac is None
             if e.mac is not None:
                 arr[i].mac = list(bytes.fromhex(e.mac.replace(":", "")))
             arr[i].tx_index = e.tx
-        mask = ffi.new("uint32_t *")
-        dst_raw = ffi.new("uint8_t[6]", list(bytes.fromhex(dst.replace(":", ""))))
-        ret = check(self.lib.spp_cls_decide(arr, len(entries), nb_tx, vlan, dst_raw, mask),
-                    ffi, self.lib)
-        ports = {i for i in range(32) if mask[0] >> i & 1}
-        return self.OUTCOME[ret], ports
+        return arr
+
+    def _outcome(self, ret: int, mask: object) -> tuple[str, set[int]]:
+        ret = check(ret, self.ffi, self.lib)
+        return self.OUTCOME[ret], {i for i in range(32) if mask[0] >> i & 1}  # type: ignore[index]
+
+    def decide(self, entries: list[Entry], vlan: int, dst: str,
+               nb_tx: int = 8) -> tuple[str, set[int]]:
+        mask = self.ffi.new("uint32_t *")
+        dst_raw = self.ffi.new("uint8_t[6]", list(bytes.fromhex(dst.replace(":", ""))))
+        return self._outcome(self.lib.spp_cls_decide(self._array(entries), len(entries), nb_tx,
+                                                     vlan, dst_raw, mask), mask)
+
+    def decide_steps(self, steps: list[tuple[bool, Entry]], vlan: int, dst: str,
+                     nb_tx: int = 8) -> tuple[str, set[int]]:
+        """Add (False) or delete (True) each entry in place, in order, then classify."""
+        mask = self.ffi.new("uint32_t *")
+        dst_raw = self.ffi.new("uint8_t[6]", list(bytes.fromhex(dst.replace(":", ""))))
+        is_del = self.ffi.new("uint8_t[]", [d for d, _e in steps] or [0])
+        return self._outcome(self.lib.spp_cls_decide_steps(
+            self._array([e for _d, e in steps]), is_del, len(steps), nb_tx, vlan, dst_raw,
+            mask), mask)
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +177,63 @@ entries = st.lists(
 def test_native_decision_equals_the_reference(native: Native, table: list[Entry], vlan: int,
                                               dst: str) -> None:
     assert native.decide(table, vlan, dst) == reference(table, vlan, dst)
+
+
+def _steps(ops: list[tuple[bool, Entry]]) -> tuple[list[tuple[bool, Entry]], list[Entry]]:
+    """Keep the operations that are valid in sequence; also return the final table."""
+    table: dict[tuple[int, str | None], Entry] = {}
+    kept = []
+    for is_del, e in ops:
+        key = (e.vlan, e.mac)
+        if is_del:
+            if table.get(key) != e:
+                continue
+            del table[key]
+        elif key in table:
+            continue
+        else:
+            table[key] = e
+        kept.append((is_del, e))
+    return kept, list(table.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=st.lists(st.tuples(st.booleans(), st.builds(
+           Entry, vlan=st.sampled_from([0, 10, 20]), mac=st.one_of(st.none(), macs),
+           tx=st.integers(0, 3))), max_size=40),
+       vlan=st.sampled_from([0, 10, 20, 42]),
+       dst=st.one_of(macs, st.sampled_from([BCAST, MCAST])))
+def test_a_table_changed_in_place_decides_as_one_built_whole(native: Native, ops, vlan,
+                                                            dst) -> None:
+    steps, table = _steps(ops)
+    assert native.decide_steps(steps, vlan, dst) == reference(table, vlan, dst)
+
+
+def _mac(i: int) -> str:
+    return "02:" + ":".join(f"{b:02x}" for b in i.to_bytes(5, "big"))
+
+
+def test_a_table_holds_65536_entries_through_growth_and_tombstones(native: Native) -> None:
+    """Grow to the limit one entry at a time, delete most of them, add new ones again."""
+    n = 65536
+    adds = [(False, Entry(0, _mac(i), i % 4)) for i in range(n)]
+    dels = [(True, Entry(0, _mac(i), i % 4)) for i in range(0, n - 1000)]
+    again = [(False, Entry(7, _mac(i), 3)) for i in range(n - 1000)]
+    steps = adds + dels + again
+    assert native.decide_steps(adds, 0, _mac(n - 1)) == (HIT, {(n - 1) % 4})
+    assert native.decide_steps(steps, 0, _mac(n - 1)) == (HIT, {(n - 1) % 4})
+    assert native.decide_steps(steps, 0, _mac(5)) == (NO_ENTRY, set())
+    assert native.decide_steps(steps, 7, _mac(5)) == (HIT, {3})
+    with pytest.raises(NativeError, match="at most 65536 MAC entries"):
+        native.decide_steps([*adds, (False, Entry(0, _mac(n), 0))], 0, _mac(0))
+    full = [*adds, (False, Entry(0, None, 2))]  # a default comes on top
+    assert native.decide_steps(full, 0, "02:ff:00:00:00:00") == (DEFAULT, {2})
+
+
+def test_changes_that_cannot_apply_are_refused_naming_the_entry(native: Native) -> None:
+    with pytest.raises(NativeError, match="VLAN 0 52:54:00:00:00:0A is already in the table"):
+        native.decide_steps([(False, Entry(0, A, 0)), (False, Entry(0, A, 1))], 0, A)
+    with pytest.raises(NativeError, match="-> tx position 1 is not in the table"):
+        native.decide_steps([(False, Entry(0, A, 0)), (True, Entry(0, A, 1))], 0, A)
+    with pytest.raises(NativeError, match="VLAN 10 default .* is not in the table"):
+        native.decide_steps([(True, Entry(10, None, 0))], 0, A)

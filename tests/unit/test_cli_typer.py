@@ -179,6 +179,40 @@ def test_playback_stops_at_first_failing_line_with_file_and_line(stack, tmp_path
         spp("vf", "1", "component", "stop", name, ctl=stack.base)
 
 
+def _cls_line(i: int, port: str = "ring:0") -> str:
+    return f"vf 1; classifier_table add mac 52:54:00:00:{i >> 8:02x}:{i & 255:02x} {port}"
+
+
+def test_playback_sends_consecutive_table_adds_as_one_batch(stack, tmp_path):
+    rcp = tmp_path / "table.rcp"
+    rcp.write_text("\n".join([_cls_line(1), _cls_line(2), "# comment", _cls_line(3),
+                              "vf 1; status", _cls_line(4)]) + "\n")
+    stack.vf.log.clear()
+    res = spp("playback", str(rcp), ctl=stack.base)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count("Succeeded to add") == 4
+    sent = [(c, len(a["entries"]) if c.endswith("batch") else 1) for c, a in stack.vf.log
+            if c.startswith("classifier_table")]
+    assert sent == [("classifier_table_batch", 3), ("classifier_table", 1)]
+    rcp.write_text("\n".join(f"vf 1; classifier_table del mac 52:54:00:00:00:{i:02x} ring:0"
+                             for i in (1, 2, 3, 4)) + "\n")
+    assert spp("playback", str(rcp), ctl=stack.base).returncode == 0
+
+
+def test_a_refused_batch_in_playback_names_the_line_of_the_bad_entry(stack, tmp_path):
+    rcp = tmp_path / "dup.rcp"
+    rcp.write_text("\n".join([_cls_line(1), _cls_line(2), _cls_line(1), _cls_line(3)]) + "\n")
+    res = spp("playback", str(rcp), ctl=stack.base)
+    assert res.returncode == 1
+    assert one_line_error(res) == (f"{rcp}:3: {_cls_line(1)}: entry 2: entry "
+                                   "52:54:00:00:00:01 already exists.")
+    assert stack.vf.status()["classifier_table"] == []
+    res = spp("playback", "--keep-going", str(rcp), ctl=stack.base)
+    assert res.returncode == 1
+    assert len(stack.vf.status()["classifier_table"]) == 3
+    stack.vf.table.clear()
+
+
 def test_launch_reports_the_launched_process_own_reason_when_it_exits(stack):
     stack.pri.outcomes[9] = {"client_id": 9, "pid": 99, "running": False, "exit_code": 2,
                              "reason": "spp vf: lcore 99 does not exist"}

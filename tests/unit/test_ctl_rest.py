@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -336,6 +337,67 @@ def test_classifier_table_duplicate_refused_with_reason(full):
     call(full, "PUT", "vfs/1/classifier_table", body)
     assert_error(call(full, "PUT", "vfs/1/classifier_table", body), 400,
                  "command error: entry default already exists.")
+
+
+def _entry(i, **extra):
+    return {"action": "add", "type": "mac", "vlan": None,
+            "mac_address": "52:54:" + ":".join(f"{b:02x}" for b in i.to_bytes(4, "big")),
+            "port": "ring:0", **extra}
+
+
+def test_classifier_table_list_is_relayed_as_one_batch_of_checked_entries(full):
+    body = [_entry(1), _entry(2, type="vlan", vlan=10, port="ring:1", extra="dropped")]
+    assert call(full, "PUT", "vfs/1/classifier_table", body).status_code == 204
+    batches = [a for c, a in full.vf.log if c == "classifier_table_batch"]
+    assert batches == [{"entries": [
+        _entry(1), {**_entry(2), "type": "vlan", "vlan": 10, "port": "ring:1"}]}]
+    assert [e["value"] for e in call(full, "GET", "vfs/1").json()["classifier_table"]] == \
+        ["52:54:00:00:00:01", "10/52:54:00:00:00:02"]
+
+
+@pytest.mark.parametrize("bad,text", [
+    ({"action": "add", "type": "mac", "port": "ring:0"}, "entry 1: key(mac_address) required."),
+    (_entry(3, mac_address="52:54:00:12:34"), "entry 1: invalid key(mac_address): "
+     "52:54:00:12:34. '52:54:00:12:34' is not a MAC address: expected six hex pairs like "
+     "52:54:00:12:34:56."),
+    ("add", "entry 1: Not in json format."),
+])
+def test_classifier_table_batch_with_one_bad_entry_is_400_naming_it_and_relays_nothing(
+        full, bad, text):
+    assert_error(call(full, "PUT", "vfs/1/classifier_table", [_entry(1), bad, _entry(2)]),
+                 400, text)
+    assert not [c for c, _ in full.vf.log if c.startswith("classifier_table")]
+
+
+def test_classifier_table_batch_refused_by_the_process_changes_nothing(full):
+    call(full, "PUT", "vfs/1/classifier_table", _entry(2))
+    assert_error(call(full, "PUT", "vfs/1/classifier_table", [_entry(1), _entry(2)]), 400,
+                 "command error: entry 1: entry 52:54:00:00:00:02 already exists.")
+    assert len(call(full, "GET", "vfs/1").json()["classifier_table"]) == 1
+
+
+def test_classifier_table_takes_a_65536_entry_batch_and_other_routes_keep_64_kib():
+    full = Stack(timeout=30)
+    full.vf = full.add(FakeVf(1))
+    try:
+        _big_bodies(full)
+    finally:
+        full.close()
+
+
+def _big_bodies(full):
+    body = [_entry(i) for i in range(65536)]
+    raw = json.dumps(body).encode()
+    assert len(raw) > 6_000_000
+    res = requests.put(f"{full.url}/vfs/1/classifier_table", data=raw, timeout=60,
+                       headers={"Content-Type": "application/json"})
+    assert res.status_code == 204, res.text
+    big = {"name": "a", "core": 3, "type": "forward", "pad": "x" * 70000}
+    assert_error(call(full, "POST", "vfs/1/components", big), 413,
+                 "request body too large (at most 65536 bytes).")
+    huge = b"[" + b" " * (16 * 1024 * 1024) + b"]"
+    assert_error(call(full, "PUT", "vfs/1/classifier_table", raw=huge), 413,
+                 "request body too large (at most 16777216 bytes).")
 
 
 def test_process_not_answering_is_504_then_its_state_is_read_back(full):

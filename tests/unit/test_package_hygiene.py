@@ -57,8 +57,9 @@ def test_value_rules_take_their_limits_from_the_c_core() -> None:
     from spp.native import limits
     from spp.proc import vf_model
 
-    assert (R.MAX_PHY, R.MAX_RINGS, R.MAX_VHOST, R.MAX_LCORES) == (
-        limits.SPP_MAX_PHY, limits.SPP_MAX_RINGS, limits.SPP_MAX_VHOST, limits.SPP_MAX_LCORES)
+    assert (R.MAX_PHY, R.MAX_RINGS, R.MAX_VHOST, R.MAX_LCORES, R.MAX_TABLE_ENTRIES) == (
+        limits.SPP_MAX_PHY, limits.SPP_MAX_RINGS, limits.SPP_MAX_VHOST, limits.SPP_MAX_LCORES,
+        limits.SPP_CLS_MAX_ENTRIES)
     assert R.RES_TYPES == {"phy": limits.SPP_RES_PHY, "ring": limits.SPP_RES_RING,
                            "vhost": limits.SPP_RES_VHOST}
     assert (vf_model.MAX_COMPONENTS, vf_model.MAX_PORTS_PER_DIR,

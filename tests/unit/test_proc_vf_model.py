@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from spp.errors import SppError
+from spp.errors import Refused, SppError
 from spp.proc.vf_model import Component, TableEntry, VfModel
 from spp.resources import Uid
 
@@ -34,6 +34,16 @@ class FakeDataPlane:
     def update_component(self, slot: int, comp: Component, entries: list[TableEntry]) -> None:
         self.pushed[slot] = ([str(a.uid) for a in comp.rx], [str(a.uid) for a in comp.tx],
                              [e.shown for e in entries])
+
+    def update_table(self, slot: int, comp: Component, add: list[TableEntry],
+                     remove: list[TableEntry]) -> None:
+        """In place, as the C core does; a component it never configured has no table."""
+        if slot not in self.pushed:
+            return
+        shown = self.pushed[slot][2]
+        for e in remove:
+            shown.remove(e.shown)
+        shown.extend(e.shown for e in add)
 
     def clear_component(self, slot: int) -> None:
         self.pushed.pop(slot, None)
@@ -150,8 +160,8 @@ def test_status_lists_free_cores_as_unuse_in_lcore_order(model) -> None:
 class FailingDataPlane(FakeDataPlane):
     """Counts data-plane steps; the step numbered `fail_at` raises instead of running."""
 
-    STEPS = ("open_port", "close_port", "update_component", "clear_component", "set_lcore",
-             "steer")
+    STEPS = ("open_port", "close_port", "update_component", "update_table", "clear_component",
+             "set_lcore", "steer")
 
     def __init__(self) -> None:
         super().__init__()
@@ -171,8 +181,8 @@ class FailingDataPlane(FakeDataPlane):
         return step
 
     def state(self) -> Any:
-        return (dict(self.open), dict(self.pushed), {k: list(v) for k, v in self.lcores.items()},
-                set(self.steered))
+        return (dict(self.open), {k: tuple(map(list, v)) for k, v in self.pushed.items()},
+                {k: list(v) for k, v in self.lcores.items()}, set(self.steered))
 
 
 SETUP = [
@@ -197,6 +207,11 @@ COMMANDS = [
                           "mac_address": "52:54:00:12:34:58", "port": "ring:0"}),
     ("classifier_table", {"action": "del", "type": "mac", "mac_address": "52:54:00:12:34:56",
                           "port": "ring:0"}),
+    ("classifier_table_batch", {"entries": [
+        {"action": "add", "type": "vlan", "vlan": 5, "mac_address": "52:54:00:12:34:58",
+         "port": "ring:0"},
+        {"action": "del", "type": "mac", "mac_address": "52:54:00:12:34:56", "port": "ring:0"},
+        {"action": "add", "type": "mac", "mac_address": "default", "port": "ring:0"}]}),
 ]
 
 
@@ -236,3 +251,102 @@ def test_a_failed_command_can_be_retried_and_then_succeeds() -> None:
     dp.fail_at = None
     m.port(dict(args))
     assert [p["port"] for p in m.status()["components"][0]["tx_port"]] == ["ring:0", "ring:1"]
+
+
+# ---- classifier_table batches: one transaction, the bad entry named ----
+
+def _classifier(m: VfModel) -> None:
+    cmd(m, "component_start", name="cls", core=3, type="classifier")
+    cmd(m, "port", action="attach", port="phy:0", dir="rx", name="cls")
+    cmd(m, "port", action="attach", port="ring:0", dir="tx", name="cls")
+    cmd(m, "port", action="attach", port="ring:1", dir="tx", name="cls")
+
+
+def _add(mac: str, port: str = "ring:0", **extra: Any) -> dict[str, Any]:
+    return {"action": "add", "type": "mac", "mac_address": mac, "port": port, **extra}
+
+
+def _mac(i: int) -> str:
+    return "52:54:" + ":".join(f"{b:02x}" for b in i.to_bytes(4, "big"))
+
+
+def test_a_batch_reaches_the_classifier_as_one_in_place_change(model) -> None:
+    m, dp = model
+    _classifier(m)
+    calls: list[tuple[int, int]] = []
+    update = dp.update_table
+    dp.update_table = lambda slot, comp, add, rem: (calls.append((len(add), len(rem))),
+                                                    update(slot, comp, add, rem))
+    m.classifier_table_batch({"entries": [_add(_mac(i), f"ring:{i % 2}")
+                                          for i in range(1000)]})
+    assert calls == [(1000, 0)]
+    assert len(dp.pushed[0][2]) == 1000 and len(dp.steered) == 1000
+    assert [e["value"] for e in m.status()["classifier_table"]] == \
+        [_mac(i) for i in range(1000)]
+
+
+def test_a_batch_with_one_bad_entry_changes_nothing_and_names_it(model) -> None:
+    m, dp = model
+    _classifier(m)
+    m.classifier_table({**_add(_mac(7))})
+    before, pushed = m.status(), dp.pushed[0][2][:]
+    bad = [
+        (_add(_mac(7)), "entry 2: classifier_table already has 52:54:00:00:00:07"),
+        (_add("01:00:5e:00:00:01"), "entry 2: .*multicast"),
+        ({"action": "del", "type": "mac", "mac_address": _mac(8), "port": "ring:0"},
+         "entry 2: classifier_table has no entry 52:54:00:00:00:08 -> ring:0"),
+        ({**_add(_mac(9)), "type": "vlan", "vlan": 4095}, "entry 2: .*VLAN id"),
+        ("add mac", "entry 2: an entry must be an object"),
+        (_add(_mac(1)), "entry 2: classifier_table already has"),  # repeats entry 0
+    ]
+    for entry, reason in bad:
+        with pytest.raises(Refused, match=reason):
+            m.classifier_table_batch({"entries": [_add(_mac(1)), _add(_mac(2)), entry]})
+        assert m.status() == before and dp.pushed[0][2] == pushed
+    with pytest.raises(Refused, match="entries must be a list"):
+        m.classifier_table_batch({"entries": {"0": _add(_mac(1))}})
+
+
+def test_a_batch_applies_in_order_and_may_move_an_entry_to_another_port(model) -> None:
+    m, dp = model
+    _classifier(m)
+    m.classifier_table(_add(_mac(1)))
+    m.classifier_table_batch({"entries": [
+        {"action": "del", "type": "mac", "mac_address": _mac(1), "port": "ring:0"},
+        _add(_mac(1), "ring:1"),
+        _add(_mac(2)),
+        {"action": "del", "type": "mac", "mac_address": _mac(2), "port": "ring:0"}]})
+    assert m.status()["classifier_table"] == [
+        {"type": "mac", "value": _mac(1), "port": "ring:1"}]
+    assert dp.pushed[0][2] == [_mac(1)]
+    m.classifier_table(_add(_mac(3)))
+    m.classifier_table_batch({"entries": [  # deleted and added back: now the last one
+        {"action": "del", "type": "mac", "mac_address": _mac(1), "port": "ring:1"},
+        _add(_mac(1), "ring:1")]})
+    assert [e["value"] for e in m.status()["classifier_table"]] == [_mac(3), _mac(1)]
+    m.classifier_table_batch({"entries": [
+        {"action": "del", "type": "mac", "mac_address": _mac(3), "port": "ring:0"},
+        _add(_mac(4)), _add(_mac(3))]})
+    assert [e["value"] for e in m.status()["classifier_table"]] == [_mac(1), _mac(4), _mac(3)]
+
+
+def test_the_table_holds_65536_entries_and_refuses_one_more(model) -> None:
+    m, _dp = model
+    _classifier(m)
+    m.classifier_table_batch({"entries": [_add(_mac(i)) for i in range(65536)]})
+    with pytest.raises(Refused, match=r"entry 0: classifier_table is full \(65536 MAC"):
+        m.classifier_table_batch({"entries": [_add(_mac(70000))]})
+    m.classifier_table(_add("default"))  # defaults come on top of the MAC entries
+    m.classifier_table_batch({"entries": [
+        {"action": "del", "type": "mac", "mac_address": _mac(0), "port": "ring:0"},
+        _add(_mac(70000))]})
+    assert len(m.status()["classifier_table"]) == 65537
+
+
+def test_single_entry_reasons_keep_upstreams_shape(model) -> None:
+    m, _dp = model
+    _classifier(m)
+    m.classifier_table(_add(_mac(1)))
+    with pytest.raises(Refused) as exc:
+        m.classifier_table(_add(_mac(1)))
+    assert exc.value.reason == "classifier_table already has 52:54:00:00:00:01 (-> ring:0)"

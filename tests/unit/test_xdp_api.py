@@ -34,7 +34,7 @@ def test_header_constants_match_the_spec():
     assert c["SPP_XDP_MODE_ALL"] == 0
     assert c["SPP_XDP_MODE_REGISTERED"] == 1
     assert c["SPP_XDP_F_DROP_UNKNOWN"] == 1
-    assert c["SPP_FDB_MAX_ENTRIES"] == 16384
+    assert c["SPP_FDB_MAX_ENTRIES"] == 65536  # a whole classifier table
     assert c["SPP_XSKS_MAX_ENTRIES"] == 64
 
 

@@ -25,6 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 from spp.cli.xdp import app
+from spp.resources import format_mac
 from spp.xdp import XdpError, XdpMapsNotFound, XdpSteering, unpin_all
 from spp.xdp.loader import XDP_DROP, XDP_PASS, XDP_REDIRECT, XdpObject
 
@@ -421,3 +422,28 @@ def test_cli_mode_add_list_status_del_roundtrip(prog, pin_root, xsk, port):
     assert cli("list", "--json").strip() == "[]"
     r = runner.invoke(app, ["--pin-dir", str(pin_root), "del", ifname, MAC_SPP])
     assert r.exit_code == 1 and "not registered" in r.stderr
+
+
+@pytest.mark.parametrize("backend", ["libbpf", "bcc"])
+def test_a_whole_classifier_table_registers_at_once(prog, pin_root, port, backend):
+    """65,536 MACs (SPP_FDB_MAX_ENTRIES) in one call, with either bpf(2) backend."""
+    from spp.xdp import bpfsys
+    from spp.xdp.errors import XdpBackendUnavailable
+
+    try:
+        bpfsys.get_backend(backend)
+    except XdpBackendUnavailable as exc:
+        pytest.skip(str(exc))
+    steer = XdpSteering(pin_root, backend=backend)
+    try:
+        n = 65536 if backend == "libbpf" else 2000
+        entries = [(b"\x02" + i.to_bytes(5, "big"), i % 4095) for i in range(n)]
+        steer.add_macs(port, entries)
+        got = {(e.vlan, e.mac) for e in steer.macs(port)}
+        assert got == {(vlan, format_mac(raw)) for raw, vlan in entries}
+        with pytest.raises(XdpError, match="not a unicast MAC"):
+            steer.add_macs(port, [(b"\x03" + bytes(5), 0)])
+    finally:
+        for e in steer.macs(port):
+            steer.del_mac(port, e.mac, e.vlan)
+        steer.close()

@@ -28,7 +28,11 @@
 
 struct comp_ops;
 
-/* immutable once published */
+/*
+ * Immutable once published and replaced whole when the component's ports
+ * change; a classifier's table it points to changes in place
+ * (vf/classifier.h) and lives as long as the configuration.
+ */
 struct comp_conf {
 	const struct comp_ops *ops;
 	uint8_t type;             /* SPP_COMP_* */
@@ -68,6 +72,16 @@ struct comp_ops {
 		     unsigned int nb_entries);
 	/* control: free conf->priv (NULL: nothing to free) */
 	void (*teardown)(struct comp_conf *conf);
+	/*
+	 * control: change conf->priv's table in place, all or nothing (NULL:
+	 * the type has no table). What readers may still see is handed back in
+	 * `*retired`, for table_reclaim after a grace period.
+	 */
+	int (*table_update)(const struct comp_conf *conf, const struct spp_cls_entry *add,
+			    unsigned int nb_add, const struct spp_cls_entry *del,
+			    unsigned int nb_del, void **retired);
+	/* control: free what table_update retired, once no worker can see it */
+	void (*table_reclaim)(void *retired);
 	/* worker: a burst from rx position `rx`; how many frames it returns */
 	uint16_t (*rx_burst)(const struct comp_conf *c, struct comp_state *st,
 			     const struct comp_ctx *ctx, uint16_t rx, struct rte_mbuf **pkts);

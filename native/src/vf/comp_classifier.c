@@ -38,6 +38,25 @@ classifier_teardown(struct comp_conf *conf)
 	conf->priv = NULL;
 }
 
+static int
+classifier_table_update(const struct comp_conf *conf, const struct spp_cls_entry *add,
+			unsigned int nb_add, const struct spp_cls_entry *del, unsigned int nb_del,
+			void **retired)
+{
+	struct cls_exact *old = NULL;
+	int ret;
+
+	ret = cls_table_apply(conf->priv, add, nb_add, del, nb_del, &old);
+	*retired = old;
+	return ret;
+}
+
+static void
+classifier_table_reclaim(void *retired)
+{
+	cls_exact_free(retired);
+}
+
 static inline void
 stage(struct comp_out *out, uint16_t tx, struct rte_mbuf *m)
 {
@@ -136,6 +155,8 @@ const struct comp_ops comp_classifier_ops = {
 	.ready = classifier_ready,
 	.setup = classifier_setup,
 	.teardown = classifier_teardown,
+	.table_update = classifier_table_update,
+	.table_reclaim = classifier_table_reclaim,
 	.rx_burst = comp_rx_burst,
 	.process = classifier_process,
 	.tx = classifier_tx,

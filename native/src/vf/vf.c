@@ -389,6 +389,30 @@ spp_vf_component_update(unsigned slot, const struct spp_comp_spec *spec,
 }
 
 int
+spp_vf_table_update(unsigned slot, const struct spp_cls_entry *add, unsigned nb_add,
+		    const struct spp_cls_entry *del, unsigned nb_del)
+{
+	const struct comp_conf *conf;
+	void *retired = NULL;
+	int ret;
+
+	if (slot >= SPP_MAX_COMPONENTS)
+		return spp_fail(EINVAL, "component slot %u out of range", slot);
+	conf = vf.slot[slot].conf;  /* only this (control) thread publishes it */
+	if (conf == NULL)
+		return 0;
+	if (conf->ops->table_update == NULL)
+		return spp_fail(EINVAL, "component slot %u (%s) has no table", slot,
+				conf->ops->name);
+	ret = conf->ops->table_update(conf, add, nb_add, del, nb_del, &retired);
+	if (retired != NULL) {
+		vf_synchronize();
+		conf->ops->table_reclaim(retired);
+	}
+	return ret;
+}
+
+int
 spp_vf_component_clear(unsigned slot)
 {
 	static const struct slot_ports none;
