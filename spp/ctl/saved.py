@@ -25,6 +25,7 @@ one-line reason and the controller starts empty.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -48,7 +49,8 @@ JOURNAL_SUFFIX = ".journal"
 COMPACT_MIN_LINES = 1000        # fold the journal into a snapshot past this many lines ...
 RESTORE_GATE_S = 30.0           # ... REST commands wait at most this long for a restore
 
-VF_COMMANDS = ("component_start", "component_stop", "port", "classifier_table")
+VF_COMMANDS = ("component_start", "component_stop", "port", "classifier_table",
+               "classifier_table_batch")
 PRIMARY_COMMANDS = ("ports", "patch", "patch_reset", "forward", "stop")
 
 
@@ -114,6 +116,9 @@ class ProcModel:
                 self.table[_table_key(args)] = _without_action(args)
             else:
                 self.table.pop(_table_key(args), None)
+        elif cmd == "classifier_table_batch":
+            for entry in args["entries"]:
+                self.apply("classifier_table", entry)
         elif cmd == "ports":
             if args["action"] == "add" and args["port"] not in self.rings:
                 self.rings.append(args["port"])
@@ -135,6 +140,9 @@ class ProcModel:
             return self.ports.get(_port_key(args)) == _without_action(args)
         if cmd == "classifier_table" and args["action"] == "add":
             return self.table.get(_table_key(args)) == _without_action(args)
+        if cmd == "classifier_table_batch":
+            return bool(args["entries"]) and all(
+                self.holds("classifier_table", e) for e in args["entries"])
         if cmd == "ports" and args["action"] == "add":
             return args["port"] in self.rings
         if cmd == "patch":
@@ -152,7 +160,10 @@ class ProcModel:
             return out + ([("forward", {})] if self.forwarding else [])
         out = [("component_start", dict(c)) for c in self.components.values()]
         out += [("port", {"action": "attach", **p}) for p in self.ports.values()]
-        return out + [("classifier_table", {"action": "add", **e}) for e in self.table.values()]
+        if self.table:  # one transaction for the whole table
+            out.append(("classifier_table_batch", {"entries": [
+                {"action": "add", **e} for e in self.table.values()]}))
+        return out
 
     def summary(self) -> dict[str, int]:
         if self.kind == "primary":
@@ -439,13 +450,17 @@ class Saved:
         log.info("%s is back (same pid %s): keeping %s", key, m.pid, _summary_text(m.summary()))
 
     async def _restore(self, key: str, m: ProcModel, pid: int | None, request: Request) -> None:
-        todo = m.commands()
+        todo = collections.deque(m.commands())
         fresh = ProcModel(m.kind, pid)
         failed: list[str] = []
-        for cmd, args in todo:
+        while todo:
+            cmd, args = todo.popleft()
             try:
                 await request(cmd, args)
             except Exception as exc:  # noqa: BLE001 - the reason is reported, the rest goes on
+                if cmd == "classifier_table_batch":  # find the entries that do not go back
+                    todo.extendleft(("classifier_table", e) for e in reversed(args["entries"]))
+                    continue
                 reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
                 failed.append(f"{cmd} {_args_text(args)}: {reason}"[:300])
                 continue

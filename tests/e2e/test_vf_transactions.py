@@ -64,7 +64,7 @@ def delivered(dst: str, n: int = 50) -> int:
 CASES = [
     # (step that fails, the command, the command that undoes it)
     ("open_port", port("add", "ring:3", "tx", "cls"), port("del", "ring:3", "tx", "cls")),
-    ("update_component", table("add", MAC2, "ring:0"), table("del", MAC2, "ring:0")),
+    ("update_table", table("add", MAC2, "ring:0"), table("del", MAC2, "ring:0")),
     ("steer", table("add", MAC2, "ring:0"), table("del", MAC2, "ring:0")),
     ("set_lcore", component("new", 4, "merge"), ("DELETE", "/components/new", None)),
     ("clear_component", ("DELETE", "/components/spare", None), component("spare", 4, "forward")),

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -164,6 +166,39 @@ def test_vhost_client_vm_restart_reconnects_without_spp_commands_and_vm1_keeps_w
     assert not prober.failures, prober.failures
     assert len(prober.latencies) >= 5 and max(prober.latencies) < 10, prober.latencies
     assert vm.vm_pid("spp-vm1", "spp") == client_case.pids["vm-spp-vm1"]
+
+
+def _config(st: dict) -> dict:
+    """What `vf 1; status` shows of the configuration (counters left out)."""
+    comps = sorted((c.get("core"), c.get("name"), c.get("type"), json.dumps(c.get("rx_port")),
+                    json.dumps(c.get("tx_port"))) for c in st["components"])
+    return {"components": comps, "classifier_table": st["classifier_table"],
+            "ports": st.get("ports")}
+
+
+def test_killed_spp_vf_comes_back_configured_by_spp_up_and_ssh_logs_in_within_10_s(
+        client_case: UseCase) -> None:
+    before = client_case.vf_status()
+    old = client_case.recorded_pids()["vf1"]
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: not rundir.pid_alive(old), 10, "spp_vf to die")
+    wait_for(lambda: 1 not in client_case.client.vf_ids(), 15, "the controller to drop vf 1")
+    out = spp("up", "--topology", str(client_case.topology), timeout=180).stdout
+    assert re.search(r"^vf 1.* started \(pid \d+\)", out, re.M), out
+    assert re.search(r"^spp ctl.* already running", out, re.M), out
+    t0 = time.monotonic()
+    # no SPP command after `spp up`: the controller gives vf 1 its configuration back
+    wait_for(lambda: _config(client_case.vf_status()) == _config(before), 10,
+             "vf 1's configuration to come back")
+    after = client_case.vf_status()
+    assert after["restored"]["failed"] == [], after["restored"]
+    vmssh.wait_ssh(REMOTE, "198.18.0.11", 10)
+    lg = vmssh.login(REMOTE, "198.18.0.11")
+    took = time.monotonic() - t0
+    assert (lg.hostname, lg.server_ip) == ("spp-vm1", "198.18.0.11")
+    assert took < 10, f"login {took:.1f} s after spp up"
+    comps, _ = client_case.counters()
+    assert comps["cls1"]["rx"] > 0 and comps["cls1"]["hit"] > 0, comps
 
 
 def test_shutdown_recipes_empty_spp_vf_and_spp_down_leaves_nothing(

@@ -129,7 +129,39 @@ def test_vf_that_died_gets_its_configuration_back_and_status_says_restored(stack
     assert after["restored"]["components"] == 2 and after["restored"]["ports"] == 4
     assert after["restored"]["classifier_table"] == 1 and after["restored"]["failed"] == []
     assert [c for c, _ in new.log if c != "status"] == (
-        ["component_start"] * 2 + ["port"] * 4 + ["classifier_table"])
+        ["component_start"] * 2 + ["port"] * 4 + ["classifier_table_batch"])
+
+
+def test_a_table_set_by_a_batch_comes_back_as_one_batch(stacks):
+    s = stacks()
+    vf = s.add(Vf(1, 5001))
+    configure(s)
+    batch = [{**ENTRY, "mac_address": f"52:54:00:00:00:{i:02x}"} for i in range(1, 4)]
+    res = requests.put(f"{s.url}/vfs/1/classifier_table", json=batch, timeout=5)
+    assert res.status_code == 204, res.text
+    before = config_of(call(s, "GET", "vfs/1").json())
+    new = restart_vf(s, vf, 5002)
+    after = wait_for(lambda: (st := call(s, "GET", "vfs/1").json()).get("restored") and st)
+    assert config_of(after) == before
+    assert after["restored"]["classifier_table"] == 4 and after["restored"]["failed"] == []
+    assert [c for c, _ in new.log if c != "status"][-1] == "classifier_table_batch"
+
+
+def test_a_table_batch_the_new_process_refuses_is_restored_entry_by_entry(stacks):
+    s = stacks()
+    vf = s.add(Vf(1, 5001))
+    configure(s)
+    s.drop(vf)
+    wait_for(lambda: call(s, "GET", "processes").json() == [])
+    new = Vf(1, 5002)
+    mac = ENTRY["mac_address"]
+    new.table = {(mac, None): {"type": "mac", "vlan": None, "mac": mac, "port": "ring:0"}}
+    s.add(new)
+    after = wait_for(lambda: (st := call(s, "GET", "vfs/1").json()).get("restored") and st)
+    cmds = [c for c, _ in new.log if c != "status"]
+    assert cmds[-2:] == ["classifier_table_batch", "classifier_table"]
+    assert len(after["restored"]["failed"]) == 1
+    assert after["restored"]["failed"][0].startswith("classifier_table ")
 
 
 def test_restored_vf_accepts_a_resent_equal_command_and_refuses_a_different_one(stacks):
@@ -275,4 +307,4 @@ def test_model_rebuilds_the_configuration_it_recorded():
     m.apply("classifier_table", {**ENTRY, "vlan": None})
     m.apply("component_stop", {"name": "fwd1"})
     assert [c for c, _ in m.commands()] == ["component_start", "port", "port",
-                                            "classifier_table"]
+                                            "classifier_table_batch"]
