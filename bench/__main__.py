@@ -1,7 +1,9 @@
-"""`python -m bench [CASES...]`: one `CASE VALUE UNIT ratio=R` line per case on stdout.
+"""`python -m bench [--generator G] [CASE...]`: one `CASE VALUE UNIT ratio=R` line per case.
 
 The results also go to build/bench/results.json and a chart of each case against its
 reference, build/bench/results.png (BENCH_OUT names another directory; bench/report.py).
+The pps and cycles cases' generator is the in-kernel one (bench/xdpgen.py) unless
+--generator or BENCH_GEN says testpmd (dpdk-testpmd txonly over af_xdp).
 
 Takes /tmp/spp-e2e.lock for the whole run, brings the default topology up if it
 is missing (and down again at the end), and stops every process it started,
@@ -20,24 +22,31 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
-from bench import report
-from bench.cases import CASES, Runner
+from bench import anchors, report
+from bench.cases import CASES, GEN_ENV, GENERATORS, Runner
 from bench.procs import BenchError, Procs
-from bench.topo import GEN_IF, GEN_NS, PORT_A, PORT_B, HostGuard
+from bench.topo import GEN_IF, GEN_NS, PORT_A, PORT_B, SINK_IF, SINK_NS, HostGuard
 from spp.host.updown import HostError
 from spp.proc import eal as ealmod
 from spp.testkit.session import E2ELock
 
 
-def _parse(argv: list[str]) -> list[str]:
+def _parse(argv: list[str]) -> tuple[list[str], str]:
+    """(cases, generator) from the command line and BENCH_GEN."""
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     ap.add_argument("cases", nargs="*", metavar="CASE",
                     help=f"cases to run (default: all): {', '.join(CASES)}")
+    ap.add_argument("--generator", choices=GENERATORS,
+                    default=os.environ.get(GEN_ENV) or GENERATORS[0],
+                    help=f"generator of the pps and cycles cases (default: ${GEN_ENV} or "
+                         f"{GENERATORS[0]})")
     args = ap.parse_args(argv)
     unknown = [c for c in args.cases if c not in CASES]
     if unknown:
         ap.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
-    return args.cases or list(CASES)
+    if args.generator not in GENERATORS:  # from BENCH_GEN: argparse checks only the flag
+        ap.error(f"{GEN_ENV}={args.generator}: not one of {', '.join(GENERATORS)}")
+    return args.cases or list(CASES), args.generator
 
 
 _MAIN_PID = os.getpid()
@@ -54,8 +63,17 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def _scrub() -> None:
-    """What a killed DPDK process could leave on our interfaces and hugepages."""
-    for ns, ifname in (("root", PORT_A), ("root", PORT_B), (GEN_NS, GEN_IF)):
+    """What a killed DPDK process or anchors case could leave on our interfaces (XDP
+    programs, threaded NAPI, the anchors' bridge) and hugepages."""
+    subprocess.run(["ip", "link", "del", "dev", anchors.BRIDGE], capture_output=True,
+                   check=False)
+    for ns, ifname in (("root", PORT_A), ("root", PORT_B), (GEN_NS, GEN_IF),
+                       (SINK_NS, SINK_IF)):
+        # threaded can only be written while the interface has a NAPI (an XDP program)
+        script = f"echo 0 > /sys/class/net/{ifname}/threaded"
+        subprocess.run(["sh", "-c", script] if ns == "root" else
+                       ["ip", "netns", "exec", ns, "sh", "-c", script],
+                       capture_output=True, check=False)
         cmd = ["ip", "link", "set", "dev", ifname, "xdp", "off"]
         if ns != "root":
             cmd = ["ip", "-n", ns, *cmd[1:]]
@@ -66,7 +84,7 @@ def _scrub() -> None:
         ealmod.remove_hugepage_files(ealmod.DEFAULT_FILE_PREFIX)
 
 
-def run(cases: list[str]) -> int:
+def run(cases: list[str], generator: str = GENERATORS[0]) -> int:
     logdir = Path(tempfile.mkdtemp(prefix="spp-bench-"))
     procs = Procs(logdir)
     host = HostGuard()
@@ -76,7 +94,7 @@ def run(cases: list[str]) -> int:
     lock.acquire()
     try:
         host.up()
-        runner = Runner(procs)
+        runner = Runner(procs, generator)
         for name in cases:
             try:
                 res = CASES[name](runner)
@@ -118,12 +136,12 @@ def run(cases: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cases = _parse(sys.argv[1:] if argv is None else argv)
+    cases, generator = _parse(sys.argv[1:] if argv is None else argv)
     if os.geteuid() != 0:
         print("bench: must run as root (namespaces, hugepages, DPDK)", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, _terminate)
-    return run(cases)
+    return run(cases, generator)
 
 
 if __name__ == "__main__":

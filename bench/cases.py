@@ -6,13 +6,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import table_updates, testpmd, vm_tcp
-from bench.meter import TRIALS, WARMUP_S, WINDOW_S, Rate, measure
+from bench import table_updates, testpmd, vm_tcp, xdpgen
+from bench.anchors import run_case as run_anchors
+from bench.meter import OFFERED_SENT, OFFERED_XDP, TRIALS, WARMUP_S, WINDOW_S, Rate, measure
 from bench.procs import BenchError, Procs
 from bench.topo import PORT_A, PORT_B, TARGET_MAC
 from spp.testkit.stack import Stack
 
 TABLE_ENTRIES = 4096
+# the pps and cycles cases' generator: "xdp", the in-kernel one (bench/xdpgen.py), or
+# "testpmd", dpdk-testpmd txonly over af_xdp (bench/testpmd.py); `python -m bench
+# --generator`, or BENCH_GEN in the environment (`make bench BENCH_GEN=testpmd`)
+GENERATORS = ("xdp", "testpmd")
+GEN_ENV = "BENCH_GEN"
+GEN_NAME = "gen"
+
+
+def generator_label(generator: str) -> str:
+    if generator == "xdp":
+        return (f"generator in-kernel XDP_TX (BPF_PROG_TEST_RUN live frames, batch "
+                f"{xdpgen.BATCH}) 64B UDP @CPU{xdpgen.GEN_CPU} to {TARGET_MAC}")
+    return f"generator testpmd txonly 64B UDP @CPU0 to {TARGET_MAC}"
 
 
 @dataclass
@@ -36,17 +50,32 @@ def _fmt(rate: Rate) -> str:
 class Runner:
     """Runs cases on one Procs; the testpmd reference is measured once and shared."""
 
-    def __init__(self, procs: Procs) -> None:
+    def __init__(self, procs: Procs, generator: str = "xdp") -> None:
+        if generator not in GENERATORS:
+            raise ValueError(f"unknown generator {generator!r}; known: {GENERATORS}")
         self.procs = procs
+        self.generator = generator
         self._ref: Rate | None = None
+        if generator == "xdp":
+            xdpgen.build()
+
+    def start_gen(self) -> None:
+        """The generator, running until stop_gen()."""
+        if self.generator == "xdp":
+            xdpgen.start(self.procs, GEN_NAME)
+        else:
+            testpmd.start_generator(self.procs, GEN_NAME)
+
+    def stop_gen(self) -> None:
+        self.procs.stop(GEN_NAME)
 
     def traffic(self) -> Rate:
         """Generator on for one measurement (warm-up + best of TRIALS windows)."""
-        testpmd.start_generator(self.procs)
+        self.start_gen()
         try:
-            return measure()
+            return measure(offered=OFFERED_XDP if self.generator == "xdp" else OFFERED_SENT)
         finally:
-            self.procs.stop("gen")
+            self.stop_gen()
 
     def reference(self) -> Rate:
         if self._ref is None:
@@ -60,7 +89,7 @@ class Runner:
     def ref_note(self) -> str:
         ref = self.reference()
         return (f"reference dpdk-testpmd io-fwd {PORT_A}->{PORT_B}, 1 fwd lcore @CPU1: "
-                f"{_fmt(ref)}; generator testpmd txonly 64B UDP @CPU0 to {TARGET_MAC}; "
+                f"{_fmt(ref)}; {generator_label(self.generator)}; "
                 f"best of {TRIALS} x {WINDOW_S:g} s")
 
     def stack(self) -> Stack:
@@ -130,11 +159,11 @@ class Runner:
         for _ in range(CYCLE_TRIALS):
             testpmd.start_reference(self.procs, "ref-cycles", extra=("--record-core-cycles",))
             try:
-                testpmd.start_generator(self.procs)
+                self.start_gen()
                 try:
                     time.sleep(WARMUP_S + CYCLE_WINDOW_S)
                 finally:
-                    self.procs.stop("gen")
+                    self.stop_gen()
                 time.sleep(0.5)
                 cpp, busy, pkts = testpmd.stop_and_read_cycles(self.procs, "ref-cycles")
             finally:
@@ -157,14 +186,14 @@ class Runner:
     def _spp_cycles_run(self, lcores: str, cores: tuple[int, int, int]) -> Cycles:
         st = self.vf_stack(lcores, cores)
         try:
-            testpmd.start_generator(self.procs)
+            self.start_gen()
             try:
                 time.sleep(WARMUP_S)
                 busy0, sent0, lc0 = _busy_and_sent(st)
                 time.sleep(CYCLE_WINDOW_S)
                 busy1, sent1, lc1 = _busy_and_sent(st)
             finally:
-                self.procs.stop("gen")
+                self.stop_gen()
         finally:
             st.close()
         sent = sent1 - sent0
@@ -182,8 +211,8 @@ class Runner:
                       f"(cls, fwd, mgr) per frame sent on phy:1: {ours.per_packet:.0f} "
                       f"({ours.note}); reference dpdk-testpmd --record-core-cycles io-fwd "
                       f"{PORT_A}->{PORT_B}: {ref.per_packet:.0f} cycles/pkt over "
-                      f"{ref.packets:,} packets ({ref.note}); same generator (testpmd txonly "
-                      f"@CPU0); lowest of {CYCLE_TRIALS} runs each")
+                      f"{ref.packets:,} packets ({ref.note}); same "
+                      f"{generator_label(self.generator)}; lowest of {CYCLE_TRIALS} runs each")
 
     def classifier_entries(self) -> Result:
         st = self.stack()
@@ -214,6 +243,14 @@ class Runner:
         finally:
             st.close()
         return Result(p50_full, "ms", p50_small, detail, "one REST add at 10 entries", summary)
+
+    def anchors(self) -> Result:
+        """Bare XDP redirect, Linux bridge and testpmd af_xdp under the in-kernel generator
+        (bench/anchors.py); the chart shows testpmd against bare XDP."""
+        found, summary, note = run_anchors(self.procs)
+        by = {a.name: a.rate.delivered for a in found}
+        return Result(by["testpmd_afxdp"], "pps", by["xdp_redirect"], note,
+                      ref_label="bare XDP redirect (devmap)", summary=summary)
 
     def vm_tcp(self) -> Result:
         mbit, ref, note = vm_tcp.run_case(self.procs)
@@ -253,4 +290,5 @@ CASES: dict[str, Callable[[Runner], Result]] = {
     "vf-icmp-cycles": Runner.vf_icmp_cycles,
     "vm-tcp": Runner.vm_tcp,
     "table-updates": Runner.table_updates,
+    "anchors": Runner.anchors,
 }
