@@ -98,6 +98,7 @@ class Part:
     registered: Callable[[], bool]  # up and known to the controller (or serving)
     note: str = ""                 # appended to the line `up` prints
     free: tuple[str, ...] = ()     # options whose value may differ in a running process
+    secondary: bool = False        # a DPDK secondary: lives on the memory of its primary
 
     @property
     def command(self) -> list[str]:
@@ -201,7 +202,7 @@ def _parts(topo: Any, bind: str, restore: bool, metrics: bool, auth: str) -> lis
              lambda: any(p["type"] == "primary" for p in cl.processes()),
              f": spp {' '.join(pri_args)}"),
         Part(f"vf{cid}", f"vf {cid}", vf_args, lambda: cid in cl.vf_ids(),
-             f": spp {' '.join(vf_args)}"),
+             f": spp {' '.join(vf_args)}", secondary=True),
     ]
     if metrics:
         url = f"http://{METRICS_ADDR}:{ctl.metrics_port}/metrics"
@@ -223,8 +224,10 @@ def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
 
     Each process is `already running (pid N)` (its pid file names a live process with
     its command line) or `started (pid N)`; either way it must be registered with the
-    controller. On a failure, what this call started is stopped again (what was
-    running stays) and UpError carries the failing process's own last log lines.
+    controller. A primary that is started finds no secondary of the one before it:
+    those still running are stopped first and started again after it. On a failure,
+    what this call started is stopped again (what was running stays) and UpError
+    carries the failing process's own last log lines.
     `restore` makes a new controller bring back the configurations of its state file
     even of processes that left by exit; `wait` returns once every VM is ready.
     """
@@ -250,6 +253,8 @@ def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
                 _wait(part, None, pid, timeout, inst)
                 echo(f"{part.label} already running (pid {pid}){part.note}")
                 continue
+            if part.name == "primary":
+                _stop_secondaries(parts, inst, echo)
             proc = _spawn(part, inst)
             started.append((part, proc))
             _wait(part, proc, proc.pid, timeout, inst)
@@ -268,6 +273,19 @@ def up(topology: str, ctl_bind: str | None = None, timeout: float = 30.0,
         for part, proc in reversed(started):
             _stop_started(part, proc, inst)
         raise UpError(str(exc)) from None
+
+
+def _stop_secondaries(parts: list[Part], inst: str, echo: Any) -> None:
+    """Stop the secondaries that still run while their primary is gone.
+
+    They hold the memory of the primary that died, so a new primary cannot
+    initialise its own until they exit; `up` starts them again after it.
+    """
+    for part in parts:
+        pid = _running(part, inst) if part.secondary else None
+        if pid is not None:
+            rundir.stop_pidfile(rundir.pid_path(part.name, inst))
+            echo(f"{part.label} stopped (pid {pid}): its primary is gone")
 
 
 def _stop_started(part: Part, proc: subprocess.Popen[bytes], inst: str) -> None:
