@@ -1,22 +1,25 @@
 """`spp up` / `spp down` as a property over random sequences of up, down and kill -9.
 
-One small instance of its own (its own file prefix, run directory, namespace, veths
-and ports; no VM) is driven through the real CLI. Hypothesis draws each sequence:
-`up`, then the kill -9 of each of the controller, the primary, spp_vf 1 and the
-metrics exporter mixed with two more `up`s and 2-5 further random kills and ups,
+One small instance of its own (its own file prefix, run directory, namespace, veths,
+ports and one QEMU VM) is driven through the real CLI. The VM's vhost-user NIC is a
+client of spp_vf (which adds no vhost port here), so its QEMU runs and waits without
+booting the guest. Hypothesis draws each sequence: `up`, then the kill -9 of each of
+the controller, the primary, spp_vf 1, the metrics exporter and the VM's QEMU, mixed
+with two more `up`s and 2-5 further random kills and ups,
 a `down`, then another `up` mixed with 3-6 random steps of every kind (down
 included), and a final `down`: 15 to 21 steps. After every step:
 
 - `up` exits 0 and says, for each process, `already running (pid N)` when that
   process was running before (its pid file names it, live, with its command line)
   or `started (pid N)` when it was not; spp_vf also starts anew when its primary
-  was gone. Each pid file then names the live process `up` reported, and as soon
+  was gone; the VM's QEMU is `started` when it was not running and left alone when it
+  was. Each pid file then names the live process `up` reported, and as soon
   as `up` returns `spp status` lists the primary and vf 1 and the exporter answers.
 - `spp status --json` lists exactly the live primary and vf, or fails in one line
   when the controller is not running; the exporter answers exactly while it runs.
 - `down` exits 0 and leaves nothing of the instance: no process (none of those
-  `up` started), namespace, veth, pinned map, hugepage file, DPDK runtime
-  directory or pid file.
+  `up` started, no QEMU), namespace, veth, pinned map, hugepage file, DPDK runtime
+  directory, vhost-user socket or pid file.
 
 A failing sequence is printed by Hypothesis with every step's output; set
 SPP_LIFECYCLE_STEPS to that sequence (steps separated by commas) to run only it.
@@ -41,7 +44,7 @@ from hypothesis import HealthCheck, Phase, example, given, note, settings
 from hypothesis import strategies as st
 
 from spp import rundir
-from spp.host import netdev
+from spp.host import netdev, vm
 from spp.testkit.stack import SPP
 from spp.testkit.wait import free_port, wait_for
 
@@ -53,7 +56,10 @@ LINKS = ("lc-p0", "lc-p1")          # the root-namespace ends of the veths
 PARTS = {"ctl": "spp ctl", "primary": "primary", "vf1": "vf 1",
          "metrics": "metrics exporter"}   # pid file name -> how `up` names it
 SECONDARIES = ("vf1",)
-KILLS = tuple(f"kill {name}" for name in PARTS)
+VM = "lc-vm"
+VM_PID = vm.proc_name(VM)           # its pid file name
+VHOST = 31                          # the VM's NIC: vhost:31, /tmp/sock31
+KILLS = (*(f"kill {name}" for name in PARTS), "kill vm")
 STEPS = ("up", *KILLS, "down")
 EXAMPLES = int(os.environ.get("SPP_LIFECYCLE_EXAMPLES", "6"))
 REPLAY = os.environ.get("SPP_LIFECYCLE_STEPS", "")
@@ -94,6 +100,11 @@ veths:
   - ends:
       - {{name: lc-r1, netns: {NS}}}
       - {{name: {LINKS[1]}, phy: 1}}
+vms:
+  - name: {VM}
+    memory: 128
+    nics:
+      - {{vhost: {VHOST}, mac: "52:54:00:00:31:01", ipv4: 198.18.31.11/24, ifname: ens4}}
 """)
 
     def spp(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -125,16 +136,17 @@ veths:
         except OSError:
             return False
 
-    def processes(self) -> list[int]:
-        """Live processes whose command line names this instance (prefix or run directory)."""
+    def mine(self, pid: int) -> bool:
+        """`pid` is alive and its command line names this instance (prefix or run
+        directory): a pid the kernel gave to some other process since is not."""
         marks = (f"--file-prefix={PREFIX}", str(self.run), str(self.topology))
-        out = []
-        for d in Path("/proc").iterdir():
-            if d.name.isdigit() and int(d.name) != os.getpid():
-                cmd = rundir.cmdline(int(d.name))
-                if any(m in cmd for m in marks) and rundir.pid_alive(int(d.name)):
-                    out.append(int(d.name))
-        return out
+        cmd = rundir.cmdline(pid)
+        return any(m in cmd for m in marks) and rundir.pid_alive(pid)
+
+    def processes(self) -> list[int]:
+        """Live processes of this instance."""
+        return [int(d.name) for d in Path("/proc").iterdir()
+                if d.name.isdigit() and int(d.name) != os.getpid() and self.mine(int(d.name))]
 
     def clean(self) -> None:
         """`spp down`; what still runs of the instance after it is killed (by pid) and
@@ -154,6 +166,7 @@ veths:
         out += [str(p) for p in (self.run / PREFIX).glob("*.pid")]
         out += [f"netns {ns}" for ns in netdev.list_namespaces() if ns == NS]
         out += [f"link {n}" for n in LINKS if Path("/sys/class/net", n).exists()]
+        out += [str(p) for p in [vm.vhost_socket(VHOST)] if p.exists()]
         out += [f"pid {pid} ({rundir.cmdline(pid)[:100]})" for pid in self.processes()]
         return out
 
@@ -170,6 +183,8 @@ class Run:
             self.up()
         elif what == "down":
             self.down()
+        elif what == "kill vm":
+            self.kill_vm()
         else:
             self.kill(what.split()[1])
         self.status_tells_the_truth()
@@ -177,6 +192,7 @@ class Run:
     def up(self) -> None:
         inst = self.inst
         before = {name: inst.pid(name) for name in PARTS}
+        vm_before = vm.vm_pid(VM, PREFIX)
         res = inst.spp("up", "--topology", str(inst.topology))
         note(f"$ spp up  (running before: {before})\n{res.stdout}{res.stderr}")
         assert res.returncode == 0, f"spp up failed:\n{res.stdout}{res.stderr}"
@@ -199,18 +215,24 @@ class Run:
         assert listed == {"primary", "vf1"}, f"after up, spp status lists {listed}"
         assert inst.exporting(), "after up, the exporter does not answer"
         gone = [p for p in before.values() if p is not None and p not in
-                {inst.pid(n) for n in PARTS} and rundir.pid_alive(p)]
+                {inst.pid(n) for n in PARTS} and inst.mine(p)]
         assert gone == [], f"up replaced but did not stop {gone}"
+        vm_now = vm.vm_pid(VM, PREFIX)
+        assert vm_now is not None, f"the VM's QEMU is not running after up:\n{res.stdout}"
+        if vm_before is None:
+            assert re.search(rf"^VM {VM} started \(pid {vm_now}", res.stdout, re.M), res.stdout
+            self.started.add(vm_now)
+        else:
+            assert vm_now == vm_before and f"VM {VM} started" not in res.stdout, res.stdout
         pid_files = sorted(p.name for p in (inst.run / PREFIX).glob("*.pid"))
-        assert pid_files == sorted(f"{n}.pid" for n in PARTS), pid_files
+        assert pid_files == sorted(f"{n}.pid" for n in (*PARTS, VM_PID)), pid_files
 
     def down(self) -> None:
         inst = self.inst
         res = inst.spp("down", "--topology", str(inst.topology))
         note(f"$ spp down\n{res.stdout}{res.stderr}")
         assert res.returncode == 0, f"spp down failed:\n{res.stdout}{res.stderr}"
-        alive = [p for p in self.started if rundir.pid_alive(p)
-                 and "spp.cli.main" in rundir.cmdline(p)]
+        alive = [p for p in self.started if inst.mine(p)]
         assert alive == [], f"spp down left processes that up started: {alive}"
         assert inst.leftovers() == []
 
@@ -221,6 +243,14 @@ class Run:
             return
         os.kill(pid, signal.SIGKILL)
         wait_for(lambda: not rundir.pid_alive(pid), 10, f"pid {pid} to go")
+
+    def kill_vm(self) -> None:
+        pid = vm.vm_pid(VM, PREFIX)
+        note(f"$ kill -9 QEMU of {VM} (pid {pid})")
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not rundir.pid_alive(pid), 10, f"QEMU pid {pid} to go")
 
     def status_tells_the_truth(self, timeout: float = 20.0) -> None:
         """`spp status` lists exactly the live primary and vf; the exporter answers iff alive."""
