@@ -145,3 +145,22 @@ def test_bad_nfv_commands_get_a_one_line_reason_and_change_nothing(stack: Stack)
     last = bad.stderr.strip().splitlines()[-1]
     assert bad.returncode == 1 and last.startswith("spp nfv: ") and "nfv1.pid" in last, last
     assert stack.nfv_status(1)["patches"] == [{"src": "phy:0", "dst": "phy:1"}]
+
+
+def test_two_patches_through_a_ring(stack: Stack) -> None:
+    """phy:0 -> ring:0 -> phy:1: two patches on the one worker, the ring's counters."""
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
+    stack.start_nfv(1, "7,8")
+    stack.client.put("/nfvs/1/ports", {"action": "add", "port": "ring:0"})
+    stack.client.put("/nfvs/1/patches", {"src": "phy:0", "dst": "ring:0"})
+    stack.client.put("/nfvs/1/patches", {"src": "ring:0", "dst": "phy:1"})
+    stack.client.put("/nfvs/1/forward", {"action": "start"})
+    got, back = send(range(30))
+    assert got == list(range(30)) and back == []
+    c = counters(stack)
+    assert c["ring:0"]["tx"] == c["ring:0"]["rx"] == c["phy:0"]["rx"] >= 30
+    assert c["phy:1"]["tx"] == c["phy:0"]["rx"]
+    ring0 = next(r for r in stack.primary_status()["ring_ports"] if r["id"] == 0)
+    assert ring0["tx"] == ring0["rx"] == c["ring:0"]["tx"]
+    text = cli(stack, "1", "status").stdout
+    assert "  - phy:0 -> ring:0\n" in text and "  - ring:0 -> phy:1\n" in text

@@ -123,3 +123,21 @@ def test_delete_nfv_sends_exit_and_it_leaves(stack):
 def test_cpu_usage_lists_nfv(stack):
     got = [e for e in call(stack, "GET", "cpu_usage").json() if e["proc-type"] == "nfv"]
     assert got == [{"proc-type": "nfv", "client-id": 2, "master-lcore": 7, "lcores": [7, 8]}]
+
+
+def test_secondary_port_takes_vf_and_nfv_only(stack):
+    import asyncio
+    import json
+
+    async def hello(kind):
+        r, w = await asyncio.open_connection("127.0.0.1", stack.ctl.sec_port)
+        w.write(json.dumps({"hello": {"type": kind, "client_id": 9, "version": 2}}).encode()
+                + b"\n")
+        await w.drain()
+        line = json.loads(await r.readline())
+        w.close()
+        return line
+
+    assert stack.run(hello("mirror")) == {
+        "reject": "this port accepts secondary (vf, nfv) processes only."}
+    assert stack.run(hello("primary"))["reject"].startswith("this port accepts secondary")
