@@ -132,6 +132,12 @@ class Client:
     def vf_status(self, sec_id: int) -> dict[str, Any]:
         return self._object(f"vfs/{sec_id}")
 
+    def nfv_ids(self) -> list[int]:
+        return [p["client-id"] for p in self.processes() if p.get("type") == "nfv"]
+
+    def nfv_status(self, sec_id: int) -> dict[str, Any]:
+        return self._object(f"nfvs/{sec_id}")
+
     def primary_status(self) -> dict[str, Any]:
         return self._object("primary/status")
 

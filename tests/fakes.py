@@ -249,6 +249,57 @@ class FakeVf(FakeProc):
             del self.table[key]
 
 
+class FakeNfv(FakeProc):
+    """spp_nfv as the controller sees it: commands by name, upstream's status JSON."""
+
+    kind = "nfv"
+
+    def __init__(self, client_id: int = 2, lcores: tuple[int, ...] = (7, 8),
+                 phys: tuple[str, ...] = ("phy:0", "phy:1")) -> None:
+        super().__init__()
+        self.client_id, self.lcores = client_id, list(lcores)
+        self.ports = list(phys)
+        self.patches: dict[str, str] = {}
+        self.running = False
+
+    def hello(self) -> dict[str, Any]:
+        return {"type": "nfv", "client_id": self.client_id, "pid": 4400 + self.client_id,
+                "version": self.version}
+
+    def handle(self, cmd: str, args: dict[str, Any]) -> Any:
+        if cmd == "status":
+            return {"client-id": self.client_id,
+                    "status": "running" if self.running else "idling",
+                    "master-lcore": self.lcores[0], "lcores": self.lcores,
+                    "ports": self.ports,
+                    "patches": [{"src": s, "dst": d} for s, d in self.patches.items()]}
+        if cmd in ("forward", "stop"):
+            self.running = cmd == "forward"
+            return None
+        if cmd == "add":
+            if args["port"] in self.ports:
+                raise Refused(f"{args['port']} is already added")
+            self.ports.append(args["port"])
+            return None
+        if cmd == "del":
+            if args["port"] not in self.ports:
+                raise Refused(f"{args['port']} is not added")
+            self.ports.remove(args["port"])
+            return None
+        if cmd == "patch":
+            for key in ("src", "dst"):
+                if args[key] not in self.ports:
+                    raise Refused(f"{args[key]} not added (`add` it first)")
+            self.patches[args["src"]] = args["dst"]
+            return None
+        if cmd == "patch_reset":
+            self.patches = {}
+            return None
+        if cmd == "exit":
+            return None
+        raise Refused(f"unknown nfv command '{cmd}'")
+
+
 class Stack:
     """Controller + fakes on one event loop in a background thread."""
 
@@ -282,6 +333,8 @@ class Stack:
         reg = self.ctl.registry
         if isinstance(proc, FakeVf):
             return proc.client_id in reg.vfs
+        if isinstance(proc, FakeNfv):
+            return proc.client_id in reg.nfvs
         return reg.primary is not None
 
     def drop(self, proc: FakeProc) -> None:

@@ -29,6 +29,7 @@
 #define SPP_MAX_COMP_PORTS 32      /* ports of a component, per direction */
 #define SPP_MAX_COMP_PER_LCORE 16  /* components one worker lcore runs */
 #define SPP_VF_MAX_PORTS 128       /* ports one spp_vf has open */
+#define SPP_NFV_MAX_PORTS 128      /* ports one spp_nfv has open (and patches: one per source) */
 #define SPP_MAX_LCORES 128         /* lcore ids 0-127 */
 #define SPP_MAX_DEV_QUEUES 16      /* rx queues of a directly polled phy:N that can be claimed */
 #define SPP_VLAN_ID_MAX 4094       /* VLAN ids 1-4094 (0: untagged; 4095 is reserved) */
@@ -259,6 +260,22 @@ int spp_vf_stop_workers(void);
 int spp_vf_rx_claim(unsigned handle, const char *owner);
 int spp_vf_rx_release(unsigned handle, const char *owner);
 int spp_vf_component_cycles(unsigned slot, struct spp_cycles *out);
+/* ---- spp_nfv secondary ---- */
+int spp_nfv_attach(unsigned client_id, int vhost_client);
+int spp_nfv_detach(void);
+/* launch the worker lcore (the first worker of -l); returns its lcore id */
+int spp_nfv_start_worker(void);
+/* a port handle, as spp_vf_port_open(); closing a patched port is refused */
+int spp_nfv_port_open(int res_type, unsigned res_id, unsigned queue);
+int spp_nfv_port_close(unsigned handle);
+int spp_nfv_port_counters(unsigned handle, struct spp_port_counters *out);
+/*
+ * Replace every patch at once: patch i forwards port handle src[i] to
+ * dst[i] (a source at most once), run by the worker when `forwarding`.
+ * All or nothing: the ring sides (or rx queue) the new patches read and
+ * write are claimed first; a refusal leaves the patches as they were.
+ */
+int spp_nfv_apply(const uint16_t *src, const uint16_t *dst, unsigned nb, int forwarding);
 /* ---- cycle accounting (either process) ---- */
 uint64_t spp_tsc_hz(void);
 int spp_lcore_cycles(unsigned lcore, struct spp_cycles *out);

@@ -1,4 +1,4 @@
-"""One parser for `pri; ...` and `vf N; ...` command words -> REST request.
+"""One parser for `pri; ...`, `vf N; ...` and `nfv N; ...` command words -> REST request.
 
 Used by the shell, playback and the Typer subcommands so all build the same
 request and print the same message.
@@ -17,6 +17,7 @@ from spp.client import Client
 from spp.errors import ProcessGone, Refused, Timeout
 
 VF_CMDS = ("status", "component", "port", "classifier_table", "exit")
+NFV_CMDS = ("status", "add", "del", "patch", "forward", "stop", "exit")
 PRI_CMDS = ("status", "clear", "launch", "patch", "forward", "stop", "exit")
 ROLES = ("forward", "merge", "classifier", "classifier_mac")
 
@@ -82,6 +83,55 @@ def vf_action(sec_id: int, words: list[str]) -> Action:
     if cmd in VF_CMDS:
         raise _syntax(cmd)
     raise CommandError(f'Invalid command "{cmd}".')
+
+
+def nfv_action(sec_id: int, words: list[str]) -> Action:
+    """`nfv N; status|add RES_UID|del RES_UID|patch SRC DST|patch reset|forward|stop|exit`."""
+    if not words:
+        raise CommandError('Invalid command "".')
+    cmd, args = words[0], words[1:]
+    base = f"nfvs/{sec_id}"
+    if cmd == "status" and not args:
+        return Action("GET", base, done=statusfmt.nfv_status)
+    if cmd in ("add", "del") and len(args) == 1:
+        uid = _uid(args[0])
+        return Action("PUT", f"{base}/ports", {"action": cmd, "port": uid},
+                      lambda _r: f"{'Add' if cmd == 'add' else 'Delete'} {uid}.")
+    if cmd in ("add", "del") and not args:
+        raise CommandError("Port is required!")
+    if cmd == "patch" and args == ["reset"]:
+        return Action("DELETE", f"{base}/patches", done=lambda _r: "Clear all of patches.")
+    if cmd == "patch" and len(args) in (2, 4, 6):
+        src, dst = _patch_ends(args)
+        return Action("PUT", f"{base}/patches", {"src": src, "dst": dst},
+                      lambda _r: f"Patch ports ({src} -> {dst}).")
+    if cmd in ("forward", "stop") and not args:
+        return Action("PUT", f"{base}/forward",
+                      {"action": "start" if cmd == "forward" else "stop"},
+                      lambda _r: "Start forwarding." if cmd == "forward" else "Stop forwarding.")
+    if cmd == "exit" and not args:
+        return Action("DELETE", base, done=lambda _r: f"Exit nfv {sec_id}")
+    if cmd in NFV_CMDS:
+        raise _syntax({"patch": "patch SRC [nq Q] DST [nq Q] | patch reset",
+                       "add": "add RES_UID", "del": "del RES_UID"}.get(cmd, cmd))
+    raise CommandError(f'Invalid command "{cmd}".')
+
+
+def _patch_ends(args: list[str]) -> tuple[str, str]:
+    """`SRC [nq Q] DST [nq Q]` -> the two UIDs as status shows them (`phy:0 nq 1`)."""
+    ends: list[str] = []
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if args[i + 1:i + 2] == ["nq"] and i + 2 < len(args):
+            word = f"{word} nq {_int(args[i + 2], 'queue id')}"
+            i += 3
+        else:
+            i += 1
+        ends.append(str(R.parse_port(_uid(word))))
+    if len(ends) != 2:
+        raise _syntax("patch SRC [nq Q] DST [nq Q] | patch reset")
+    return ends[0], ends[1]
 
 
 def _component(base: str, args: list[str]) -> Action:

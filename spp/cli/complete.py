@@ -6,11 +6,11 @@ import glob
 import os
 from typing import Any, Protocol
 
-from spp.cli.commands import PRI_CMDS, ROLES, VF_CMDS
+from spp.cli.commands import NFV_CMDS, PRI_CMDS, ROLES, VF_CMDS
 from spp.resources import is_ascii_id
 
 TOP_CMDS = ("bye", "cd", "config", "env", "exit", "help", "history", "ls", "mkdir",
-            "playback", "pri", "pwd", "record", "redo", "server", "status", "topo", "vf")
+            "nfv", "playback", "pri", "pwd", "record", "redo", "server", "status", "topo", "vf")
 FILE_CMDS = ("playback", "record", "cd", "ls", "mkdir", "topo")
 
 
@@ -18,6 +18,8 @@ class Source(Protocol):
     def vf_ids(self) -> list[int]: ...
     def vf_status(self, sec_id: int) -> dict[str, Any]: ...
     def primary_status(self) -> dict[str, Any]: ...
+    def nfv_ids(self) -> list[int]: ...
+    def nfv_status(self, sec_id: int) -> dict[str, Any]: ...
 
 
 def _safe(fn: Any, *args: Any, default: Any) -> Any:
@@ -74,6 +76,8 @@ def candidates(line: str, src: Source, config_keys: tuple[str, ...] = ()) -> lis
             return _filter(_pri(words), words[-1])
         if hw[:1] == ["vf"] and len(hw) == 2 and is_ascii_id(hw[1]):
             return _filter(_vf(int(hw[1]), words, src), words[-1])
+        if hw[:1] == ["nfv"] and len(hw) == 2 and is_ascii_id(hw[1]):
+            return _filter(_nfv(int(hw[1]), words, src), words[-1])
         return []
     words = line.split()
     if line == "" or line[-1].isspace():
@@ -84,6 +88,8 @@ def candidates(line: str, src: Source, config_keys: tuple[str, ...] = ()) -> lis
     cmd, pos = words[0], len(words) - 1
     if cmd == "vf" and pos == 1:
         return _filter([f"{i};" for i in _safe(src.vf_ids, default=[])], cur)
+    if cmd == "nfv" and pos == 1:
+        return _filter([f"{i};" for i in _safe(src.nfv_ids, default=[])], cur)
     if cmd == "bye" and pos == 1:
         return _filter(["sec", "all"], cur)
     if cmd == "server" and pos == 1:
@@ -137,6 +143,31 @@ def _vf(sec_id: int, words: list[str], src: Source) -> list[str]:
             return {3: ["MAC_ADDR"], 4: uids(src, st)}.get(pos, [])
         if words[2] == "vlan":
             return {3: ["VID"], 4: ["MAC_ADDR"], 5: uids(src, st)}.get(pos, [])
+    return []
+
+
+def _nfv(sec_id: int, words: list[str], src: Source) -> list[str]:
+    """`nfv N; ...`: commands, ports to add (the primary's not yet added), ports to delete
+    (added, not patched), patch sources (not patched yet) and destinations (added)."""
+    pos = len(words) - 1
+    if pos == 0:
+        return list(NFV_CMDS)
+    cmd = words[0]
+    if cmd not in ("add", "del", "patch"):
+        return []
+    st = _safe(src.nfv_status, sec_id, default={}) or {}
+    added: list[str] = list(st.get("ports", []))
+    patches = st.get("patches", [])
+    patched = {p["src"] for p in patches} | {p["dst"] for p in patches}
+    if cmd == "add" and pos == 1:
+        return [u for u in uids(src, {}) if u not in added]
+    if cmd == "del" and pos == 1:
+        return [u for u in added if u not in patched]
+    if cmd == "patch" and pos == 1:
+        free = [u for u in added if u not in {p["src"] for p in patches}]
+        return free + (["reset"] if patches else [])
+    if cmd == "patch" and pos == 2 and words[1] != "reset":
+        return added
     return []
 
 

@@ -30,6 +30,7 @@ HELP = """Commands:
   vf ID; port add|del RES_UID [nq Q] DIR NAME [add_vlantag VID PCP|del_vlantag]
   vf ID; classifier_table add|del mac MAC RES_UID | vlan VID MAC RES_UID
   vf ID; exit
+  nfv ID; status|add RES_UID|del RES_UID|patch SRC DST|patch reset|forward|stop|exit
   topo term | topo FILE.dot|.svg|.png|.json|.yaml [FTYPE] | topo http (live page address)
   playback FILE | record FILE | history | redo N | server [list|N|add ADDR|del N]
   config [KEY [VALUE]] | env | pwd | cd DIR | ls [DIR] | mkdir DIR
@@ -84,12 +85,12 @@ class Shell:
         if not line or line.startswith("#"):
             return
         target, sec, words = C.split_target(line)
-        if ";" in line and target in ("vf", "pri"):
+        if ";" in line and target in ("vf", "nfv", "pri"):
             self._proc_line(target, sec, words)
         else:
             parts = line.split()
             handler = getattr(self, f"do_{parts[0]}", None)
-            if handler is None or parts[0] in ("vf", "pri"):
+            if handler is None or parts[0] in ("vf", "nfv", "pri"):
                 raise C.CommandError(f'Invalid command "{parts[0]}".')
             handler(parts[1:])
         if self.record_file is not None and line.split()[0] not in NOT_RECORDED:
@@ -104,7 +105,8 @@ class Shell:
         else:
             if sec is None or not is_ascii_id(sec):
                 raise C.CommandError(f'Invalid secondary id "{sec or ""}".')
-            action = C.vf_action(int(sec), words)
+            build = C.nfv_action if target == "nfv" else C.vf_action
+            action = build(int(sec), words)
         self.out(C.execute(self.client, action))
 
     # -- commands --------------------------------------------------------------
@@ -131,11 +133,13 @@ class Shell:
         if args == ["all"]:
             self.out("Closing secondary ...")
         errors = []
-        for sec_id in cl.vf_ids():
-            try:
-                self.out(C.execute(cl, C.vf_action(sec_id, ["exit"])))
-            except SppError as exc:
-                errors.append(f"vf {sec_id}: {exc.reason}")
+        for kind, ids, build in (("vf", cl.vf_ids(), C.vf_action),
+                                 ("nfv", cl.nfv_ids(), C.nfv_action)):
+            for sec_id in ids:
+                try:
+                    self.out(C.execute(cl, build(sec_id, ["exit"])))
+                except SppError as exc:
+                    errors.append(f"{kind} {sec_id}: {exc.reason}")
         if args == ["all"] and any(p["type"] == "primary" for p in cl.processes()):
             self.out("Closing primary ...")
             try:
@@ -430,6 +434,12 @@ class _CompleteSource:
 
     def primary_status(self) -> dict[str, Any]:
         return self.client.primary_status()
+
+    def nfv_ids(self) -> list[int]:
+        return self.client.nfv_ids()
+
+    def nfv_status(self, sec_id: int) -> dict[str, Any]:
+        return self.client.nfv_status(sec_id)
 
 
 def main(servers: list[str]) -> int:

@@ -60,6 +60,22 @@ def vf_status(st: dict[str, Any]) -> str:
     return "\n".join(lines + restored_lines(st))
 
 
+def nfv_status(st: dict[str, Any]) -> str:
+    """`nfv N; status` in upstream spp_nfv's shape: a patched port shows `-> DST`."""
+    master = st.get("master-lcore")
+    slaves = [c for c in st.get("lcores", []) if c != master]
+    dst = {p["src"]: p["dst"] for p in st.get("patches", [])}
+    lines = [f"- status: {st.get('status')}", "- lcore_ids:", f"  - master: {master}"]
+    if len(slaves) == 1:
+        lines.append(f"  - slave: {slaves[0]}")
+    else:
+        lines.append(f"  - slaves: [{', '.join(str(c) for c in slaves)}]")
+    lines.append("- ports:")
+    for port in st.get("ports", []):
+        lines.append(f"  - {port} -> {dst[port]}" if port in dst else f"  - {port}")
+    return "\n".join(lines)
+
+
 def primary_status(st: dict[str, Any]) -> str:
     """`pri; status`: lcores, port stats, then patches and forwarding state."""
     lcores = st.get("lcores", [])

@@ -53,7 +53,7 @@ class ProcConn:
 
     @property
     def label(self) -> str:
-        return "primary" if self.kind == "primary" else f"vf {self.client_id}"
+        return "primary" if self.kind == "primary" else f"{self.kind} {self.client_id}"
 
     async def send(self, obj: dict[str, Any]) -> None:
         data = wire.encode(obj)

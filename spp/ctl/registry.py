@@ -14,9 +14,12 @@ from spp.defaults import API_ADDR
 
 log = logging.getLogger("spp.ctl")
 
+SECONDARY_TYPES = ("vf", "nfv")  # the processes the secondary port accepts
+
 
 class Registry:
-    """Who is connected right now: at most one primary and one vf per client id."""
+    """Who is connected right now: at most one primary, and one secondary (vf or nfv)
+    per client id (upstream's secondary ids are one space)."""
 
     def __init__(self, controller_addr: str = API_ADDR,
                  heartbeat: float = wire.HEARTBEAT_S, saved: Saved | None = None) -> None:
@@ -26,20 +29,26 @@ class Registry:
         self._restores: set[asyncio.Task[None]] = set()
         self.primary: ProcConn | None = None
         self.vfs: dict[int, ProcConn] = {}
+        self.nfvs: dict[int, ProcConn] = {}
 
     def processes(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []
         if self.primary is not None:
             out.append({"type": "primary"})
-        for cid in sorted(self.vfs):
-            out.append({"type": "vf", "client-id": cid})
+        for kind, conns in (("nfv", self.nfvs), ("vf", self.vfs)):
+            for cid in sorted(conns):
+                out.append({"type": kind, "client-id": cid})
         return out
+
+    def secondaries(self, kind: str) -> dict[int, ProcConn]:
+        """The connected secondaries of `kind` (vf or nfv), by client id."""
+        return self.nfvs if kind == "nfv" else self.vfs
 
     async def handle_primary(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         await self._handle(r, w, expect="primary")
 
     async def handle_secondary(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        await self._handle(r, w, expect="vf")
+        await self._handle(r, w, expect="secondary")
 
     def _check_hello(self, line: bytes, expect: str) -> tuple[dict[str, object] | None, str]:
         """(hello, "") or (None, reason to reject)."""
@@ -54,8 +63,10 @@ class Registry:
         if version != wire.VERSION:
             return None, (f"protocol version {str(version)[:20]} is not supported "
                           f"(this controller speaks {wire.VERSION}).")
-        if hello.get("type") != expect:
-            return None, f"this port accepts {expect} processes only."
+        kind = hello.get("type")
+        if kind != expect and not (expect == "secondary" and kind in SECONDARY_TYPES):
+            what = "secondary (vf, nfv)" if expect == "secondary" else expect
+            return None, f"this port accepts {what} processes only."
         return hello, ""
 
     async def _handle(self, r: asyncio.StreamReader, w: asyncio.StreamWriter, expect: str) -> None:
@@ -85,12 +96,13 @@ class Registry:
                 if not isinstance(cid, int) or isinstance(cid, bool) or not 0 <= cid < 1 << 16:
                     await _reject(w, where, "client_id must be a non-negative integer.")
                     return
-                old = self.vfs.get(cid)
+                kind = str(hello["type"])
+                old = self.vfs.get(cid) or self.nfvs.get(cid)
                 if old is not None and not old.closed.is_set():
                     await _reject(w, where, f"client-id {cid} is already connected.")
                     return
-                conn = ProcConn("vf", r, w, client_id=cid, pid=pid, heartbeat=self.heartbeat)
-                self.vfs[cid] = conn
+                conn = ProcConn(kind, r, w, client_id=cid, pid=pid, heartbeat=self.heartbeat)
+                self.secondaries(kind)[cid] = conn
             await conn.send({"welcome": {"controller": self.controller_addr,
                                          "version": wire.VERSION,
                                          "heartbeat": self.heartbeat}})
@@ -118,11 +130,13 @@ class Registry:
     def _drop(self, conn: ProcConn) -> None:
         if self.primary is conn:
             self.primary = None
-        if conn.client_id is not None and self.vfs.get(conn.client_id) is conn:
-            del self.vfs[conn.client_id]
+        if conn.client_id is not None:
+            conns = self.secondaries(conn.kind)
+            if conns.get(conn.client_id) is conn:
+                del conns[conn.client_id]
 
     def close_all(self) -> None:
-        for conn in [self.primary, *self.vfs.values()]:
+        for conn in [self.primary, *self.vfs.values(), *self.nfvs.values()]:
             if conn is not None:
                 conn.close()
 

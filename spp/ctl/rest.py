@@ -96,15 +96,24 @@ def _primary(request: web.Request) -> ProcConn:
     return conn
 
 
-def _vf(request: web.Request) -> ProcConn:
-    """The vf of the path's sec_id: ASCII digits only (else the path does not exist)."""
+def _secondary(request: web.Request, kind: str) -> ProcConn:
+    """The `kind` (vf, nfv) process of the path's sec_id: ASCII digits only (else the
+    path does not exist)."""
     raw = request.match_info["sec_id"]
     if not is_ascii_id(raw):
         raise _not_found_path(request)
-    conn = request.app[REG].vfs.get(int(raw))
+    conn = request.app[REG].secondaries(kind).get(int(raw))
     if conn is None or conn.closed.is_set():
         raise NotFound(f"sec_id {int(raw)} not found.")
     return conn
+
+
+def _vf(request: web.Request) -> ProcConn:
+    return _secondary(request, "vf")
+
+
+def _nfv(request: web.Request) -> ProcConn:
+    return _secondary(request, "nfv")
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -170,7 +179,8 @@ async def get_cpu_layout(request: web.Request) -> web.Response:
 async def get_cpu_usage(request: web.Request) -> web.Response:
     reg = request.app[REG]
     out: list[dict[str, Any]] = []
-    conns = ([reg.primary] if reg.primary else []) + [reg.vfs[k] for k in sorted(reg.vfs)]
+    conns = ([reg.primary] if reg.primary else []) + [reg.vfs[k] for k in sorted(reg.vfs)] \
+        + [reg.nfvs[k] for k in sorted(reg.nfvs)]
     for conn in conns:
         try:
             st = await _call(request, conn, "status")
@@ -188,6 +198,10 @@ def cpu_usage_entry(conn: ProcConn, st: dict[str, Any]) -> dict[str, Any]:
         return {"proc-type": "primary", "master-lcore": master, "lcores": lcores,
                 **cpu_cycles(st)}
     master = st.get("master-lcore")
+    if conn.kind == "nfv":
+        lcores = [c for c in st.get("lcores", []) if isinstance(c, int)]
+        return {"proc-type": "nfv", "client-id": conn.client_id, "master-lcore": master,
+                "lcores": lcores, **cpu_cycles(st)}
     workers = st.get("worker-lcores")
     if workers is None:
         workers = [c["core"] for c in st.get("components", []) if "core" in c]
@@ -335,6 +349,48 @@ async def put_classifier_table(request: web.Request) -> web.Response:
         await _call(request, conn, "classifier_table", v.classifier_table(body))
     else:
         raise Refused("Not in json format.")
+    return _no_content()
+
+
+# ---- nfv -----------------------------------------------------------------
+
+
+@routes.get("/v1/nfvs/{sec_id}")
+async def get_nfv(request: web.Request) -> web.Response:
+    return web.json_response(await _status(request, _nfv(request)))
+
+
+@routes.delete("/v1/nfvs/{sec_id}")
+async def delete_nfv(request: web.Request) -> web.Response:
+    await _call(request, _nfv(request), "exit")
+    return _no_content()
+
+
+@routes.put("/v1/nfvs/{sec_id}/forward")
+async def put_nfv_forward(request: web.Request) -> web.Response:
+    conn = _nfv(request)
+    await _call(request, conn, v.forward(await _body(request)))
+    return _no_content()
+
+
+@routes.put("/v1/nfvs/{sec_id}/ports")
+async def put_nfv_ports(request: web.Request) -> web.Response:
+    conn = _nfv(request)
+    cmd, args = v.nfv_ports(await _body(request))
+    await _call(request, conn, cmd, args)
+    return _no_content()
+
+
+@routes.put("/v1/nfvs/{sec_id}/patches")
+async def put_nfv_patches(request: web.Request) -> web.Response:
+    conn = _nfv(request)
+    await _call(request, conn, "patch", v.nfv_patches(await _body(request)))
+    return _no_content()
+
+
+@routes.delete("/v1/nfvs/{sec_id}/patches")
+async def delete_nfv_patches(request: web.Request) -> web.Response:
+    await _call(request, _nfv(request), "patch_reset")
     return _no_content()
 
 

@@ -52,6 +52,7 @@ RESTORE_GATE_S = 30.0           # ... REST commands wait at most this long for a
 VF_COMMANDS = ("component_start", "component_stop", "port", "classifier_table",
                "classifier_table_batch")
 PRIMARY_COMMANDS = ("ports", "patch", "patch_reset", "forward", "stop")
+SAVED_KINDS = ("primary", "vf")  # spp_nfv's patches are not kept (yet): it starts empty
 
 
 MAX_STATE_BYTES = 256 << 20  # a state file or journal larger than this is refused
@@ -393,7 +394,7 @@ class Saved:
                 and m.holds(cmd, args))
 
     def acknowledged(self, key: str, kind: str, cmd: str, args: dict[str, Any]) -> None:
-        if self.mode == "off":
+        if self.mode == "off" or kind not in SAVED_KINDS:
             return
         if cmd == "exit":
             m = self.model(key, kind)
@@ -416,7 +417,7 @@ class Saved:
     # -- registration
     async def registered(self, key: str, kind: str, pid: int | None, request: Request) -> None:
         """A process registered: adopt it, restore it or start it empty (see the module doc)."""
-        if self.mode == "off":
+        if self.mode == "off" or kind not in SAVED_KINDS:
             return
         m = self.model(key, kind)
         same = pid is not None and pid == m.pid
@@ -554,5 +555,6 @@ def _set_aside(paths: list[Path]) -> list[Path]:
 
 
 def proc_key(kind: str, client_id: int | None) -> str:
-    """The model key of a process: `primary` or `vf:N`."""
-    return "primary" if kind == "primary" else f"vf:{client_id}"
+    """The model key of a process: `primary`, `vf:N` or `nfv:N`."""
+    return "primary" if kind == "primary" else f"{kind}:{client_id}"
+

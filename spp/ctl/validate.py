@@ -102,6 +102,19 @@ def patches(body: dict[str, Any]) -> dict[str, Any]:
             "dst": str(port(body, "dst", queue=False))}
 
 
+def nfv_ports(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """PUT /v1/nfvs/N/ports -> (`add` | `del`, {"port"}), as upstream relays it."""
+    require(body, "action", "port")
+    action = choice(body, "action", ("add", "del"))
+    return action, {"port": str(port(body, "port"))}
+
+
+def nfv_patches(body: dict[str, Any]) -> dict[str, Any]:
+    """PUT /v1/nfvs/N/patches: a phy port may name its queue (`phy:0 nq 1`)."""
+    require(body, "src", "dst")
+    return {"src": str(port(body, "src")), "dst": str(port(body, "dst"))}
+
+
 def forward(body: dict[str, Any]) -> str:
     require(body, "action")
     return "forward" if choice(body, "action", ("start", "stop")) == "start" else "stop"

@@ -1,4 +1,4 @@
-"""The real controller, primary and spp_vf, started through the `spp` CLI on free ports.
+"""The real controller, primary, spp_vf and spp_nfv, started through the `spp` CLI on free ports.
 
 Every process is started exactly as an operator would start it and is stopped
 (SIGTERM, then SIGKILL) when the stack is closed, even after a failure. Logs
@@ -78,6 +78,19 @@ class Stack:
         self._await(name, {"type": "vf", "client-id": client_id},
                     f"vf {client_id} to register")
 
+    def start_nfv(self, client_id: int = 1, lcores: str = "7,8", *extra: str,
+                  env: dict[str, str] | None = None) -> None:
+        """spp_nfv `client_id` in upstream's form (`-- -n ID -s HOST:PORT`) on `lcores`."""
+        name = f"nfv{client_id}"
+        self._spawn(name, ["nfv", "-l", lcores, "--proc-type=secondary", "--",
+                           "-n", str(client_id), "-s", f"127.0.0.1:{self.sec_port}", *extra],
+                    env)
+        self._await(name, {"type": "nfv", "client-id": client_id},
+                    f"nfv {client_id} to register")
+
+    def nfv_status(self, cid: int = 1) -> dict[str, Any]:
+        return self.client.nfv_status(cid)
+
     def _has(self, want: dict[str, Any]) -> bool:
         return any(all(p.get(k) == v for k, v in want.items()) for p in self.client.processes())
 
@@ -88,7 +101,7 @@ class Stack:
         return self.children.stop(name, sig, timeout)
 
     def close(self) -> None:
-        """Stop the vfs, then the primary, then the controller."""
+        """Stop the secondaries, then the primary, then the controller."""
         for name in sorted(self._names, key=lambda n: (n == "ctl", n == "primary")):
             self.stop(name)
 

@@ -96,6 +96,9 @@ struct comp_ops {
 		       struct spp_comp_counters *out);
 };
 
+/* the forward type (comp_forward.c): 1 rx port to 1 tx port, used by every secondary */
+extern const struct comp_ops comp_forward_ops;
+
 /* Run one call of the component; returns the frames it took. */
 unsigned int comp_run(const struct comp_conf *c, struct comp_state *st,
 		      const struct comp_ctx *ctx);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * comp_types.h - the component types of spp_vf, one file each:
- *   comp_forward.c     forward: 1 rx port to 1 tx port
+ *   forward: 1 rx port to 1 tx port, in secondary/comp_forward.c (shared
+ *                      with spp_nfv)
  *   comp_merge.c       merge: N rx ports to 1 tx port
  *   comp_classifier.c  classifier: 1 rx port to N tx ports by destination
  *                      MAC and VLAN (its table: classifier.[ch])
@@ -11,7 +12,6 @@
 
 #include "secondary/component.h"
 
-extern const struct comp_ops comp_forward_ops;
 extern const struct comp_ops comp_merge_ops;
 extern const struct comp_ops comp_classifier_ops;
 

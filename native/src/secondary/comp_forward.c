@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * comp_forward.c - the forward component: every frame of its one rx port
- * to its one tx port.
+ * to its one tx port. Shared by the secondaries: spp_vf's `forward` and
+ * each patch of spp_nfv.
  */
-#include "vf/comp_types.h"
+#include "secondary/component.h"
 
 static int
 forward_ready(uint16_t nb_rx, uint16_t nb_tx)
