@@ -138,6 +138,12 @@ class Client:
     def nfv_status(self, sec_id: int) -> dict[str, Any]:
         return self._object(f"nfvs/{sec_id}")
 
+    def mirror_ids(self) -> list[int]:
+        return [p["client-id"] for p in self.processes() if p.get("type") == "mirror"]
+
+    def mirror_status(self, sec_id: int) -> dict[str, Any]:
+        return self._object(f"mirrors/{sec_id}")
+
     def primary_status(self) -> dict[str, Any]:
         return self._object("primary/status")
 

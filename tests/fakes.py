@@ -300,6 +300,72 @@ class FakeNfv(FakeProc):
         raise Refused(f"unknown nfv command '{cmd}'")
 
 
+class FakeMirrorDataPlane:
+    """What spp_mirror's model pushes to the C core, recorded (no DPDK)."""
+
+    def __init__(self) -> None:
+        self.open: dict[int, str] = {}
+        self.comps: dict[int, tuple[str, list[str], list[str]]] = {}
+        self.lcores: dict[int, list[int]] = {}
+        self.next_handle = 0
+
+    def open_port(self, uid: Any, queue: int) -> int:
+        self.next_handle += 1
+        self.open[self.next_handle] = str(uid)
+        return self.next_handle
+
+    def close_port(self, handle: int) -> None:
+        del self.open[handle]
+
+    def update_component(self, slot: int, comp: Any, entries: list[Any]) -> None:
+        self.comps[slot] = (comp.role, [str(a.uid) for a in comp.rx],
+                            [str(a.uid) for a in comp.tx])
+
+    def update_table(self, slot: int, comp: Any, add: list[Any], remove: list[Any]) -> None:
+        raise AssertionError("a mirror has no table")
+
+    def clear_component(self, slot: int) -> None:
+        self.comps.pop(slot, None)
+
+    def set_lcore(self, lcore: int, slots: list[int]) -> None:
+        self.lcores[lcore] = slots
+
+    def steer(self, rx: Any, add: list[Any], remove: list[Any]) -> None:
+        raise AssertionError("a mirror steers nothing")
+
+
+class FakeMirror(FakeProc):
+    """spp_mirror as the controller sees it: its real model on a recording data plane."""
+
+    kind = "mirror"
+
+    def __init__(self, client_id: int = 3, lcores: tuple[int, ...] = (2, 3, 4)) -> None:
+        from spp.proc.mirror import MirrorModel
+
+        super().__init__()
+        self.client_id = client_id
+        self.dp = FakeMirrorDataPlane()
+        self.model = MirrorModel(client_id, lcores[0], list(lcores[1:]), 2, self.dp)
+
+    def hello(self) -> dict[str, Any]:
+        return {"type": "mirror", "client_id": self.client_id, "pid": 4500 + self.client_id,
+                "version": self.version}
+
+    def handle(self, cmd: str, args: dict[str, Any]) -> Any:
+        if cmd == "status":
+            return self.model.status()
+        if cmd in ("component_start", "component_stop", "port"):
+            from spp.errors import SppError
+
+            try:
+                return getattr(self.model, cmd)(args)
+            except SppError as exc:  # the model's reason and code, as the agent sends them
+                raise Refused(exc.reason, exc.code) from None
+        if cmd == "exit":
+            return None
+        raise Refused(f"unknown mirror command '{cmd}'")
+
+
 class Stack:
     """Controller + fakes on one event loop in a background thread."""
 
@@ -335,6 +401,8 @@ class Stack:
             return proc.client_id in reg.vfs
         if isinstance(proc, FakeNfv):
             return proc.client_id in reg.nfvs
+        if isinstance(proc, FakeMirror):
+            return proc.client_id in reg.mirrors
         return reg.primary is not None
 
     def drop(self, proc: FakeProc) -> None:

@@ -54,6 +54,7 @@
 #define SPP_COMP_FORWARD 1
 #define SPP_COMP_MERGE 2
 #define SPP_COMP_CLASSIFIER 3
+#define SPP_COMP_MIRROR 4      /* spp_mirror: 1 rx port to both of 2 tx ports */
 
 /* per-port VLAN operations */
 #define SPP_VLAN_NONE 0
@@ -260,6 +261,13 @@ int spp_vf_stop_workers(void);
 int spp_vf_rx_claim(unsigned handle, const char *owner);
 int spp_vf_rx_release(unsigned handle, const char *owner);
 int spp_vf_component_cycles(unsigned slot, struct spp_cycles *out);
+/*
+ * ---- spp_mirror secondary ----
+ * spp_mirror runs on spp_vf's component host: after spp_mirror_attach()
+ * (instead of spp_vf_attach()) the spp_vf_* calls above serve it, with
+ * SPP_COMP_MIRROR its one component type.
+ */
+int spp_mirror_attach(unsigned client_id, int vhost_client);
 /* ---- spp_nfv secondary ---- */
 int spp_nfv_attach(unsigned client_id, int vhost_client);
 int spp_nfv_detach(void);

@@ -18,6 +18,8 @@ from spp.errors import ProcessGone, Refused, Timeout
 
 VF_CMDS = ("status", "component", "port", "classifier_table", "exit")
 NFV_CMDS = ("status", "add", "del", "patch", "forward", "stop", "exit")
+MIRROR_CMDS = ("status", "component", "port", "exit")
+MIRROR_ROLES = ("mirror",)
 PRI_CMDS = ("status", "clear", "launch", "patch", "forward", "stop", "exit")
 ROLES = ("forward", "merge", "classifier", "classifier_mac")
 
@@ -85,6 +87,25 @@ def vf_action(sec_id: int, words: list[str]) -> Action:
     raise CommandError(f'Invalid command "{cmd}".')
 
 
+def mirror_action(sec_id: int, words: list[str]) -> Action:
+    """`mirror N; status|component start NAME CORE mirror|component stop NAME|port ...|exit`."""
+    if not words:
+        raise CommandError('Invalid command "".')
+    cmd, args = words[0], words[1:]
+    base = f"mirrors/{sec_id}"
+    if cmd == "status" and not args:
+        return Action("GET", base, done=statusfmt.mirror_status)
+    if cmd == "exit" and not args:
+        return Action("DELETE", base, done=lambda _r: f"Exit mirror {sec_id}.")
+    if cmd == "component":
+        return _component(base, args, MIRROR_ROLES)
+    if cmd == "port":
+        return _port(base, args)
+    if cmd in MIRROR_CMDS:
+        raise _syntax(cmd)
+    raise CommandError(f'Invalid command "{cmd}".')
+
+
 def nfv_action(sec_id: int, words: list[str]) -> Action:
     """`nfv N; status|add RES_UID|del RES_UID|patch SRC DST|patch reset|forward|stop|exit`."""
     if not words:
@@ -134,11 +155,11 @@ def _patch_ends(args: list[str]) -> tuple[str, str]:
     return ends[0], ends[1]
 
 
-def _component(base: str, args: list[str]) -> Action:
+def _component(base: str, args: list[str], roles: tuple[str, ...] = ROLES) -> Action:
     if len(args) == 4 and args[0] == "start":
         name, core, role = args[1], _int(args[2], "core id"), args[3]
-        if role not in ROLES:
-            raise CommandError(f"Invalid role '{role}', choose from {', '.join(ROLES)}.")
+        if role not in roles:
+            raise CommandError(f"Invalid role '{role}', choose from {', '.join(roles)}.")
         return Action("POST", f"{base}/components",
                       {"name": name, "core": core, "type": role},
                       lambda _r: f"Succeeded to start component '{name}' on core:{core}")

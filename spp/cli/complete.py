@@ -6,11 +6,12 @@ import glob
 import os
 from typing import Any, Protocol
 
-from spp.cli.commands import NFV_CMDS, PRI_CMDS, ROLES, VF_CMDS
+from spp.cli.commands import MIRROR_CMDS, MIRROR_ROLES, NFV_CMDS, PRI_CMDS, ROLES, VF_CMDS
 from spp.resources import is_ascii_id
 
-TOP_CMDS = ("bye", "cd", "config", "env", "exit", "help", "history", "ls", "mkdir",
-            "nfv", "playback", "pri", "pwd", "record", "redo", "server", "status", "topo", "vf")
+TOP_CMDS = ("bye", "cd", "config", "env", "exit", "help", "history", "ls", "mirror",
+            "mkdir", "nfv", "playback", "pri", "pwd", "record", "redo", "server", "status",
+            "topo", "vf")
 FILE_CMDS = ("playback", "record", "cd", "ls", "mkdir", "topo")
 
 
@@ -20,6 +21,8 @@ class Source(Protocol):
     def primary_status(self) -> dict[str, Any]: ...
     def nfv_ids(self) -> list[int]: ...
     def nfv_status(self, sec_id: int) -> dict[str, Any]: ...
+    def mirror_ids(self) -> list[int]: ...
+    def mirror_status(self, sec_id: int) -> dict[str, Any]: ...
 
 
 def _safe(fn: Any, *args: Any, default: Any) -> Any:
@@ -78,6 +81,8 @@ def candidates(line: str, src: Source, config_keys: tuple[str, ...] = ()) -> lis
             return _filter(_vf(int(hw[1]), words, src), words[-1])
         if hw[:1] == ["nfv"] and len(hw) == 2 and is_ascii_id(hw[1]):
             return _filter(_nfv(int(hw[1]), words, src), words[-1])
+        if hw[:1] == ["mirror"] and len(hw) == 2 and is_ascii_id(hw[1]):
+            return _filter(_mirror(int(hw[1]), words, src), words[-1])
         return []
     words = line.split()
     if line == "" or line[-1].isspace():
@@ -90,6 +95,8 @@ def candidates(line: str, src: Source, config_keys: tuple[str, ...] = ()) -> lis
         return _filter([f"{i};" for i in _safe(src.vf_ids, default=[])], cur)
     if cmd == "nfv" and pos == 1:
         return _filter([f"{i};" for i in _safe(src.nfv_ids, default=[])], cur)
+    if cmd == "mirror" and pos == 1:
+        return _filter([f"{i};" for i in _safe(src.mirror_ids, default=[])], cur)
     if cmd == "bye" and pos == 1:
         return _filter(["sec", "all"], cur)
     if cmd == "server" and pos == 1:
@@ -143,6 +150,24 @@ def _vf(sec_id: int, words: list[str], src: Source) -> list[str]:
             return {3: ["MAC_ADDR"], 4: uids(src, st)}.get(pos, [])
         if words[2] == "vlan":
             return {3: ["VID"], 4: ["MAC_ADDR"], 5: uids(src, st)}.get(pos, [])
+    return []
+
+
+def _mirror(sec_id: int, words: list[str], src: Source) -> list[str]:
+    """`mirror N; ...`: spp_vf's words with the one role `mirror` and no classifier table."""
+    pos = len(words) - 1
+    if pos == 0:
+        return list(MIRROR_CMDS)
+    st = _safe(src.mirror_status, sec_id, default={}) or {}
+    if words[0] == "component":
+        if pos == 1:
+            return ["start", "stop"]
+        if words[1] == "start":
+            return {2: ["NAME"], 3: free_cores(st), 4: list(MIRROR_ROLES)}.get(pos, [])
+        if words[1] == "stop" and pos == 2:
+            return comp_names(st)
+    if words[0] == "port":
+        return _vf_port(words, st, src)
     return []
 
 

@@ -31,6 +31,8 @@ HELP = """Commands:
   vf ID; classifier_table add|del mac MAC RES_UID | vlan VID MAC RES_UID
   vf ID; exit
   nfv ID; status|add RES_UID|del RES_UID|patch SRC DST|patch reset|forward|stop|exit
+  mirror ID; status|component start NAME CORE mirror|component stop NAME|exit
+  mirror ID; port add|del RES_UID [nq Q] DIR NAME
   topo term | topo FILE.dot|.svg|.png|.json|.yaml [FTYPE] | topo http (live page address)
   playback FILE | record FILE | history | redo N | server [list|N|add ADDR|del N]
   config [KEY [VALUE]] | env | pwd | cd DIR | ls [DIR] | mkdir DIR
@@ -85,12 +87,12 @@ class Shell:
         if not line or line.startswith("#"):
             return
         target, sec, words = C.split_target(line)
-        if ";" in line and target in ("vf", "nfv", "pri"):
+        if ";" in line and target in ("vf", "nfv", "mirror", "pri"):
             self._proc_line(target, sec, words)
         else:
             parts = line.split()
             handler = getattr(self, f"do_{parts[0]}", None)
-            if handler is None or parts[0] in ("vf", "nfv", "pri"):
+            if handler is None or parts[0] in ("vf", "nfv", "mirror", "pri"):
                 raise C.CommandError(f'Invalid command "{parts[0]}".')
             handler(parts[1:])
         if self.record_file is not None and line.split()[0] not in NOT_RECORDED:
@@ -106,6 +108,8 @@ class Shell:
             if sec is None or not is_ascii_id(sec):
                 raise C.CommandError(f'Invalid secondary id "{sec or ""}".')
             build = C.nfv_action if target == "nfv" else C.vf_action
+            if target == "mirror":
+                build = C.mirror_action
             action = build(int(sec), words)
         self.out(C.execute(self.client, action))
 
@@ -134,7 +138,8 @@ class Shell:
             self.out("Closing secondary ...")
         errors = []
         for kind, ids, build in (("vf", cl.vf_ids(), C.vf_action),
-                                 ("nfv", cl.nfv_ids(), C.nfv_action)):
+                                 ("nfv", cl.nfv_ids(), C.nfv_action),
+                                 ("mirror", cl.mirror_ids(), C.mirror_action)):
             for sec_id in ids:
                 try:
                     self.out(C.execute(cl, build(sec_id, ["exit"])))
@@ -440,6 +445,12 @@ class _CompleteSource:
 
     def nfv_status(self, sec_id: int) -> dict[str, Any]:
         return self.client.nfv_status(sec_id)
+
+    def mirror_ids(self) -> list[int]:
+        return self.client.mirror_ids()
+
+    def mirror_status(self, sec_id: int) -> dict[str, Any]:
+        return self.client.mirror_status(sec_id)
 
 
 def main(servers: list[str]) -> int:

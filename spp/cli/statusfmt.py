@@ -60,6 +60,34 @@ def vf_status(st: dict[str, Any]) -> str:
     return "\n".join(lines + restored_lines(st))
 
 
+def mirror_status(st: dict[str, Any]) -> str:
+    """`mirror N; status` in upstream spp_mirror's shape (tx ports in one list)."""
+    comps = st.get("components", [])
+    slaves = st.get("worker-lcores")
+    if slaves is None:
+        slaves = [c["core"] for c in comps]
+    lines = [
+        "Basic Information:",
+        f"  - client-id: {st.get('client-id')}",
+        f"  - ports: [{', '.join(st.get('ports', []))}]",
+        "  - lcore_ids:",
+        f"    - master: {st.get('master-lcore')}",
+        f"    - slave: {slaves[0]}" if len(slaves) == 1
+        else f"    - slaves: [{', '.join(str(c) for c in slaves)}]",
+        "Components:",
+    ]
+    for comp in comps:
+        if "name" not in comp or comp.get("type") == "unuse":
+            lines.append(f"  - core:{comp['core']} '' (type: unuse)")
+            continue
+        lines.append(f"  - core:{comp['core']} '{comp['name']}' (type: {comp['type']})")
+        rx = comp.get("rx_port", [])
+        lines.append(f"    - rx: {rx[0]['port'] if rx else ''}")
+        tx = [a["port"] for a in comp.get("tx_port", [])]
+        lines.append(f"    - tx: [{', '.join(tx)}]" if tx else "    - tx: ")
+    return "\n".join(lines + restored_lines(st))
+
+
 def nfv_status(st: dict[str, Any]) -> str:
     """`nfv N; status` in upstream spp_nfv's shape: a patched port shows `-> DST`."""
     master = st.get("master-lcore")

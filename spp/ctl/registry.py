@@ -14,7 +14,7 @@ from spp.defaults import API_ADDR
 
 log = logging.getLogger("spp.ctl")
 
-SECONDARY_TYPES = ("vf", "nfv")  # the processes the secondary port accepts
+SECONDARY_TYPES = ("vf", "nfv", "mirror")  # the processes the secondary port accepts
 
 
 class Registry:
@@ -30,18 +30,21 @@ class Registry:
         self.primary: ProcConn | None = None
         self.vfs: dict[int, ProcConn] = {}
         self.nfvs: dict[int, ProcConn] = {}
+        self.mirrors: dict[int, ProcConn] = {}
 
     def processes(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []
         if self.primary is not None:
             out.append({"type": "primary"})
-        for kind, conns in (("nfv", self.nfvs), ("vf", self.vfs)):
+        for kind, conns in (("nfv", self.nfvs), ("vf", self.vfs), ("mirror", self.mirrors)):
             for cid in sorted(conns):
                 out.append({"type": kind, "client-id": cid})
         return out
 
     def secondaries(self, kind: str) -> dict[int, ProcConn]:
-        """The connected secondaries of `kind` (vf or nfv), by client id."""
+        """The connected secondaries of `kind` (vf, nfv or mirror), by client id."""
+        if kind == "mirror":
+            return self.mirrors
         return self.nfvs if kind == "nfv" else self.vfs
 
     async def handle_primary(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
@@ -65,7 +68,7 @@ class Registry:
                           f"(this controller speaks {wire.VERSION}).")
         kind = hello.get("type")
         if kind != expect and not (expect == "secondary" and kind in SECONDARY_TYPES):
-            what = "secondary (vf, nfv)" if expect == "secondary" else expect
+            what = "secondary (vf, nfv, mirror)" if expect == "secondary" else expect
             return None, f"this port accepts {what} processes only."
         return hello, ""
 
@@ -97,7 +100,7 @@ class Registry:
                     await _reject(w, where, "client_id must be a non-negative integer.")
                     return
                 kind = str(hello["type"])
-                old = self.vfs.get(cid) or self.nfvs.get(cid)
+                old = self.vfs.get(cid) or self.nfvs.get(cid) or self.mirrors.get(cid)
                 if old is not None and not old.closed.is_set():
                     await _reject(w, where, f"client-id {cid} is already connected.")
                     return
@@ -136,7 +139,8 @@ class Registry:
                 del conns[conn.client_id]
 
     def close_all(self) -> None:
-        for conn in [self.primary, *self.vfs.values(), *self.nfvs.values()]:
+        for conn in [self.primary, *self.vfs.values(), *self.nfvs.values(),
+                     *self.mirrors.values()]:
             if conn is not None:
                 conn.close()
 

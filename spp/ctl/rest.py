@@ -180,7 +180,7 @@ async def get_cpu_usage(request: web.Request) -> web.Response:
     reg = request.app[REG]
     out: list[dict[str, Any]] = []
     conns = ([reg.primary] if reg.primary else []) + [reg.vfs[k] for k in sorted(reg.vfs)] \
-        + [reg.nfvs[k] for k in sorted(reg.nfvs)]
+        + [reg.nfvs[k] for k in sorted(reg.nfvs)] + [reg.mirrors[k] for k in sorted(reg.mirrors)]
     for conn in conns:
         try:
             st = await _call(request, conn, "status")
@@ -207,7 +207,7 @@ def cpu_usage_entry(conn: ProcConn, st: dict[str, Any]) -> dict[str, Any]:
         workers = [c["core"] for c in st.get("components", []) if "core" in c]
     lcores = sorted({*([master] if isinstance(master, int) else []), *workers})
     return {
-        "proc-type": "vf",
+        "proc-type": "mirror" if conn.kind == "mirror" else "vf",
         "client-id": conn.client_id,
         "master-lcore": master,
         "lcores": lcores,
@@ -391,6 +391,47 @@ async def put_nfv_patches(request: web.Request) -> web.Response:
 @routes.delete("/v1/nfvs/{sec_id}/patches")
 async def delete_nfv_patches(request: web.Request) -> web.Response:
     await _call(request, _nfv(request), "patch_reset")
+    return _no_content()
+
+
+# ---- mirror (spp_vf's component routes, one type: mirror) -------------------
+
+
+def _mirror(request: web.Request) -> ProcConn:
+    return _secondary(request, "mirror")
+
+
+@routes.get("/v1/mirrors/{sec_id}")
+async def get_mirror(request: web.Request) -> web.Response:
+    return web.json_response(await _status(request, _mirror(request)))
+
+
+@routes.delete("/v1/mirrors/{sec_id}")
+async def delete_mirror(request: web.Request) -> web.Response:
+    await _call(request, _mirror(request), "exit")
+    return _no_content()
+
+
+@routes.post("/v1/mirrors/{sec_id}/components")
+async def post_mirror_component(request: web.Request) -> web.Response:
+    conn = _mirror(request)
+    args = v.component_start(await _body(request), v.MIRROR_TYPES)
+    await _call(request, conn, "component_start", args)
+    return _no_content()
+
+
+@routes.delete("/v1/mirrors/{sec_id}/components/{name}")
+async def delete_mirror_component(request: web.Request) -> web.Response:
+    conn = _mirror(request)
+    await _call(request, conn, "component_stop", {"name": _component_name(request)})
+    return _no_content()
+
+
+@routes.put("/v1/mirrors/{sec_id}/components/{name}/ports")
+async def put_mirror_component_ports(request: web.Request) -> web.Response:
+    conn = _mirror(request)
+    name = _component_name(request)
+    await _call(request, conn, "port", v.component_port(await _body(request), name))
     return _no_content()
 
 

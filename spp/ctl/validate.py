@@ -22,6 +22,7 @@ from spp import resources as R
 from spp.errors import Refused
 
 VF_TYPES = ("forward", "merge", "classifier", "classifier_mac")
+MIRROR_TYPES = ("mirror",)
 MAX_BODY = 64 * 1024        # bytes of a REST body (413 above)
 MAX_TABLE_BODY = 16 * 1024 * 1024  # bytes of a classifier_table body (a batch)
 
@@ -135,13 +136,13 @@ def launch(body: dict[str, Any]) -> dict[str, Any]:
 
 # ---- vf ------------------------------------------------------------------------
 
-def component_start(body: dict[str, Any]) -> dict[str, Any]:
+def component_start(body: dict[str, Any], types: tuple[str, ...] = VF_TYPES) -> dict[str, Any]:
     require(body, "name", "core", "type")
     name = checked(body, "name", R.check_name)
     if not is_int(body["core"]):
         raise invalid("core", body["core"])
     core = checked(body, "core", R.check_lcore)
-    return {"name": name, "core": core, "type": choice(body, "type", VF_TYPES)}
+    return {"name": name, "core": core, "type": choice(body, "type", types)}
 
 
 def component_name(name: str) -> str | None:

@@ -22,7 +22,7 @@ from spp.resources import Uid, format_mac
 log = logging.getLogger("spp.vf")
 
 COMP_TYPES = {"forward": limits.SPP_COMP_FORWARD, "merge": limits.SPP_COMP_MERGE,
-              "classifier": limits.SPP_COMP_CLASSIFIER}
+              "classifier": limits.SPP_COMP_CLASSIFIER, "mirror": limits.SPP_COMP_MIRROR}
 VLAN_OPS = {"none": limits.SPP_VLAN_NONE, "add": limits.SPP_VLAN_ADD,
             "del": limits.SPP_VLAN_DEL}
 
@@ -60,9 +60,10 @@ class NativeDataPlane:
     """
 
     def __init__(self, ffi: Any, lib: Any, client_id: int = 1,
-                 file_prefix: str = ealmod.DEFAULT_FILE_PREFIX) -> None:
+                 file_prefix: str = ealmod.DEFAULT_FILE_PREFIX, proc_name: str = "spp_vf") -> None:
         self.ffi, self.lib = ffi, lib
         self.client_id = client_id
+        self.proc_name = proc_name  # in the owner of rx claims: "component 'x' of spp_vf 1"
         self.file_prefix = file_prefix
         self._steer: Any = None
         self._phy_iface: dict[int, str] = {}
@@ -88,7 +89,7 @@ class NativeDataPlane:
         Returns the claims the component should hold and the handles newly
         claimed (released again by the caller if the update fails).
         """
-        owner = f"component '{comp.name}' of spp_vf {self.client_id}".encode()
+        owner = f"component '{comp.name}' of {self.proc_name} {self.client_id}".encode()
         held = self._claims.get(slot, {})
         want = {att.handle: owner for att in comp.rx}
         new = []

@@ -167,6 +167,11 @@ class Txn:
 
 
 class VfModel:
+    # the component types this process runs (spp_mirror's model has its own)
+    roles: dict[str, str] = ROLES
+    role_limits: dict[str, tuple[int | None, int | None]] = ROLE_LIMITS
+    types_text = "forward, merge, classifier"
+
     def __init__(self, client_id: int, master: int, workers: list[int], phy_count: int,
                  dp: DataPlane) -> None:
         self.client_id = client_id
@@ -240,10 +245,10 @@ class VfModel:
         except ResourceError as exc:
             raise _err(str(exc)) from None
         kind = args.get("type")
-        role = ROLES.get(kind) if isinstance(kind, str) else None
+        role = self.roles.get(kind) if isinstance(kind, str) else None
         if role is None:
             raise _err(f"unknown component type '{_short(args.get('type'))}' "
-                       "(forward, merge, classifier)")
+                       f"({self.types_text})")
         if name in self.components:
             raise _err(f"component '{name}' already exists.")
         if core == self.master:
@@ -331,7 +336,7 @@ class VfModel:
     def _attach(self, comp: Component, ref: PortRef, direction: str, vlan: Vlan) -> None:
         ports = comp.rx if direction == "rx" else comp.tx
         other = comp.tx if direction == "rx" else comp.rx
-        limit = ROLE_LIMITS[comp.role][0 if direction == "rx" else 1]
+        limit = self.role_limits[comp.role][0 if direction == "rx" else 1]
         if any(a.ref == ref for a in ports):
             raise _err(f"{ref} is already a {direction} port of '{comp.name}'")
         if limit is not None and len(ports) >= limit:

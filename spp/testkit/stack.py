@@ -88,6 +88,16 @@ class Stack:
         self._await(name, {"type": "nfv", "client-id": client_id},
                     f"nfv {client_id} to register")
 
+    def start_mirror(self, client_id: int = 1, lcores: str = "2,3", *extra: str,
+                     env: dict[str, str] | None = None) -> None:
+        """spp_mirror `client_id` in upstream's form (`-- --client-id ID -s HOST:PORT`)."""
+        name = f"mirror{client_id}"
+        self._spawn(name, ["mirror", "-l", lcores, "--proc-type=secondary", "--",
+                           "--client-id", str(client_id), "-s", f"127.0.0.1:{self.sec_port}",
+                           *extra], env)
+        self._await(name, {"type": "mirror", "client-id": client_id},
+                    f"mirror {client_id} to register")
+
     def nfv_status(self, cid: int = 1) -> dict[str, Any]:
         return self.client.nfv_status(cid)
 

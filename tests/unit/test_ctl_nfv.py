@@ -125,7 +125,7 @@ def test_cpu_usage_lists_nfv(stack):
     assert got == [{"proc-type": "nfv", "client-id": 2, "master-lcore": 7, "lcores": [7, 8]}]
 
 
-def test_secondary_port_takes_vf_and_nfv_only(stack):
+def test_secondary_port_takes_only_the_secondaries_it_knows(stack):
     import asyncio
     import json
 
@@ -138,6 +138,6 @@ def test_secondary_port_takes_vf_and_nfv_only(stack):
         w.close()
         return line
 
-    assert stack.run(hello("mirror")) == {
-        "reject": "this port accepts secondary (vf, nfv) processes only."}
+    assert stack.run(hello("pcap")) == {
+        "reject": "this port accepts secondary (vf, nfv, mirror) processes only."}
     assert stack.run(hello("primary"))["reject"].startswith("this port accepts secondary")

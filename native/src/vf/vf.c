@@ -25,12 +25,16 @@
 
 static struct vf_state vf;
 
-/* the component types, by SPP_COMP_* */
-static const struct comp_ops *const comp_types[] = {
+/* the component types of spp_vf, by SPP_COMP_* */
+static const struct comp_ops *const vf_types[] = {
 	[SPP_COMP_FORWARD] = &comp_forward_ops,
 	[SPP_COMP_MERGE] = &comp_merge_ops,
 	[SPP_COMP_CLASSIFIER] = &comp_classifier_ops,
 };
+
+/* the types this process runs (vf_types, or spp_mirror's), set at attach */
+static const struct comp_ops *const *comp_types = vf_types;
+static unsigned int nb_comp_types = RTE_DIM(vf_types);
 
 /* ------------------------------------------------------------------ */
 /* workers                                                             */
@@ -76,7 +80,8 @@ spp_vf_stop_workers(void)
 /* attach                                                              */
 
 int
-spp_vf_attach(unsigned client_id, int vhost_client)
+vf_host_attach(const char *who, unsigned int client_id, int vhost_client,
+	       const struct comp_ops *const *types, unsigned int nb_types)
 {
 	uint64_t lcores[2] = { 0, 0 };
 	unsigned int lcore;
@@ -84,7 +89,9 @@ spp_vf_attach(unsigned client_id, int vhost_client)
 	int ret;
 
 	if (rte_eal_process_type() != RTE_PROC_SECONDARY)
-		return spp_fail(EINVAL, "spp_vf must run with --proc-type=secondary");
+		return spp_fail(EINVAL, "%s must run with --proc-type=secondary", who);
+	comp_types = types;
+	nb_comp_types = nb_types;
 	ret = spp_shared_attach();
 	if (ret < 0)
 		return ret;
@@ -101,6 +108,12 @@ spp_vf_attach(unsigned client_id, int vhost_client)
 	vf.vhost_client = vhost_client;
 	vf.attached = 1;
 	return 0;
+}
+
+int
+spp_vf_attach(unsigned client_id, int vhost_client)
+{
+	return vf_host_attach("spp_vf", client_id, vhost_client, vf_types, RTE_DIM(vf_types));
 }
 
 /*
@@ -335,7 +348,7 @@ spp_vf_component_update(unsigned slot, const struct spp_comp_spec *spec,
 
 	if (slot >= SPP_MAX_COMPONENTS)
 		return spp_fail(EINVAL, "component slot %u out of range", slot);
-	if (spec->type >= RTE_DIM(comp_types) || comp_types[spec->type] == NULL)
+	if (spec->type >= nb_comp_types || comp_types[spec->type] == NULL)
 		return spp_fail(EINVAL, "unknown component type %u", spec->type);
 	ops = comp_types[spec->type];
 	if (spec->nb_rx > SPP_MAX_COMP_PORTS || spec->nb_tx > SPP_MAX_COMP_PORTS)

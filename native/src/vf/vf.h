@@ -51,6 +51,15 @@ struct vf_state {
 	struct port_ctr port_ctr[SPP_MAX_LCORES][SPP_VF_MAX_PORTS];  /* row: one lcore */
 };
 
+/*
+ * Attach to the primary as process `who` (its name in errors) whose
+ * components are of `types` (indexed by SPP_COMP_*; NULL: not a type of
+ * this process). spp_vf_attach() uses spp_vf's types, spp_mirror_attach()
+ * (mirror/mirror.c) spp_mirror's.
+ */
+int vf_host_attach(const char *who, unsigned int client_id, int vhost_client,
+		   const struct comp_ops *const *types, unsigned int nb_types);
+
 /* rte_eal_remote_launch() function of a worker lcore; `arg`: the struct vf_state */
 int vf_worker(void *arg);
 
