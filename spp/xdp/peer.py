@@ -147,9 +147,13 @@ class PeerPrograms:
         if peer in self.attached:
             return "attached"
         name = prog_name(link(peer.ifname, peer.netns))
+        ours = peer in topology_links(self.run_dir)
+        if name == PASS_PROG_NAME and ours:
+            self.attached.append(peer)  # left by a primary that died: removed at our exit
+            return "attached"
         if name is not None:
             return "peer-has-xdp"  # its program runs NAPI already
-        if peer not in topology_links(self.run_dir):
+        if not ours:
             raise XdpError(f"the peer of {dst_ifname} ({peer.ifname} in {peer.netns}) has no "
                            "XDP program and was not created by `spp host up`: not touching it")
         if not self.obj.is_file():
