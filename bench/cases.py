@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bench import anchors as anchor_runs
 from bench import table_updates, testpmd, vm_tcp, xdpgen
 from bench.anchors import run_case as run_anchors
 from bench.meter import OFFERED_SENT, OFFERED_XDP, TRIALS, WARMUP_S, WINDOW_S, Rate, measure
 from bench.procs import BenchError, Procs
-from bench.topo import PORT_A, PORT_B, TARGET_MAC
+from bench.topo import PORT_A, PORT_B, SINK_IF, SINK_NS, TARGET_MAC
 from spp.testkit.stack import Stack
 
 TABLE_ENTRIES = 4096
@@ -92,10 +94,12 @@ class Runner:
                 f"{_fmt(ref)}; {generator_label(self.generator)}; "
                 f"best of {TRIALS} x {WINDOW_S:g} s")
 
-    def stack(self) -> Stack:
+    def stack(self, offload: str = "off") -> Stack:
+        """Controller and primary; the XDP fast path of phy-to-phy patches `offload`."""
         st = Stack(children=self.procs, client_timeout=30, start_timeout=60)
         st.start_ctl()
-        st.start_primary("-l", "0,1", "--no-pci", "--phy", PORT_A, "--phy", PORT_B)
+        st.start_primary("-l", "0,1", "--no-pci", "--phy", PORT_A, "--phy", PORT_B,
+                         "--xdp-offload", offload)
         return st
 
     # ---- cases --------------------------------------------------------
@@ -108,8 +112,43 @@ class Runner:
         finally:
             st.close()
         return Result(rate.delivered, "pps", ref.delivered,
-                      f"primary patch phy:0->phy:1, worker lcore 1 @CPU1: {_fmt(rate)}; "
-                      + self.ref_note())
+                      f"primary patch phy:0->phy:1 (XDP offload off), worker lcore 1 @CPU1: "
+                      f"{_fmt(rate)}; " + self.ref_note())
+
+    def primary_patch_xdp(self) -> Result:
+        """The primary's patch phy:0->phy:1 in the XDP fast path, against testpmd io-fwd
+        over af_xdp (`ratio`) and bare XDP devmap redirect (`limit`), all three with the
+        anchors' sink (xdp_drop in a pinned NAPI thread) and in the same run."""
+        if self.generator != "xdp":
+            raise BenchError("primary-patch-xdp needs the in-kernel generator (--generator xdp)")
+        a = anchor_runs
+        with contextlib.ExitStack() as stack:
+            xdpgen.attach(stack, SINK_NS, SINK_IF, xdpgen.DROP_OBJ)
+            xdpgen.threaded_napi(stack, SINK_NS, SINK_IF, a.SINK_CPU, a.SINK_PRIO)
+            limit = a.xdp_redirect(self.procs, TRIALS, WARMUP_S)
+            ref = a.testpmd_afxdp(self.procs, TRIALS, WARMUP_S)
+            st = self.stack(offload="on")
+            try:
+                st.patch_and_forward("phy:0", "phy:1")
+                paths = [p.get("datapath") for p in st.primary_status().get("patches", [])]
+                if paths != ["xdp"]:
+                    raise BenchError(f"the patch is not in the XDP fast path: {paths}")
+                with contextlib.ExitStack() as napi:
+                    xdpgen.threaded_napi(napi, a.ROOT_NS, PORT_A, a.FWD_CPU)
+                    rate = self.traffic()
+            finally:
+                st.close()
+        fast = a.Anchor("primary-patch-xdp", rate,
+                        f"primary patch phy:0->phy:1 in XDP ({PORT_A}'s threaded NAPI "
+                        f"@CPU{a.FWD_CPU}); primary lcore 0 @CPU0, bridge lcore 1 @CPU1 "
+                        "polling its sockets, which the fast path leaves empty")
+        ratio, lim = rate.delivered / ref.rate.delivered, rate.delivered / limit.rate.delivered
+        summary = (f"primary-patch-xdp {rate.delivered:.0f} pps ratio={ratio:.2f} "
+                   f"limit={lim:.2f}")
+        return Result(rate.delivered, "pps", ref.rate.delivered,
+                      a.detail([fast, ref, limit], TRIALS) + "; ratio against testpmd_afxdp,"
+                      " limit against xdp_redirect", ref_label="dpdk-testpmd io-fwd af_xdp",
+                      summary=summary)
 
     def vf_stack(self, lcores: str, cores: tuple[int, int, int]) -> Stack:
         """Primary and spp_vf with phy:0 -> cls -> ring:0 -> fwd -> ring:1 -> mgr -> phy:1,
@@ -284,6 +323,7 @@ def _busy_and_sent(st: Stack) -> tuple[int, int, dict[str, int]]:
 
 CASES: dict[str, Callable[[Runner], Result]] = {
     "primary-patch": Runner.primary_patch,
+    "primary-patch-xdp": Runner.primary_patch_xdp,
     "vf-icmp-1lcore": Runner.vf_icmp_1lcore,
     "vf-icmp-lcores": Runner.vf_icmp_lcores,
     "classifier-entries": Runner.classifier_entries,

@@ -12,14 +12,22 @@
  * the program with its own maps, and nothing is pinned by name. The primary
  * finds them from the interface's attached program and pins them under its
  * instance's directory (spp/xdp/pins.py):
- *   <bpffs>/spp/<file prefix>/<ifname>/{spp_fdb,spp_port_cfg,spp_xdp_stats}
+ *   <bpffs>/spp/<file prefix>/<ifname>/{spp_fdb,spp_port_cfg,spp_xdp_stats,
+ *                                       spp_patch,spp_tx_ports,spp_fwd_stats}
  * so two SPP instances never share or remove each other's maps. Names are
  * ABI: userspace finds the maps by them.
  *
  *   spp_fdb        HASH          struct spp_fdb_key -> struct spp_fdb_val
  *   spp_port_cfg   ARRAY[1]      0 -> struct spp_xdp_port_cfg (zero = MODE_ALL)
  *   spp_xdp_stats  PERCPU_ARRAY  0 -> struct spp_xdp_counters
+ *   spp_patch      ARRAY[1]      0 -> struct spp_xdp_patch (zero = no fast path)
+ *   spp_tx_ports   DEVMAP        destination phy id -> ifindex (root netns)
+ *   spp_fwd_stats  PERCPU_ARRAY  destination phy id -> struct spp_xdp_fwd_counters
  *   xsks_map       XSKMAP        rx queue -> AF_XDP socket (filled by the PMD)
+ *
+ * Fast path (bpf/xdp_patch.h): while the primary forwards `patch phy:A phy:B`
+ * in XDP, A's spp_patch[0] is {SPP_XDP_PATCH_ON, B} and A's spp_tx_ports[B] is
+ * B's ifindex; a frame that would go to A's socket is redirected to B instead.
  */
 #ifndef SPP_XDP_H
 #define SPP_XDP_H
@@ -41,6 +49,11 @@
 #define SPP_FDB_MAX_ENTRIES 65536  /* a whole classifier table (SPP_CLS_MAX_ENTRIES) */
 #define SPP_XSKS_MAX_ENTRIES 64
 
+/* spp_patch.flags */
+#define SPP_XDP_PATCH_ON 1        /* redirect to spp_tx_ports[tx_port] in XDP */
+
+#define SPP_XDP_TX_PORTS 32       /* spp_tx_ports keys: phy ids (SPP_MAX_PHY) */
+
 /* 8 bytes, no padding: safe as a hash key. vlan 0 = untagged. */
 struct spp_fdb_key {
 	__u16 vlan;     /* 802.1Q/802.1ad VID, host byte order; 0 = untagged */
@@ -56,6 +69,12 @@ struct spp_xdp_port_cfg {
 	__u32 flags;    /* SPP_XDP_F_* */
 };
 
+/* Set with one map update: flags and tx_port change together. */
+struct spp_xdp_patch {
+	__u32 flags;    /* SPP_XDP_PATCH_*; 0 = every frame for SPP goes to the socket */
+	__u32 tx_port;  /* key of spp_tx_ports: the destination's phy id */
+};
+
 struct spp_xdp_counters {
 	__u64 to_spp_pkts;
 	__u64 to_spp_bytes;
@@ -63,6 +82,12 @@ struct spp_xdp_counters {
 	__u64 to_kernel_bytes;
 	__u64 dropped_pkts;
 	__u64 dropped_bytes;
+};
+
+/* What the fast path sent to one destination (spp_fwd_stats[tx_port]). */
+struct spp_xdp_fwd_counters {
+	__u64 pkts;
+	__u64 bytes;
 };
 
 /* SPP_XDP_CDEF_END */

@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * xdp_pass.c - bench pass-through program.
+ * xdp_pass.c - passes every frame to the kernel.
  *
- * Every frame goes on to the kernel stack. Attached to a veth end, it turns on
- * the veth's NAPI, without which frames that the peer sends with
- * ndo_xdp_xmit (XDP_TX, XDP_REDIRECT) are dropped. The bench puts it on the
- * bridge anchor's ingress port.
+ * A veth delivers frames redirected to it in XDP (ndo_xdp_xmit) only when
+ * its peer runs NAPI, i.e. has an XDP program. The primary attaches this one
+ * to the peer of a fast-path patch's destination veth when the peer has no
+ * program; it stays until the primary exits (detaching it under traffic
+ * would drop what the peer still holds).
+ * The bench puts it on the Linux bridge anchor's ingress port.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
 SEC("xdp")
-int xdp_pass(struct xdp_md *ctx)
+int spp_xdp_pass(struct xdp_md *ctx)
 {
 	return XDP_PASS;
 }

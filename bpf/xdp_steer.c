@@ -20,7 +20,12 @@
  * A redirect to a queue without a socket falls back to XDP_PASS. Frames too
  * short to parse go to the kernel. Every verdict is counted in
  * spp_xdp_stats[0] (to_spp = redirect succeeded, to_kernel = XDP_PASS,
- * dropped = XDP_DROP).
+ * dropped = XDP_DROP); what the patch fast path sends on is counted per
+ * destination in spp_fwd_stats instead.
+ *
+ * Patch fast path (xdp_patch.h): a frame bound for a socket that exists is
+ * redirected to the patch's destination netdev instead while spp_patch[0]
+ * is on and its spp_tx_ports entry exists.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -28,6 +33,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "spp_xdp.h"
+#include "xdp_patch.h"
 
 #define VLAN_VID_MASK 0x0fff
 
@@ -96,9 +102,14 @@ static __always_inline int verdict(int action, __u64 bytes)
 
 static __always_inline int to_spp(struct xdp_md *ctx, __u64 bytes)
 {
-	/* XDP_PASS when no socket sits at this queue (lower flag bits = fallback). */
-	int action = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+	__u32 queue = ctx->rx_queue_index;
+	int action;
 
+	/* The fast path takes only frames a socket would have received. */
+	if (bpf_map_lookup_elem(&xsks_map, &queue) && patch_redirect(bytes) == XDP_REDIRECT)
+		return XDP_REDIRECT;
+	/* XDP_PASS when no socket sits at this queue (lower flag bits = fallback). */
+	action = bpf_redirect_map(&xsks_map, queue, XDP_PASS);
 	return verdict(action, bytes);
 }
 

@@ -20,7 +20,7 @@ VF_CMDS = ("status", "component", "port", "classifier_table", "exit")
 NFV_CMDS = ("status", "add", "del", "patch", "forward", "stop", "exit")
 MIRROR_CMDS = ("status", "component", "port", "exit")
 MIRROR_ROLES = ("mirror",)
-PRI_CMDS = ("status", "clear", "launch", "patch", "forward", "stop", "exit")
+PRI_CMDS = ("status", "clear", "launch", "patch", "forward", "stop", "xdp_offload", "exit")
 ROLES = ("forward", "merge", "classifier", "classifier_mac")
 
 
@@ -299,11 +299,20 @@ def pri_action(words: list[str]) -> Action:
     if cmd == "stop" and not args:
         return Action("PUT", "primary/forward", {"action": "stop"},
                       lambda _r: "Stop forwarding.")
+    if cmd == "xdp_offload" and args in (["on"], ["off"]):
+        return xdp_offload(args[0])
     if cmd == "exit" and not args:
         return Action("DELETE", "primary", done=lambda _r: "Exit primary.")
     if cmd in PRI_CMDS:
-        raise _syntax("patch SRC DST | patch reset" if cmd == "patch" else cmd)
+        raise _syntax({"patch": "patch SRC DST | patch reset",
+                        "xdp_offload": "xdp_offload on|off"}.get(cmd, cmd))
     raise CommandError(f'Invalid command "{cmd}".')
+
+
+def xdp_offload(state: str) -> Action:
+    """`pri; xdp_offload on|off`, `spp xdp offload on|off`: the primary's patch fast path."""
+    return Action("PUT", "primary/xdp_offload", {"action": state},
+                  lambda _r: f"XDP offload of phy patches {state}.")
 
 
 def execute(client: Client, action: Action) -> str:

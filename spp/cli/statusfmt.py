@@ -104,6 +104,15 @@ def nfv_status(st: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _datapath(patch: dict[str, Any]) -> str:
+    """` (xdp)`, ` (xdp, generic)` or ` (dpdk)`: who forwards a patch's frames."""
+    path = patch.get("datapath")
+    if not path:
+        return ""
+    attach = patch.get("xdp_attach")
+    return f" ({path}, {attach})" if path == "xdp" and attach == "generic" else f" ({path})"
+
+
 def primary_status(st: dict[str, Any]) -> str:
     """`pri; status`: lcores, port stats, then patches and forwarding state."""
     lcores = st.get("lcores", [])
@@ -131,7 +140,8 @@ def primary_status(st: dict[str, Any]) -> str:
         )
     if "patches" in st:
         lines.append("- patches:")
-        lines += [f"  - {p['src']} -> {p['dst']}" for p in st["patches"]] or ["  No patches."]
+        lines += [f"  - {p['src']} -> {p['dst']}{_datapath(p)}"
+                  for p in st["patches"]] or ["  No patches."]
     if "forwarding" in st:
         lines.append(f"- forwarding: {'running' if st['forwarding'] else 'idling'}")
     return "\n".join(lines + restored_lines(st))

@@ -100,6 +100,7 @@ def status(
         typer.echo(f"  to_spp    {c['to_spp_pkts']:>12} pkts {c['to_spp_bytes']:>15} bytes")
         typer.echo(f"  to_kernel {c['to_kernel_pkts']:>12} pkts {c['to_kernel_bytes']:>15} bytes")
         typer.echo(f"  dropped   {c['dropped_pkts']:>12} pkts {c['dropped_bytes']:>15} bytes")
+        typer.echo(f"  fwd       {c['fwd_pkts']:>12} pkts {c['fwd_bytes']:>15} bytes")
 
 
 @app.command()
@@ -185,6 +186,21 @@ def list_(
     for e in entries:
         name = ifname_of(e["ifindex"]) or str(e["ifindex"])
         typer.echo(f"{name:<16} vlan {e['vlan']:<4} {e['mac']}")
+
+
+@app.command()
+def offload(
+    state: Annotated[str, typer.Argument(metavar="on|off",
+                                         help="on: XDP forwards phy-to-phy patches; off: DPDK.")],
+) -> None:
+    """Turn the primary's XDP fast path of phy-to-phy patches on or off (through spp ctl,
+    $SPP_CTL); forwarding goes on."""
+    from spp.cli import commands as C
+    from spp.cli.common import run_action
+
+    if state not in ("on", "off"):
+        _fail(f"bad state {state!r}: expected on or off")
+    run_action(C.xdp_offload(state))
 
 
 @app.command()

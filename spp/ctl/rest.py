@@ -284,6 +284,13 @@ async def put_primary_forward(request: web.Request) -> web.Response:
     return _no_content()
 
 
+@routes.put("/v1/primary/xdp_offload")
+async def put_primary_xdp_offload(request: web.Request) -> web.Response:
+    conn = _primary(request)
+    await _call(request, conn, "xdp_offload", v.xdp_offload(await _body(request)))
+    return _no_content()
+
+
 @routes.delete("/v1/primary")
 async def delete_primary(request: web.Request) -> web.Response:
     await _call(request, _primary(request), "exit")

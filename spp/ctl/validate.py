@@ -121,6 +121,11 @@ def forward(body: dict[str, Any]) -> str:
     return "forward" if choice(body, "action", ("start", "stop")) == "start" else "stop"
 
 
+def xdp_offload(body: dict[str, Any]) -> dict[str, Any]:
+    require(body, "action")
+    return {"action": choice(body, "action", ("on", "off"))}
+
+
 def launch(body: dict[str, Any]) -> dict[str, Any]:
     require(body, "client_id", "proc_name", "eal", "app")
     proc = body["proc_name"]

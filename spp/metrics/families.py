@@ -181,7 +181,8 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "spp_xdp_packets_total",
         "counter",
-        "Packets seen by the XDP steering program, by verdict (to_spp, to_kernel, dropped).",
+        "Packets seen by the XDP steering program, by verdict (to_spp, to_kernel, dropped, "
+        "fwd: sent on by the patch fast path).",
         ("iface", "verdict"),
     ),
 )
@@ -192,6 +193,7 @@ XDP_VERDICTS: tuple[tuple[str, str], ...] = (
     ("to_spp_pkts", "to_spp"),
     ("to_kernel_pkts", "to_kernel"),
     ("dropped_pkts", "dropped"),
+    ("fwd_pkts", "fwd"),
 )
 # classifier outcome -> the component counter that holds it (the status JSON the process sends)
 CLS_OUTCOMES: tuple[tuple[str, str], ...] = (

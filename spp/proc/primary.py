@@ -11,6 +11,9 @@ physical PMDs. The main lcore runs the Python control loop (spp.proc.skeleton);
 the worker lcores (all of them, or the first `--bridge-lcores N`) run the C
 bridge/patch loop, the devices spread over them round robin.
 
+`--xdp-offload off` starts with the XDP fast path of phy-to-phy patches off
+(`spp xdp offload on|off` changes it at run time; spp.proc.primary_xdp).
+
 The mbuf pool is sized from the ports and rings given (`--mbufs N` sets it
 instead, and may then run out), with room for `--vhost-ports N` vhost ports
 (default 4) created later; `--bridge-ring-size N` sets the depth of each
@@ -66,6 +69,7 @@ class PrimaryOptions:
     xdp_prog: Path | None = DEFAULT_XDP_PROG
     xdp_mode: str = "all"
     xdp_drop: bool = False
+    xdp_offload: bool = True  # phy-to-phy patches forwarded in XDP
     mbufs: int = 0  # 0: sized from the ports and rings
     bridge_ring_size: int = DEFAULT_BRIDGE_RING
     vhost_ports: int = DEFAULT_VHOST_PORTS
@@ -86,6 +90,12 @@ def _xdp_mode(value: str) -> str:
     return value
 
 
+def _on_off(value: str) -> bool:
+    if value not in ("on", "off"):
+        raise UsageError(f"--xdp-offload must be 'on' or 'off', not '{value}'")
+    return value == "on"
+
+
 OPTIONS: skeleton.Table = (
     Opt(("--phy",), "phys", EAL, append=True, help="af_xdp port on IFACE (repeat)"),
     Opt(("--pci",), "pcis", EAL, append=True, help="allow the NIC at BDF (repeat)"),
@@ -95,6 +105,7 @@ OPTIONS: skeleton.Table = (
     Opt(("--no-xdp-prog",), "xdp_prog", EAL, None, const=None),
     Opt(("--xdp-mode",), "xdp_mode", EAL, _xdp_mode),
     Opt(("--xdp-drop",), "xdp_drop", EAL, None),
+    Opt(("--xdp-offload",), "xdp_offload", EAL, _on_off),
     Opt(("--mbufs",), "mbufs", EAL, number("--mbufs")),
     Opt(("--bridge-ring-size",), "bridge_ring_size", EAL, number("--bridge-ring-size")),
     Opt(("--vhost-ports",), "vhost_ports", EAL, number("--vhost-ports")),
@@ -173,7 +184,8 @@ class Primary:
         self.bridge_lcores = bridge_lcores(opts, ealargs.worker_lcores)
         steered = opts.phys if opts.xdp_prog is not None else []
         self.steering = PrimarySteering(steered, ealargs.file_prefix, opts.xdp_mode,
-                                        opts.xdp_drop)
+                                        opts.xdp_drop, opts.xdp_offload, opts.xdp_prog)
+        self.fwd_base: tuple[dict[int, int], dict[int, int]] = ({}, {})  # at `clear`
 
     def _check(self, ret: int) -> int:
         return check(ret, self.ffi, self.lib)
@@ -190,6 +202,8 @@ class Primary:
         self._check(self.lib.spp_primary_start(self.ffi.new("unsigned[]", lcores), len(lcores)))
         if self.steering.ifaces:
             self.steering.start()
+            phys, _vhosts = primary_status.devices(self.ffi, self.lib)
+            self.steering.set_phys({p["id"]: p["iface"] for p in phys})
 
     def ready(self) -> str:
         return (f"ready: {self.lib.spp_primary_nb_phy()} phy, "
@@ -199,6 +213,8 @@ class Primary:
     def shutdown(self) -> None:
         if not self.started:
             return
+        if self.steering.ifaces:
+            self.steering.fast.retire({})  # the fast path ends with forwarding
         self.lib.spp_primary_shutdown()
         if self.steering.ifaces:
             self.steering.stop()
@@ -210,7 +226,8 @@ class Primary:
     def handle(self, cmd: str, args: dict[str, Any]) -> Any:
         handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "status": lambda a: self.status(),
-            "clear": lambda a: self._check(self.lib.spp_primary_clear_stats()) and None,
+            "clear": self.cmd_clear,
+            "xdp_offload": self.cmd_xdp_offload,
             "ports": self.cmd_ports,
             "patch": self.cmd_patch,
             "patch_reset": self.cmd_patch_reset,
@@ -227,7 +244,9 @@ class Primary:
     def status(self) -> dict[str, Any]:
         phy_ports, vhost_ports = primary_status.devices(self.ffi, self.lib)
         ring_ports = primary_status.rings(self.ffi, self.lib)
-        patches = [{"src": s, "dst": d} for s, d in self.patches]
+        if self.steering.phys:
+            primary_status.add_fast_path(phy_ports, self.steering.fwd_totals(), self.fwd_base)
+        patches = [self._patch_status(s, d) for s, d in self.patches]
         ports = ([f"phy:{p['id']}" for p in phy_ports] + [f"ring:{r['id']}" for r in ring_ports]
                  + [f"vhost:{v['id']}" for v in vhost_ports])
         return {
@@ -244,6 +263,7 @@ class Primary:
             "patches": patches,
             "forwarding": self.forwarding,
             "xdp": self.steering.status(),
+            "xdp_offload": self.steering.fast_status(),
             "launched": self.launcher.launched(),
             **cycles.cycle_fields(self.ffi, self.lib, self.ealargs.worker_lcores),
         }
@@ -263,18 +283,67 @@ class Primary:
         else:
             raise Refused(f"unknown action '{action}' (add, del)")
 
+    def _patch_status(self, src: str, dst: str) -> dict[str, Any]:
+        """A patch and the path its frames take: XDP (and how it is attached) or DPDK."""
+        out: dict[str, Any] = {"src": src, "dst": dst, "datapath": "dpdk"}
+        for ifc, route in self.steering.fast.active.items():
+            if route.src == src:
+                out["datapath"] = "xdp"
+                out["xdp_attach"] = self.steering.attach.get(ifc) or "unknown"
+        return out
+
+    def _change(self, patches: list[tuple[str, str]], forwarding: bool,
+                apply: Callable[[], None]) -> None:
+        """Change patches or forwarding with `apply`, moving the fast path around it:
+        patches that leave XDP go back to the DPDK path first, and those that XDP
+        forwards afterwards go to it once the DPDK patch is in place."""
+        fast = self.steering.fast
+        fast.retire(self.steering.routes(patches, forwarding))
+        try:
+            apply()
+        finally:
+            fast.enable(self.steering.routes(self.patches, self.forwarding))
+
     def cmd_patch(self, args: dict[str, Any]) -> None:
         src, dst = parse_uid(str(args.get("src", ""))), parse_uid(str(args.get("dst", "")))
-        self._check(self.lib.spp_primary_patch(src.type_code, src.id, dst.type_code, dst.id))
-        self.patches = [(s, d) for s, d in self.patches if s != str(src)] + [(str(src), str(dst))]
+        patches = [(s, d) for s, d in self.patches if s != str(src)] + [(str(src), str(dst))]
+
+        def apply() -> None:
+            self._check(self.lib.spp_primary_patch(src.type_code, src.id, dst.type_code,
+                                                   dst.id))
+            self.patches = patches
+
+        self._change(patches, self.forwarding, apply)
 
     def cmd_patch_reset(self, args: dict[str, Any]) -> None:
-        self._check(self.lib.spp_primary_patch_reset())
-        self.patches = []
+        def apply() -> None:
+            self._check(self.lib.spp_primary_patch_reset())
+            self.patches = []
+
+        self._change([], self.forwarding, apply)
 
     def cmd_forward(self, on: bool) -> None:
-        self._check(self.lib.spp_primary_set_forwarding(1 if on else 0))
-        self.forwarding = on
+        def apply() -> None:
+            self._check(self.lib.spp_primary_set_forwarding(1 if on else 0))
+            self.forwarding = on
+
+        self._change(self.patches, on, apply)
+
+    def cmd_xdp_offload(self, args: dict[str, Any]) -> dict[str, Any]:
+        """`spp xdp offload on|off`: phy-to-phy patches in XDP or in DPDK; forwarding goes on."""
+        on = args.get("action")
+        if on not in ("on", "off"):
+            raise Refused(f"xdp_offload action must be 'on' or 'off', not '{on}'")
+        if on == "on" and not self.steering.phys:
+            raise Refused("no af_xdp phy port with XDP steering maps: nothing to offload")
+        self.steering.offload = on == "on"
+        self.steering.fast.sync(self.steering.routes(self.patches, self.forwarding))
+        return self.steering.fast_status()
+
+    def cmd_clear(self, args: dict[str, Any]) -> None:
+        self._check(self.lib.spp_primary_clear_stats())
+        if self.steering.phys:
+            self.fwd_base = self.steering.fwd_totals()
 
 
 def prepare(argv: list[str]) -> Primary:

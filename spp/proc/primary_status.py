@@ -99,3 +99,20 @@ def pool(ffi: Any, lib: Any) -> dict[str, Any]:
     return {"name": ffi.string(p.name).decode(), "size": p.size, "in_use": p.in_use,
             "available": p.available, "reserved": p.reserved,
             "outside_umem": p.outside_umem, "lost": p.lost}
+
+
+def add_fast_path(phys: list[dict[str, Any]], totals: tuple[dict[int, int], dict[int, int]],
+                  base: tuple[dict[int, int], dict[int, int]]) -> None:
+    """Add what the XDP fast path forwarded (since `clear`) to the phy ports' rx/tx.
+
+    `rx`/`tx` stay the port's whole traffic; `xdp_fwd` says how much of it XDP
+    forwarded, so rx - xdp_fwd.rx is what the DPDK bridge saw.
+    """
+    (rx, tx), (rx0, tx0) = totals, base
+    for p in phys:
+        pid = p["id"]
+        xr = max(0, rx.get(pid, 0) - rx0.get(pid, 0))
+        xt = max(0, tx.get(pid, 0) - tx0.get(pid, 0))
+        p["xdp_fwd"] = {"rx": xr, "tx": xt}
+        p["rx"] += xr
+        p["tx"] += xt

@@ -4,12 +4,20 @@ DPDK's af_xdp PMD loads `build/bpf/xdp_steer.o` on each `--phy` interface.
 Before start the primary refuses an interface that another tool's program or
 a running SPP instance's is on (and removes one a crashed primary left);
 after start it pins each port's maps under its instance's directory and sets
-the steering mode; at exit it removes its pins and makes sure no program stays.
+the steering mode; at exit it turns the patch fast path off, removes the
+XDP_PASS programs it put on veth peers, its pins, and makes sure no program
+stays.
+
+The patch fast path (spp.xdp.fastpath): while offload is on, a forwarded
+`patch phy:A phy:B` between two steered ports is done by the XDP program of
+A (bpf_redirect_map to B's netdev); the primary's DPDK patch stays in place
+and forwards whatever still reaches A's socket.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -76,13 +84,23 @@ class PrimarySteering:
     says why steering is missing. In mode `registered` that is a start failure.
     """
 
-    def __init__(self, ifaces: list[str], file_prefix: str, mode: str, drop: bool) -> None:
+    def __init__(self, ifaces: list[str], file_prefix: str, mode: str, drop: bool,
+                 offload: bool = True, xdp_prog: Path | None = None) -> None:
+        from spp.xdp.fastpath import FastPath
+        from spp.xdp.peer import PASS_OBJECT, PeerPrograms
+
         self.ifaces = ifaces
         self.file_prefix = file_prefix
         self.mode = mode
         self.drop = drop
         self.errors: dict[str, str] = {}  # iface -> why its steering is unavailable
         self._steer: Any = None
+        self.offload = offload
+        self.phys: dict[int, str] = {}  # phy id -> steered interface with pinned maps
+        self.attach: dict[str, str | None] = {}  # iface -> native / generic XDP
+        pass_obj = xdp_prog.parent / PASS_OBJECT.name if xdp_prog is not None else PASS_OBJECT
+        self.peers = PeerPrograms(pass_obj)
+        self.fast = FastPath(self._maps, socket.if_nametoindex, self._prepare_route)
 
     def _open(self) -> Any:
         from spp.xdp import XdpSteering, instance_dir
@@ -114,6 +132,48 @@ class PrimarySteering:
                 raise Refused(f"cannot set XDP mode {self.mode}: {exc}") from None
             log.warning("XDP steering maps not reachable: %s", exc)
 
+    # ---- patch fast path ----------------------------------------------
+    def _maps(self) -> Any:
+        if self._steer is None:
+            self._steer = self._open()
+        return self._steer
+
+    def _prepare_route(self, route: Any) -> None:
+        self.peers.ensure(route.dst_if, self.attach.get(route.src_if))
+
+    def set_phys(self, phys: dict[int, str]) -> None:
+        """The phy ids of the steered interfaces (from the C core, after start)."""
+        from spp.xdp.peer import attach_mode, link
+
+        self.phys = {i: ifc for i, ifc in phys.items()
+                     if ifc in self.ifaces and ifc not in self.errors}
+        self.attach = {ifc: attach_mode(link(ifc)) for ifc in self.phys.values()}
+
+    def routes(self, patches: list[tuple[str, str]], forwarding: bool) -> dict[str, Any]:
+        """The patches the fast path would forward with this configuration."""
+        from spp.xdp.fastpath import routes
+
+        return routes(patches, self.phys, forwarding, self.offload)
+
+    def fwd_totals(self) -> tuple[dict[int, int], dict[int, int]]:
+        """Frames the fast path forwarded, per phy id: (received on it, sent on it)."""
+        rx: dict[int, int] = {}
+        tx: dict[int, int] = {}
+        for pid, ifc in self.phys.items():
+            try:
+                per_dst = self._maps().fwd_counters(ifc)
+            except Exception as exc:  # status stays readable without the maps
+                log.warning("%s: fast path counters not readable: %s", ifc, exc)
+                continue
+            for dst, (pkts, _bytes) in per_dst.items():
+                rx[pid] = rx.get(pid, 0) + pkts
+                tx[dst] = tx.get(dst, 0) + pkts
+        return rx, tx
+
+    def fast_status(self) -> dict[str, Any]:
+        return {"enabled": self.offload, "attach_mode": dict(self.attach),
+                "errors": dict(self.fast.errors)}
+
     def status(self) -> dict[str, Any]:
         """Per interface: steering mode and verdict counters, or why they are missing."""
         out: dict[str, Any] = {}
@@ -132,7 +192,12 @@ class PrimarySteering:
         return out
 
     def stop(self) -> None:
-        """Remove this instance's pins (other instances' stay) and our programs."""
+        """Fast path off; remove this instance's pins (other instances' stay) and our programs."""
+        try:
+            self.fast.retire({})
+        except Exception as exc:
+            log.warning("could not turn the XDP fast path off: %s", exc)
+        self.peers.release_all()
         if self._steer is not None:
             self._steer.close()
             self._steer = None

@@ -8,6 +8,9 @@ them under its instance's directory, named after its DPDK file prefix:
     /sys/fs/bpf/spp/<file prefix>/<ifname>/spp_fdb
                                           /spp_port_cfg
                                           /spp_xdp_stats
+                                          /spp_patch      (patch fast path)
+                                          /spp_tx_ports   (its devmap)
+                                          /spp_fwd_stats  (what it sent, per destination)
 
 This module is the one home of that layout: the primary pins and unpins
 there, spp_vf and `spp xdp` open maps there, `spp host down` removes an
@@ -29,7 +32,8 @@ BPFFS = Path("/sys/fs/bpf")
 PIN_PARENT = "spp"
 DEFAULT_INSTANCE = FILE_PREFIX
 PROG_NAME = "spp_xdp_steer"
-MAP_NAMES = ("spp_fdb", "spp_port_cfg", "spp_xdp_stats")
+MAP_NAMES = ("spp_fdb", "spp_port_cfg", "spp_xdp_stats", "spp_patch", "spp_tx_ports",
+             "spp_fwd_stats")
 XDP_FLAGS_NONE = 0
 
 

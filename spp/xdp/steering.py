@@ -25,10 +25,13 @@ DEFAULT_BPFFS_ROOT = str(BPFFS)
 MAP_FDB = "spp_fdb"
 MAP_PORT_CFG = "spp_port_cfg"
 MAP_STATS = "spp_xdp_stats"
-PINNED_MAPS = (MAP_FDB, MAP_PORT_CFG, MAP_STATS)
+MAP_PATCH = "spp_patch"
+MAP_TX_PORTS = "spp_tx_ports"
+MAP_FWD_STATS = "spp_fwd_stats"
+PINNED_MAPS = (MAP_FDB, MAP_PORT_CFG, MAP_STATS, MAP_PATCH, MAP_TX_PORTS, MAP_FWD_STATS)
 
 MODES = ("all", "registered")
-COUNTER_FIELDS = (
+STEER_FIELDS = (  # struct spp_xdp_counters
     "to_spp_pkts",
     "to_spp_bytes",
     "to_kernel_pkts",
@@ -36,12 +39,17 @@ COUNTER_FIELDS = (
     "dropped_pkts",
     "dropped_bytes",
 )
+# + what the patch fast path sent on (spp_fwd_stats, all destinations)
+COUNTER_FIELDS = (*STEER_FIELDS, "fwd_pkts", "fwd_bytes")
 
 # map name -> (key C type, value C type) as in bpf/spp_xdp.h
 _LAYOUT = {
     MAP_FDB: ("struct spp_fdb_key", "struct spp_fdb_val"),
     MAP_PORT_CFG: ("__u32", "struct spp_xdp_port_cfg"),
     MAP_STATS: ("__u32", "struct spp_xdp_counters"),
+    MAP_PATCH: ("__u32", "struct spp_xdp_patch"),
+    MAP_TX_PORTS: ("__u32", "__u32"),
+    MAP_FWD_STATS: ("__u32", "struct spp_xdp_fwd_counters"),
 }
 
 
@@ -309,24 +317,99 @@ class XdpSteering:
                                     flags))
         return sorted(out, key=lambda e: (e.ifindex, e.vlan, e.mac))
 
+    # -- patch fast path (bpf/xdp_patch.h) --------------------------------------
+    def _tx_key(self, port_id: int) -> Any:
+        if not 0 <= port_id < self.defs.const("SPP_XDP_TX_PORTS"):
+            raise XdpValueError(f"phy:{port_id} is beyond the fast path's "
+                                f"{self.defs.const('SPP_XDP_TX_PORTS')} ports")
+        return self.ffi.new("__u32 *", port_id)
+
+    def set_tx_port(self, iface: str | int, port_id: int, ifindex: int) -> None:
+        """Devmap entry `port_id` of ``iface`` -> netdev ``ifindex`` (of the caller's netns)."""
+        port = self._port(iface)
+        try:
+            self.sys.update(port.fds[MAP_TX_PORTS], self._tx_key(port_id),
+                            self.ffi.new("__u32 *", ifindex))
+        except OSError as exc:
+            raise self._wrap(exc, f"set tx port {port_id} of {port.ifname}") from None
+
+    def del_tx_port(self, iface: str | int, port_id: int) -> bool:
+        """Remove devmap entry `port_id` of ``iface``; False when it was not there."""
+        port = self._port(iface)
+        try:
+            return self.sys.delete(port.fds[MAP_TX_PORTS], self._tx_key(port_id))
+        except OSError as exc:
+            raise self._wrap(exc, f"delete tx port {port_id} of {port.ifname}") from None
+
+    def tx_port(self, iface: str | int, port_id: int) -> int | None:
+        """The ifindex at devmap entry `port_id` of ``iface``, None when empty."""
+        port = self._port(iface)
+        val = self.ffi.new("__u32 *")
+        found = self.sys.lookup(port.fds[MAP_TX_PORTS], self._tx_key(port_id), val)
+        return int(val[0]) if found else None
+
+    def set_patch(self, iface: str | int, port_id: int | None) -> None:
+        """Turn the fast path of ``iface`` on towards devmap entry `port_id`, or off (None).
+
+        One map update: the program sees the old or the new entry, never a mix.
+        """
+        port = self._port(iface)
+        val = self.ffi.new("struct spp_xdp_patch *")
+        if port_id is not None:
+            self._tx_key(port_id)
+            val.flags = self.defs.const("SPP_XDP_PATCH_ON")
+            val.tx_port = port_id
+        try:
+            self.sys.update(port.fds[MAP_PATCH], self._zero(), val)
+        except OSError as exc:
+            raise self._wrap(exc, f"set the patch of {port.ifname}") from None
+
+    def patch(self, iface: str | int) -> int | None:
+        """The devmap entry the fast path of ``iface`` sends to, None when it is off."""
+        port = self._port(iface)
+        val = self.ffi.new("struct spp_xdp_patch *")
+        if not self.sys.lookup(port.fds[MAP_PATCH], self._zero(), val):
+            return None
+        return int(val.tx_port) if val.flags & self.defs.const("SPP_XDP_PATCH_ON") else None
+
     # -- counters -------------------------------------------------------------
+    def fwd_counters(self, iface: str | int) -> dict[int, tuple[int, int]]:
+        """What the fast path of ``iface`` sent, per destination phy id: (pkts, bytes)."""
+        port = self._port(iface)
+        vals = self.ffi.new("struct spp_xdp_fwd_counters[]", self.ncpus)
+        out: dict[int, tuple[int, int]] = {}
+        for dst in range(self.defs.const("SPP_XDP_TX_PORTS")):
+            if not self.sys.lookup(port.fds[MAP_FWD_STATS], self._tx_key(dst), vals):
+                continue
+            pkts = sum(int(vals[cpu].pkts) for cpu in range(self.ncpus))
+            if pkts:
+                out[dst] = (pkts, sum(int(vals[cpu].bytes) for cpu in range(self.ncpus)))
+        return out
+
     def counters(self, iface: str | int) -> dict[str, int]:
-        """The six counters of ``iface`` summed over CPUs."""
+        """The steering counters of ``iface`` summed over CPUs, and the fast path's."""
         port = self._port(iface)
         vals = self.ffi.new("struct spp_xdp_counters[]", self.ncpus)
         out = dict.fromkeys(COUNTER_FIELDS, 0)
         if self.sys.lookup(port.fds[MAP_STATS], self._zero(), vals):
             for cpu in range(self.ncpus):
-                for f in COUNTER_FIELDS:
+                for f in STEER_FIELDS:
                     out[f] += int(getattr(vals[cpu], f))
+        for pkts, nbytes in self.fwd_counters(iface).values():
+            out["fwd_pkts"] += pkts
+            out["fwd_bytes"] += nbytes
         return out
 
     def clear_counters(self, iface: str | int | None = None) -> int:
         """Zero the counters of ``iface`` (or every port); returns how many were cleared."""
         names = self.port_names() if iface is None else [iface]
         zeros = self.ffi.new("struct spp_xdp_counters[]", self.ncpus)
+        fwd_zeros = self.ffi.new("struct spp_xdp_fwd_counters[]", self.ncpus)
         for name in names:
-            self.sys.update(self._port(name).fds[MAP_STATS], self._zero(), zeros)
+            port = self._port(name)
+            self.sys.update(port.fds[MAP_STATS], self._zero(), zeros)
+            for dst in range(self.defs.const("SPP_XDP_TX_PORTS")):
+                self.sys.update(port.fds[MAP_FWD_STATS], self._tx_key(dst), fwd_zeros)
         return len(names)
 
     def status(self, iface: str | int | None = None) -> list[dict[str, Any]]:

@@ -125,7 +125,8 @@ UIDS = ["phy:0", "phy:1", "ring:0", "ring:1", "vhost:1"]
     ("vf 1; classifier_table add mac ", ["MAC_ADDR"]),
     ("vf 1; classifier_table add vlan 10 ", ["MAC_ADDR"]),
     ("vf 1; classifier_table add mac 52:54:00:12:34:56 ", UIDS),
-    ("pri; ", ["status", "clear", "launch", "patch", "forward", "stop", "exit"]),
+    ("pri; ", ["status", "clear", "launch", "patch", "forward", "stop", "xdp_offload",
+                 "exit"]),
     ("bye ", ["sec", "all"]),
 ])
 def test_completion_candidates_at_each_position(line, expected):

@@ -197,9 +197,13 @@ def test_object_has_one_xdp_program_first_and_pins_nothing_itself(obj_path, tmp_
         bare.rmdir()
 
 
-def test_pinned_port_maps_are_the_three_spp_maps(prog, pin_root, port):
+SPP_MAPS = ["spp_fdb", "spp_fwd_stats", "spp_patch", "spp_port_cfg", "spp_tx_ports",
+            "spp_xdp_stats"]
+
+
+def test_pinned_port_maps_are_the_spp_maps(prog, pin_root, port):
     d = pin_root / socket.if_indextoname(port)
-    assert sorted(p.name for p in d.iterdir()) == ["spp_fdb", "spp_port_cfg", "spp_xdp_stats"]
+    assert sorted(p.name for p in d.iterdir()) == SPP_MAPS
 
 
 def map_ids(o: XdpObject) -> dict[str, int]:
@@ -315,6 +319,73 @@ def test_registered_mac_without_socket_falls_back_to_pass(prog, steer, port):
     assert steer.counters(port)["to_kernel_pkts"] == 1
 
 
+# --- patch fast path (bpf/xdp_patch.h) ----------------------------------------------------
+
+
+@pytest.fixture
+def peer_index(port):
+    return socket.if_nametoindex(socket.if_indextoname(port)[:-1] + "b")
+
+
+def test_patch_on_redirects_to_the_devmap_and_counts_per_destination(prog, steer, xsk, port,
+                                                                     peer_index):
+    steer.set_tx_port(port, 3, peer_index)
+    steer.set_patch(port, 3)
+    assert steer.patch(port) == 3 and steer.tx_port(port, 3) == peer_index
+    for _ in range(4):
+        assert run(prog, frame(MAC_OTHER, size=100)) == XDP_REDIRECT
+    assert steer.fwd_counters(port) == {3: (4, 400)}
+    c = steer.counters(port)
+    assert (c["fwd_pkts"], c["fwd_bytes"], c["to_spp_pkts"]) == (4, 400, 0)
+
+
+def test_patch_without_devmap_entry_or_off_goes_to_the_socket(prog, steer, xsk, port,
+                                                              peer_index):
+    steer.set_patch(port, 5)  # no entry at 5: the socket takes it
+    assert run(prog, frame(MAC_OTHER)) == XDP_REDIRECT
+    steer.set_tx_port(port, 5, peer_index)
+    steer.set_patch(port, None)  # entry there, patch off: the socket
+    assert run(prog, frame(MAC_OTHER)) == XDP_REDIRECT
+    c = steer.counters(port)
+    assert (c["to_spp_pkts"], c["fwd_pkts"]) == (2, 0)
+    assert steer.del_tx_port(port, 5) is True and steer.tx_port(port, 5) is None
+
+
+def test_patch_takes_only_what_the_socket_would_get(prog, steer, port, peer_index):
+    """No socket at the queue: XDP_PASS as without the fast path; registered mode keeps
+    unknown unicast in the kernel."""
+    steer.set_tx_port(port, 1, peer_index)
+    steer.set_patch(port, 1)
+    assert run(prog, frame(MAC_OTHER)) == XDP_PASS
+    assert steer.counters(port)["fwd_pkts"] == 0
+
+
+def test_patch_in_registered_mode_forwards_registered_and_passes_unknown(prog, steer, xsk,
+                                                                         port, peer_index):
+    steer.set_mode(port, "registered")
+    steer.add_mac(port, MAC_SPP)
+    steer.set_tx_port(port, 1, peer_index)
+    steer.set_patch(port, 1)
+    assert run(prog, frame(MAC_SPP)) == XDP_REDIRECT
+    assert run(prog, frame(MAC_HOST)) == XDP_PASS
+    c = steer.counters(port)
+    assert (c["fwd_pkts"], c["to_kernel_pkts"], c["to_spp_pkts"]) == (1, 1, 0)
+
+
+def test_fast_path_bad_port_id_is_refused(steer, port):
+    with pytest.raises(XdpError, match="beyond the fast path"):
+        steer.set_patch(port, 32)
+
+
+def test_clear_resets_the_fast_path_counters(prog, steer, xsk, port, peer_index):
+    steer.set_tx_port(port, 0, peer_index)
+    steer.set_patch(port, 0)
+    run(prog, frame(MAC_OTHER))
+    assert steer.counters(port)["fwd_pkts"] == 1
+    steer.clear_counters(port)
+    assert steer.counters(port)["fwd_pkts"] == 0 and steer.fwd_counters(port) == {}
+
+
 # --- short frames, counters -----------------------------------------------------------
 
 
@@ -393,7 +464,7 @@ def test_unpin_all_removes_the_pins_of_a_loaded_object(prog, pin_root, steer, po
     removed = steer.unpin_all()
     ifname = socket.if_indextoname(port)
     assert sorted(Path(p).relative_to(pin_root).as_posix() for p in removed) == [
-        f"{ifname}/spp_fdb", f"{ifname}/spp_port_cfg", f"{ifname}/spp_xdp_stats"]
+        f"{ifname}/{m}" for m in SPP_MAPS]
     assert not pin_root.exists()
 
 

@@ -1,0 +1,157 @@
+"""The XDP fast path of the primary's phy-to-phy patches, with the real controller and primary.
+
+`patch phy:0 phy:1` + `forward` on the default topology: frames sent from
+spp-remote's r-eth0 reach spp-p0, whose XDP program redirects them to spp-p1
+(devmap) and they arrive on r-eth1 without passing through DPDK. Turning the
+offload off and on under a steady stream loses and duplicates nothing.
+Run under the e2e lock, e.g.
+``.venv/bin/pytest -q -p no:cacheprovider tests/e2e/test_xdp_fastpath.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from typing import Any
+
+import pytest
+
+from spp.testkit.stack import SPP, Stack, xdp_attached
+from spp.testkit.stream import Stream
+from spp.testkit.traffic import Flow, Traffic, iface_counter
+from spp.testkit.wait import wait_for
+
+pytestmark = pytest.mark.e2e
+
+R0_MAC, R1_MAC = "02:00:00:00:10:00", "02:00:00:00:10:01"
+
+
+def _peer_prog(ns: str, ifname: str) -> str | None:
+    out = subprocess.run(["ip", "-n", ns, "-j", "-d", "link", "show", "dev", ifname],
+                         capture_output=True, text=True, check=True).stdout
+    prog = (json.loads(out)[0].get("xdp") or {}).get("prog") or {}
+    return prog.get("name")
+
+
+def _offload(stack: Stack, state: str) -> None:
+    res = subprocess.run([*SPP, "xdp", "offload", state], capture_output=True, text=True,
+                         env={**os.environ, "SPP_CTL": f"127.0.0.1:{stack.api}"}, timeout=30)
+    assert res.returncode == 0, res.stderr
+    assert f"XDP offload of phy patches {state}" in res.stdout
+
+
+def _datapaths(stack: Stack) -> list[str]:
+    return [p["datapath"] for p in stack.primary_status()["patches"]]
+
+
+def _phy(stack: Stack, pid: int) -> dict[str, Any]:
+    return dict(stack.primary_status()["phy_ports"][pid])
+
+
+def test_patch_goes_through_xdp_and_the_port_counters_include_it(stack: Stack) -> None:
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
+    stack.patch_and_forward("phy:0", "phy:1")
+    st = stack.primary_status()
+    assert st["patches"][0]["datapath"] == "xdp", st["xdp_offload"]
+    assert st["patches"][0]["xdp_attach"] == "native"
+    # spp-p1's peer had no XDP program: ours gives it NAPI, so redirects are delivered
+    assert _peer_prog("spp-remote", "r-eth1") == "spp_xdp_pass"
+    assert _peer_prog("spp-remote", "r-eth0") is None  # not needed there: untouched
+
+    stack.client.delete("/primary/status")
+    dpdk_in = _phy(stack, 0)["stats"]["ipackets"]
+    with Stream(dst=R1_MAC, src=R0_MAC, rate=2000, count=1000) as s:
+        s.wait_sent()
+        s.stop(settle=0.5)
+    got = s.received()
+    assert s.lost() == [] and len(got) == 1000, f"{len(s.lost())} lost"
+    p0, p1 = _phy(stack, 0), _phy(stack, 1)
+    assert p0["xdp_fwd"]["rx"] == 1000 and p1["xdp_fwd"]["tx"] == 1000
+    assert p0["rx"] == 1000 and p1["tx"] == 1000  # reported counters include XDP's
+    assert p0["rx"] - p0["xdp_fwd"]["rx"] == 0  # the DPDK bridge saw none of them
+    assert p0["stats"]["ipackets"] == dpdk_in  # nor did the af_xdp port
+    assert stack.primary_status()["xdp"]["spp-p0"]["fwd_pkts"] >= 1000
+
+    assert stack.stop("primary") == 0, stack.log("primary")
+    assert _peer_prog("spp-remote", "r-eth1") is None, "the peer's XDP_PASS must go"
+    assert not xdp_attached("spp-p0") and not xdp_attached("spp-p1")
+
+
+def test_offload_off_and_on_under_a_stream_loses_and_duplicates_nothing(stack: Stack) -> None:
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
+    stack.patch_and_forward("phy:0", "phy:1")
+    assert _datapaths(stack) == ["xdp"]
+    stack.client.delete("/primary/status")
+    with Stream(dst=R1_MAC, src=R0_MAC, rate=2000) as s:
+        time.sleep(1.0)
+        _offload(stack, "off")
+        assert _datapaths(stack) == ["dpdk"]
+        time.sleep(1.0)
+        _offload(stack, "on")
+        assert _datapaths(stack) == ["xdp"]
+        time.sleep(1.0)
+        _offload(stack, "off")
+        time.sleep(0.5)
+        _offload(stack, "on")
+        time.sleep(0.5)
+        s.stop(settle=1.0)
+    got = s.received()
+    dups = len(got) - len(set(got))
+    lost = s.lost()
+    late = sum(1 for a, b in zip(got, got[1:], strict=False) if b < a)
+    print(f"\nsent {s.sent}, received {len(got)}, lost {len(lost)}, duplicated {dups}, "
+          f"out of order {late}")
+    assert lost == [] and dups == 0
+    p0, p1 = _phy(stack, 0), _phy(stack, 1)
+    # both paths carried part of the stream, and the port counters hold all of it
+    assert 0 < p0["xdp_fwd"]["rx"] < s.sent
+    assert p0["rx"] == s.sent and p1["tx"] == s.sent, (p0, p1)
+
+
+def test_offload_off_at_start_keeps_the_dpdk_path_until_turned_on(stack: Stack) -> None:
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1", "--xdp-offload", "off")
+    stack.patch_and_forward("phy:0", "phy:1")
+    assert _datapaths(stack) == ["dpdk"]
+    assert stack.primary_status()["xdp_offload"]["enabled"] is False
+    with Stream(dst=R1_MAC, src=R0_MAC, rate=2000, count=200) as s:
+        s.wait_sent()
+        s.stop(settle=0.5)
+    assert s.lost() == []
+    assert _phy(stack, 0)["xdp_fwd"]["rx"] == 0
+    _offload(stack, "on")
+    assert _datapaths(stack) == ["xdp"]
+
+
+def _bridge_busy(stack: Stack) -> tuple[int, int]:
+    """(busy, busy + idle) cycles of the primary's worker lcores."""
+    rows = stack.primary_status().get("lcore_cycles") or []
+    busy = sum(int(r.get("busy", 0)) for r in rows)
+    return busy, busy + sum(int(r.get("idle", 0)) for r in rows)
+
+
+def _delivered_pps(stack: Stack, seconds: float = 3.0) -> tuple[float, int, float]:
+    """(frames/s r-eth1 received, frames sent, share of the bridge lcores' cycles busy)."""
+    before, (busy0, all0) = iface_counter("spp-remote", "r-eth1"), _bridge_busy(stack)
+    gen = Traffic([Flow("spp-remote", "r-eth0", dst=R1_MAC, src=R0_MAC, tag=7)],
+                  rate=1_000_000, seconds=seconds).start()
+    sent = sum(gen.wait(seconds + 30).values())
+    time.sleep(0.5)
+    busy1, all1 = _bridge_busy(stack)
+    pps = (iface_counter("spp-remote", "r-eth1") - before) / seconds
+    return pps, sent, (busy1 - busy0) / max(1, all1 - all0)
+
+
+def test_measure_delivered_pps_offload_on_and_off(stack: Stack) -> None:
+    """Not a timed assertion: prints what r-eth1 received per second on each path."""
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
+    stack.patch_and_forward("phy:0", "phy:1")
+    wait_for(lambda: _datapaths(stack) == ["xdp"], 5, "xdp datapath")
+    on_pps, on_sent, on_busy = _delivered_pps(stack)
+    _offload(stack, "off")
+    off_pps, off_sent, off_busy = _delivered_pps(stack)
+    print(f"\ndelivered pps: offload on {on_pps:,.0f} (sent {on_sent / 3:,.0f}/s, bridge lcore "
+          f"busy {on_busy:.0%}), offload off {off_pps:,.0f} (sent {off_sent / 3:,.0f}/s, "
+          f"bridge lcore busy {off_busy:.0%})")
+    assert on_pps > 0 and off_pps > 0
