@@ -435,6 +435,31 @@ async def put_mirror_component_ports(request: web.Request) -> web.Response:
     return _no_content()
 
 
+# ---- pcap (upstream's /v1/pcaps) ----------------------------------------------
+
+
+def _pcap(request: web.Request) -> ProcConn:
+    return _secondary(request, "pcap")
+
+
+@routes.get("/v1/pcaps/{sec_id}")
+async def get_pcap(request: web.Request) -> web.Response:
+    return web.json_response(await _status(request, _pcap(request)))
+
+
+@routes.put("/v1/pcaps/{sec_id}/capture")
+async def put_pcap_capture(request: web.Request) -> web.Response:
+    conn = _pcap(request)
+    await _call(request, conn, v.pcap_capture(await _body(request)))
+    return _no_content()
+
+
+@routes.delete("/v1/pcaps/{sec_id}")
+async def delete_pcap(request: web.Request) -> web.Response:
+    await _call(request, _pcap(request), "exit")
+    return _no_content()
+
+
 def make_app(reg: Registry, timeout: float = DEFAULT_TIMEOUT, policy: HttpPolicy | None = None,
              listening: guard.Listening | None = None,
              saved: Saved | None = None) -> web.Application:
