@@ -323,6 +323,8 @@ int spp_pcap_capture_stop(void);
 int spp_pcap_counters(struct spp_pcap_counters *out);
 int spp_pcap_writer_info(unsigned idx, struct spp_pcap_writer_info *out);
 int spp_pcap_rx_lcore(void);
+/* tests: while set, writers take nothing from their rings until capture stops */
+int spp_pcap_hold_writers(int hold);
 int spp_pcap_detach(void);
 /* Write n frames (lens[i] bytes each, back to back in data) as writer `index` would,
  * timestamps ts0_ns + i; returns the number of files. Needs no EAL. */

@@ -41,6 +41,7 @@ COMMANDS = ("status", "start", "stop", "exit")
 DEFAULT_OUT_DIR = Path("/tmp")
 DEFAULT_FSIZE = 1 << 30  # 1 GiB, as upstream
 MIN_FSIZE = 4096
+HOLD_ENV = "SPP_PCAP_HOLD_WRITERS"  # tests: "1" holds the writers until capture stops
 
 
 @dataclass
@@ -293,6 +294,8 @@ class Pcap:
                                             ref.queue, str(o.out_dir).encode(), o.fsize,
                                             o.snaplen), self.ffi, self.lib)
         check(self.lib.spp_pcap_start_workers(), self.ffi, self.lib)
+        if os.environ.get(HOLD_ENV) == "1":  # tests: writer rings fill up, the rest is dropped
+            self.lib.spp_pcap_hold_writers(1)
         self.model = PcapModel(self.client_id, self.ealargs.main_lcore,
                                int(self.lib.spp_pcap_rx_lcore()), ref, o.out_dir, o.fsize,
                                o.snaplen, NativeDataPlane(self.ffi, self.lib, nb))

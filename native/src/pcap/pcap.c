@@ -298,6 +298,13 @@ spp_pcap_writer_info(unsigned idx, struct spp_pcap_writer_info *out)
 }
 
 int
+spp_pcap_hold_writers(int hold)
+{
+	__atomic_store_n(&pcap.hold, !!hold, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int
 spp_pcap_rx_lcore(void)
 {
 	return pcap.attached ? (int)pcap.rx_lcore : -1;

@@ -61,6 +61,7 @@ struct pcap_state {
 	uint64_t base_tsc;        /* TSC and wall clock (ns) at capture start */
 	uint64_t base_ns;
 	uint64_t hz;
+	int hold;                 /* tests: writers leave their rings alone while capturing */
 	unsigned int nb_writers;
 	struct pcap_writer w[SPP_PCAP_MAX_WRITERS];
 };

@@ -157,7 +157,7 @@ pcap_write(void *arg)
 		if (req && w->state == PCAP_W_IDLE)
 			store(&w->state, pcap_out_begin(&w->out, w->stem) == 0 ? PCAP_W_RUNNING
 										: PCAP_W_FAILED);
-		if (w->state != PCAP_W_IDLE)
+		if (w->state != PCAP_W_IDLE && !(req && load(&s->hold)))
 			work = write_burst(s, w);
 		if (!req && w->state != PCAP_W_IDLE) {
 			/* the receive lcore has stopped: what is in the ring is the last */
