@@ -231,6 +231,13 @@ def test_start_twice_and_stop_when_idle_are_refused_and_exit_ends_it(
     with pytest.raises(SppError) as err:
         stack.client.put("/pcaps/1/capture", {"action": "pause"})
     assert (err.value.status, err.value.reason) == (400, "invalid key(action): pause.")
+    out_dir.rmdir()  # gone after launch: start is refused with the writer's reason
+    with pytest.raises(SppError) as err:
+        capture(stack, "start")
+    assert err.value.status == 400 and err.value.reason.startswith(f"cannot write {out_dir}/")
+    assert err.value.reason.endswith(".tmp: No such file or directory"), err.value.reason
+    assert status(stack)["status"] == "idle"
+    out_dir.mkdir()
     capture(stack, "start")
     with pytest.raises(SppError) as err:
         capture(stack, "start")

@@ -215,16 +215,24 @@ spp_pcap_capture_start(const char *stem)
 	}
 	for (i = 0; i < pcap.nb_writers; i++) {
 		struct pcap_writer *w = &pcap.w[i];
+		unsigned int waited = 0;
+		int state;
 
-		while (wait_for(&w->state, PCAP_W_RUNNING, 100) < 0)
-			if (__atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == PCAP_W_FAILED)
-				break;
-		if (w->state == PCAP_W_FAILED) {
+		/* until the writer opened its file, failed to, or the time is up */
+		while (wait_for(&w->state, PCAP_W_RUNNING, 100) < 0 &&
+		       __atomic_load_n(&w->state, __ATOMIC_ACQUIRE) != PCAP_W_FAILED &&
+		       (waited += 100) < PCAP_ACK_TIMEOUT_MS)
+			;
+		state = __atomic_load_n(&w->state, __ATOMIC_ACQUIRE);
+		if (state != PCAP_W_RUNNING) {
 			char name[2 * SPP_PCAP_PATH_MAX + 48];
 
 			snprintf(name, sizeof(name), "%s/%s.tmp", w->out.dir, w->out.name);
-			ret = spp_fail(w->out.err, "cannot write %s: %s", name,
-				       strerror(w->out.err));
+			ret = state == PCAP_W_FAILED
+				? spp_fail(w->out.err, "cannot write %s: %s", name,
+					   strerror(w->out.err))
+				: spp_fail(ETIMEDOUT, "writer lcore %u did not open its file",
+					   w->lcore);
 			writers_end();
 			side(0);
 			pcap.side_held = 0;
