@@ -180,7 +180,8 @@ async def get_cpu_usage(request: web.Request) -> web.Response:
     reg = request.app[REG]
     out: list[dict[str, Any]] = []
     conns = ([reg.primary] if reg.primary else []) + [reg.vfs[k] for k in sorted(reg.vfs)] \
-        + [reg.nfvs[k] for k in sorted(reg.nfvs)] + [reg.mirrors[k] for k in sorted(reg.mirrors)]
+        + [reg.nfvs[k] for k in sorted(reg.nfvs)] + [reg.mirrors[k] for k in sorted(reg.mirrors)] \
+        + [reg.pcaps[k] for k in sorted(reg.pcaps)]
     for conn in conns:
         try:
             st = await _call(request, conn, "status")
@@ -204,10 +205,11 @@ def cpu_usage_entry(conn: ProcConn, st: dict[str, Any]) -> dict[str, Any]:
                 "lcores": lcores, **cpu_cycles(st)}
     workers = st.get("worker-lcores")
     if workers is None:
-        workers = [c["core"] for c in st.get("components", []) if "core" in c]
+        comps = st.get("core", []) if conn.kind == "pcap" else st.get("components", [])
+        workers = [c["core"] for c in comps if "core" in c]
     lcores = sorted({*([master] if isinstance(master, int) else []), *workers})
     return {
-        "proc-type": "mirror" if conn.kind == "mirror" else "vf",
+        "proc-type": conn.kind if conn.kind in ("mirror", "pcap") else "vf",
         "client-id": conn.client_id,
         "master-lcore": master,
         "lcores": lcores,

@@ -82,3 +82,9 @@ def test_a_refused_start_is_a_400_with_the_cores_reason(stack):
 def test_delete_sends_exit(stack):
     assert call(stack, "DELETE", "pcaps/5").status_code == 204
     assert ("exit", {}) in stack.pcap.log
+
+
+def test_cpu_usage_lists_the_pcaps_lcores(stack):
+    got = [e for e in call(stack, "GET", "cpu_usage").json() if e["proc-type"] == "pcap"]
+    assert got == [{"proc-type": "pcap", "client-id": 5, "master-lcore": 2,
+                    "lcores": [2, 3, 4, 5]}]
