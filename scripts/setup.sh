@@ -21,6 +21,7 @@ PACKAGES=(
     pkg-config gcc make libelf-dev zlib1g-dev libpcap-dev gcc-multilib
     prometheus tmux graphviz
     qemu-system-x86 openssh-client iperf3
+    liblz4-dev lz4 tshark
     chromium
 )
 OPTIONAL_PACKAGES=(xdp-tools)

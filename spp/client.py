@@ -144,6 +144,12 @@ class Client:
     def mirror_status(self, sec_id: int) -> dict[str, Any]:
         return self._object(f"mirrors/{sec_id}")
 
+    def pcap_ids(self) -> list[int]:
+        return [p["client-id"] for p in self.processes() if p.get("type") == "pcap"]
+
+    def pcap_status(self, sec_id: int) -> dict[str, Any]:
+        return self._object(f"pcaps/{sec_id}")
+
     def primary_status(self) -> dict[str, Any]:
         return self._object("primary/status")
 

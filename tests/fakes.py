@@ -14,6 +14,7 @@ import json
 import re
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from spp import wire
@@ -366,6 +367,72 @@ class FakeMirror(FakeProc):
         raise Refused(f"unknown mirror command '{cmd}'")
 
 
+class FakePcapDataPlane:
+    """spp_pcap's C side as the model sees it: writers that count, no files."""
+
+    def __init__(self, writers: tuple[int, ...] = (4, 5)) -> None:
+        self.lcores = writers
+        self.stem = ""
+        self.files = 0
+        self.running = False
+        self.calls: list[str] = []
+        self.fail: str | None = None  # the reason the next start is refused
+
+    def start(self, stem: str) -> None:
+        from spp.native import NativeError
+
+        if self.fail is not None:
+            raise NativeError(self.fail)
+        self.calls.append(f"start {stem}")
+        self.stem, self.files, self.running = stem, 1, True
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+        self.running = False
+
+    def counters(self) -> dict[str, int]:
+        return {"received": 10, "written": 9, "dropped": 1}
+
+    def writers(self) -> list[Any]:
+        from spp.proc.pcap import WriterInfo
+
+        return [WriterInfo(lc, self.files, 4 + i, 0, 100, 0, self.running, self.stem)
+                for i, lc in enumerate(self.lcores)]
+
+
+class FakePcap(FakeProc):
+    """spp_pcap as the controller sees it: its real model on a fake data plane."""
+
+    kind = "pcap"
+
+    def __init__(self, client_id: int = 5) -> None:
+        import datetime as dt
+
+        from spp.proc.pcap import PcapModel
+        from spp.resources import parse_port
+
+        super().__init__()
+        self.client_id = client_id
+        self.dp = FakePcapDataPlane()
+        self.model = PcapModel(client_id, 2, 3, parse_port("phy:0"), Path("/tmp/cap"),
+                               1 << 30, 65535, self.dp,
+                               clock=lambda: dt.datetime(2026, 1, 2, 3, 4, 5))
+
+    def hello(self) -> dict[str, Any]:
+        return {"type": "pcap", "client_id": self.client_id, "pid": 4600 + self.client_id,
+                "version": self.version}
+
+    def handle(self, cmd: str, args: dict[str, Any]) -> Any:
+        from spp.errors import SppError
+
+        if cmd == "exit":
+            return None
+        try:
+            return self.model.handle(cmd, args)
+        except SppError as exc:  # the model's reason and code, as the agent sends them
+            raise Refused(exc.reason, exc.code) from None
+
+
 class Stack:
     """Controller + fakes on one event loop in a background thread."""
 
@@ -403,6 +470,8 @@ class Stack:
             return proc.client_id in reg.nfvs
         if isinstance(proc, FakeMirror):
             return proc.client_id in reg.mirrors
+        if isinstance(proc, FakePcap):
+            return proc.client_id in reg.pcaps
         return reg.primary is not None
 
     def drop(self, proc: FakeProc) -> None:

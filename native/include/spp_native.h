@@ -284,6 +284,53 @@ int spp_nfv_port_counters(unsigned handle, struct spp_port_counters *out);
  * write are claimed first; a refusal leaves the patches as they were.
  */
 int spp_nfv_apply(const uint16_t *src, const uint16_t *dst, unsigned nb, int forwarding);
+/*
+ * ---- spp_pcap secondary ----
+ * One receive lcore (the first worker of -l) takes bursts from the
+ * captured port and hands them to the writer lcores (the other workers)
+ * through their rings; a writer writes pcap records (nanosecond
+ * timestamps) as LZ4 frames to DIR/STEM.W.SEQ.pcap.lz4 (W from 1; SEQ
+ * from 1, the next one past fsize bytes).
+ */
+#define SPP_PCAP_MAX_WRITERS 16
+#define SPP_PCAP_RING_SIZE 4096      /* slots of a writer's ring */
+#define SPP_PCAP_SNAPLEN_MAX 65535
+#define SPP_PCAP_PATH_MAX 256        /* an output directory, a file stem */
+struct spp_pcap_counters {
+	uint64_t received;   /* frames taken from the captured port in this capture */
+	uint64_t written;    /* records written */
+	uint64_t dropped;    /* not written: no room in the writer rings, or a write error */
+};
+struct spp_pcap_writer_info {
+	uint32_t lcore;
+	uint32_t files;      /* SEQ of its open (or last) file; 0: none */
+	uint64_t written;
+	uint64_t lost;       /* dequeued but not written after a write error */
+	uint64_t bytes;      /* compressed bytes of this capture's files */
+	int32_t error;       /* errno of the write error that stopped it; 0: none */
+	int32_t open;        /* its file is open (capture running) */
+	char stem[SPP_PCAP_PATH_MAX];
+};
+/* attach, open the port (phy:N or ring:N), make the writer rings; returns the writers */
+int spp_pcap_attach(unsigned client_id, int res_type, unsigned res_id, unsigned queue,
+		    const char *out_dir, uint64_t fsize, uint32_t snaplen);
+int spp_pcap_start_workers(void);
+/* take the port's reading side, open every writer's first file, start receiving */
+int spp_pcap_capture_start(const char *stem);
+/* stop receiving, let the writers empty their rings and finish their files */
+int spp_pcap_capture_stop(void);
+/* 1 while capturing, else 0 */
+int spp_pcap_counters(struct spp_pcap_counters *out);
+int spp_pcap_writer_info(unsigned idx, struct spp_pcap_writer_info *out);
+int spp_pcap_rx_lcore(void);
+/* tests: while set, writers take nothing from their rings until capture stops */
+int spp_pcap_hold_writers(int hold);
+int spp_pcap_detach(void);
+/* Write n frames (lens[i] bytes each, back to back in data) as writer `index` would,
+ * timestamps ts0_ns + i; returns the number of files. Needs no EAL. */
+int spp_pcap_file_write(const char *dir, const char *stem, unsigned index, uint64_t fsize,
+			uint32_t snaplen, const uint8_t *data, const uint32_t *lens, unsigned n,
+			uint64_t ts0_ns);
 /* ---- cycle accounting (either process) ---- */
 uint64_t spp_tsc_hz(void);
 int spp_lcore_cycles(unsigned lcore, struct spp_cycles *out);

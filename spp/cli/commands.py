@@ -20,6 +20,7 @@ VF_CMDS = ("status", "component", "port", "classifier_table", "exit")
 NFV_CMDS = ("status", "add", "del", "patch", "forward", "stop", "exit")
 MIRROR_CMDS = ("status", "component", "port", "exit")
 MIRROR_ROLES = ("mirror",)
+PCAP_CMDS = ("status", "start", "stop", "exit")
 PRI_CMDS = ("status", "clear", "launch", "patch", "forward", "stop", "xdp_offload", "exit")
 ROLES = ("forward", "merge", "classifier", "classifier_mac")
 
@@ -103,6 +104,25 @@ def mirror_action(sec_id: int, words: list[str]) -> Action:
         return _port(base, args)
     if cmd in MIRROR_CMDS:
         raise _syntax(cmd)
+    raise CommandError(f'Invalid command "{cmd}".')
+
+
+def pcap_action(sec_id: int, words: list[str]) -> Action:
+    """`pcap N; status|start|stop|exit`."""
+    if not words:
+        raise CommandError('Invalid command "".')
+    cmd, args = words[0], words[1:]
+    base = f"pcaps/{sec_id}"
+    if cmd in PCAP_CMDS and args:
+        raise _syntax(cmd)
+    if cmd == "status":
+        return Action("GET", base, done=statusfmt.pcap_status)
+    if cmd in ("start", "stop"):
+        return Action("PUT", f"{base}/capture", {"action": cmd},
+                      lambda _r: "Start packet capture." if cmd == "start"
+                      else "Stop packet capture.")
+    if cmd == "exit":
+        return Action("DELETE", base, done=lambda _r: f"Exit pcap {sec_id}.")
     raise CommandError(f'Invalid command "{cmd}".')
 
 

@@ -6,12 +6,20 @@ import glob
 import os
 from typing import Any, Protocol
 
-from spp.cli.commands import MIRROR_CMDS, MIRROR_ROLES, NFV_CMDS, PRI_CMDS, ROLES, VF_CMDS
+from spp.cli.commands import (
+    MIRROR_CMDS,
+    MIRROR_ROLES,
+    NFV_CMDS,
+    PCAP_CMDS,
+    PRI_CMDS,
+    ROLES,
+    VF_CMDS,
+)
 from spp.resources import is_ascii_id
 
 TOP_CMDS = ("bye", "cd", "config", "env", "exit", "help", "history", "ls", "mirror",
-            "mkdir", "nfv", "playback", "pri", "pwd", "record", "redo", "server", "status",
-            "topo", "vf")
+            "mkdir", "nfv", "pcap", "playback", "pri", "pwd", "record", "redo", "server",
+            "status", "topo", "vf")
 FILE_CMDS = ("playback", "record", "cd", "ls", "mkdir", "topo")
 
 
@@ -23,6 +31,7 @@ class Source(Protocol):
     def nfv_status(self, sec_id: int) -> dict[str, Any]: ...
     def mirror_ids(self) -> list[int]: ...
     def mirror_status(self, sec_id: int) -> dict[str, Any]: ...
+    def pcap_ids(self) -> list[int]: ...
 
 
 def _safe(fn: Any, *args: Any, default: Any) -> Any:
@@ -83,6 +92,8 @@ def candidates(line: str, src: Source, config_keys: tuple[str, ...] = ()) -> lis
             return _filter(_nfv(int(hw[1]), words, src), words[-1])
         if hw[:1] == ["mirror"] and len(hw) == 2 and is_ascii_id(hw[1]):
             return _filter(_mirror(int(hw[1]), words, src), words[-1])
+        if hw[:1] == ["pcap"] and len(hw) == 2 and is_ascii_id(hw[1]):
+            return _filter(list(PCAP_CMDS) if len(words) == 1 else [], words[-1])
         return []
     words = line.split()
     if line == "" or line[-1].isspace():
@@ -97,6 +108,8 @@ def candidates(line: str, src: Source, config_keys: tuple[str, ...] = ()) -> lis
         return _filter([f"{i};" for i in _safe(src.nfv_ids, default=[])], cur)
     if cmd == "mirror" and pos == 1:
         return _filter([f"{i};" for i in _safe(src.mirror_ids, default=[])], cur)
+    if cmd == "pcap" and pos == 1:
+        return _filter([f"{i};" for i in _safe(src.pcap_ids, default=[])], cur)
     if cmd == "bye" and pos == 1:
         return _filter(["sec", "all"], cur)
     if cmd == "server" and pos == 1:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from spp import defaults, rundir
-from spp.cli import host, mirror, nfv, primary, vf, xdp
+from spp.cli import host, mirror, nfv, pcap, primary, vf, xdp
 from spp.cli.common import client, ctl_addr, fail
 from spp.errors import SppError
 from spp.metrics import cli as metrics_cli
@@ -30,6 +30,7 @@ app.add_typer(primary.app, name="primary")
 app.add_typer(vf.app, name="vf")
 app.add_typer(nfv.app, name="nfv")
 app.add_typer(mirror.app, name="mirror")
+app.add_typer(pcap.app, name="pcap")
 
 
 class AuthMode(enum.StrEnum):

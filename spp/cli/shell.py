@@ -33,6 +33,7 @@ HELP = """Commands:
   nfv ID; status|add RES_UID|del RES_UID|patch SRC DST|patch reset|forward|stop|exit
   mirror ID; status|component start NAME CORE mirror|component stop NAME|exit
   mirror ID; port add|del RES_UID [nq Q] DIR NAME
+  pcap ID; status|start|stop|exit
   topo term | topo FILE.dot|.svg|.png|.json|.yaml [FTYPE] | topo http (live page address)
   playback FILE | record FILE | history | redo N | server [list|N|add ADDR|del N]
   config [KEY [VALUE]] | env | pwd | cd DIR | ls [DIR] | mkdir DIR
@@ -87,12 +88,12 @@ class Shell:
         if not line or line.startswith("#"):
             return
         target, sec, words = C.split_target(line)
-        if ";" in line and target in ("vf", "nfv", "mirror", "pri"):
+        if ";" in line and target in ("vf", "nfv", "mirror", "pcap", "pri"):
             self._proc_line(target, sec, words)
         else:
             parts = line.split()
             handler = getattr(self, f"do_{parts[0]}", None)
-            if handler is None or parts[0] in ("vf", "nfv", "mirror", "pri"):
+            if handler is None or parts[0] in ("vf", "nfv", "mirror", "pcap", "pri"):
                 raise C.CommandError(f'Invalid command "{parts[0]}".')
             handler(parts[1:])
         if self.record_file is not None and line.split()[0] not in NOT_RECORDED:
@@ -110,6 +111,8 @@ class Shell:
             build = C.nfv_action if target == "nfv" else C.vf_action
             if target == "mirror":
                 build = C.mirror_action
+            if target == "pcap":
+                build = C.pcap_action
             action = build(int(sec), words)
         self.out(C.execute(self.client, action))
 
@@ -139,7 +142,8 @@ class Shell:
         errors = []
         for kind, ids, build in (("vf", cl.vf_ids(), C.vf_action),
                                  ("nfv", cl.nfv_ids(), C.nfv_action),
-                                 ("mirror", cl.mirror_ids(), C.mirror_action)):
+                                 ("mirror", cl.mirror_ids(), C.mirror_action),
+                                 ("pcap", cl.pcap_ids(), C.pcap_action)):
             for sec_id in ids:
                 try:
                     self.out(C.execute(cl, build(sec_id, ["exit"])))
@@ -451,6 +455,9 @@ class _CompleteSource:
 
     def mirror_status(self, sec_id: int) -> dict[str, Any]:
         return self.client.mirror_status(sec_id)
+
+    def pcap_ids(self) -> list[int]:
+        return self.client.pcap_ids()
 
 
 def main(servers: list[str]) -> int:

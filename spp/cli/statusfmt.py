@@ -88,6 +88,32 @@ def mirror_status(st: dict[str, Any]) -> str:
     return "\n".join(lines + restored_lines(st))
 
 
+def pcap_status(st: dict[str, Any]) -> str:
+    """`pcap N; status` in upstream's shape, then the counters of the capture."""
+    cores = st.get("core", [])
+    lines = [
+        "Basic Information:",
+        f"  - client-id: {st.get('client-id')}",
+        f"  - status: {st.get('status')}",
+        "  - lcore_ids:",
+        f"    - master: {st.get('master-lcore')}",
+        f"    - slaves: [{', '.join(str(c.get('core')) for c in cores)}]",
+        "Components:",
+    ]
+    for core in cores:
+        lines.append(f"  - core:{core.get('core')} {core.get('role')}")
+        if core.get("role") == "receive":
+            rx = core.get("rx_port", [])
+            lines.append(f"    - rx: {rx[0]['port'] if rx else ''}")
+        else:
+            lines.append(f"    - filename: {core.get('filename', '')}")
+    c = st.get("counters")
+    if isinstance(c, dict):
+        lines.append(f"Counters: received {c.get('received')}, written {c.get('written')}, "
+                     f"dropped {c.get('dropped')}")
+    return "\n".join(lines)
+
+
 def nfv_status(st: dict[str, Any]) -> str:
     """`nfv N; status` in upstream spp_nfv's shape: a patched port shows `-> DST`."""
     master = st.get("master-lcore")

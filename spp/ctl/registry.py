@@ -14,7 +14,7 @@ from spp.defaults import API_ADDR
 
 log = logging.getLogger("spp.ctl")
 
-SECONDARY_TYPES = ("vf", "nfv", "mirror")  # the processes the secondary port accepts
+SECONDARY_TYPES = ("vf", "nfv", "mirror", "pcap")  # the processes the secondary port accepts
 
 
 class Registry:
@@ -31,20 +31,24 @@ class Registry:
         self.vfs: dict[int, ProcConn] = {}
         self.nfvs: dict[int, ProcConn] = {}
         self.mirrors: dict[int, ProcConn] = {}
+        self.pcaps: dict[int, ProcConn] = {}
 
     def processes(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []
         if self.primary is not None:
             out.append({"type": "primary"})
-        for kind, conns in (("nfv", self.nfvs), ("vf", self.vfs), ("mirror", self.mirrors)):
+        for kind, conns in (("nfv", self.nfvs), ("vf", self.vfs), ("mirror", self.mirrors),
+                            ("pcap", self.pcaps)):
             for cid in sorted(conns):
                 out.append({"type": kind, "client-id": cid})
         return out
 
     def secondaries(self, kind: str) -> dict[int, ProcConn]:
-        """The connected secondaries of `kind` (vf, nfv or mirror), by client id."""
+        """The connected secondaries of `kind` (vf, nfv, mirror or pcap), by client id."""
         if kind == "mirror":
             return self.mirrors
+        if kind == "pcap":
+            return self.pcaps
         return self.nfvs if kind == "nfv" else self.vfs
 
     async def handle_primary(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
@@ -68,7 +72,7 @@ class Registry:
                           f"(this controller speaks {wire.VERSION}).")
         kind = hello.get("type")
         if kind != expect and not (expect == "secondary" and kind in SECONDARY_TYPES):
-            what = "secondary (vf, nfv, mirror)" if expect == "secondary" else expect
+            what = "secondary (vf, nfv, mirror, pcap)" if expect == "secondary" else expect
             return None, f"this port accepts {what} processes only."
         return hello, ""
 
@@ -100,7 +104,8 @@ class Registry:
                     await _reject(w, where, "client_id must be a non-negative integer.")
                     return
                 kind = str(hello["type"])
-                old = self.vfs.get(cid) or self.nfvs.get(cid) or self.mirrors.get(cid)
+                old = (self.vfs.get(cid) or self.nfvs.get(cid) or self.mirrors.get(cid)
+                       or self.pcaps.get(cid))
                 if old is not None and not old.closed.is_set():
                     await _reject(w, where, f"client-id {cid} is already connected.")
                     return
@@ -140,7 +145,7 @@ class Registry:
 
     def close_all(self) -> None:
         for conn in [self.primary, *self.vfs.values(), *self.nfvs.values(),
-                     *self.mirrors.values()]:
+                     *self.mirrors.values(), *self.pcaps.values()]:
             if conn is not None:
                 conn.close()
 

@@ -180,7 +180,8 @@ async def get_cpu_usage(request: web.Request) -> web.Response:
     reg = request.app[REG]
     out: list[dict[str, Any]] = []
     conns = ([reg.primary] if reg.primary else []) + [reg.vfs[k] for k in sorted(reg.vfs)] \
-        + [reg.nfvs[k] for k in sorted(reg.nfvs)] + [reg.mirrors[k] for k in sorted(reg.mirrors)]
+        + [reg.nfvs[k] for k in sorted(reg.nfvs)] + [reg.mirrors[k] for k in sorted(reg.mirrors)] \
+        + [reg.pcaps[k] for k in sorted(reg.pcaps)]
     for conn in conns:
         try:
             st = await _call(request, conn, "status")
@@ -204,10 +205,11 @@ def cpu_usage_entry(conn: ProcConn, st: dict[str, Any]) -> dict[str, Any]:
                 "lcores": lcores, **cpu_cycles(st)}
     workers = st.get("worker-lcores")
     if workers is None:
-        workers = [c["core"] for c in st.get("components", []) if "core" in c]
+        comps = st.get("core", []) if conn.kind == "pcap" else st.get("components", [])
+        workers = [c["core"] for c in comps if "core" in c]
     lcores = sorted({*([master] if isinstance(master, int) else []), *workers})
     return {
-        "proc-type": "mirror" if conn.kind == "mirror" else "vf",
+        "proc-type": conn.kind if conn.kind in ("mirror", "pcap") else "vf",
         "client-id": conn.client_id,
         "master-lcore": master,
         "lcores": lcores,
@@ -439,6 +441,31 @@ async def put_mirror_component_ports(request: web.Request) -> web.Response:
     conn = _mirror(request)
     name = _component_name(request)
     await _call(request, conn, "port", v.component_port(await _body(request), name))
+    return _no_content()
+
+
+# ---- pcap (upstream's /v1/pcaps) ----------------------------------------------
+
+
+def _pcap(request: web.Request) -> ProcConn:
+    return _secondary(request, "pcap")
+
+
+@routes.get("/v1/pcaps/{sec_id}")
+async def get_pcap(request: web.Request) -> web.Response:
+    return web.json_response(await _status(request, _pcap(request)))
+
+
+@routes.put("/v1/pcaps/{sec_id}/capture")
+async def put_pcap_capture(request: web.Request) -> web.Response:
+    conn = _pcap(request)
+    await _call(request, conn, v.pcap_capture(await _body(request)))
+    return _no_content()
+
+
+@routes.delete("/v1/pcaps/{sec_id}")
+async def delete_pcap(request: web.Request) -> web.Response:
+    await _call(request, _pcap(request), "exit")
     return _no_content()
 
 

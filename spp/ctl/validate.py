@@ -225,3 +225,11 @@ def classifier_table_batch(body: list[Any]) -> dict[str, Any]:
         except Refused as exc:
             raise type(exc)(f"entry {i}: {exc.reason}") from None
     return {"entries": entries}
+
+
+# ---- pcap ----------------------------------------------------------------------
+
+def pcap_capture(body: dict[str, Any]) -> str:
+    """`{"action": "start"|"stop"}` -> the spp_pcap command."""
+    require(body, "action")
+    return choice(body, "action", ("start", "stop"))

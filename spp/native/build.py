@@ -75,7 +75,7 @@ def make_builder() -> FFI:
             "-Wno-sign-compare",
             "-DALLOW_EXPERIMENTAL_API",
         ],
-        extra_link_args=[*pkg_config("--libs"), "-lrte_bus_vdev"],
+        extra_link_args=[*pkg_config("--libs"), "-lrte_bus_vdev", "-llz4"],
     )
     return ffi
 

@@ -98,6 +98,17 @@ class Stack:
         self._await(name, {"type": "mirror", "client-id": client_id},
                     f"mirror {client_id} to register")
 
+    def start_pcap(self, client_id: int = 1, lcores: str = "2,3,4", *extra: str,
+                   env: dict[str, str] | None = None) -> None:
+        """spp_pcap `client_id` in upstream's form (`-- --client-id ID -s HOST:PORT -c ...`);
+        `extra` holds -c RES_UID and the other app options."""
+        name = f"pcap{client_id}"
+        self._spawn(name, ["pcap", "-l", lcores, "--proc-type=secondary", "--",
+                           "--client-id", str(client_id), "-s", f"127.0.0.1:{self.sec_port}",
+                           *extra], env)
+        self._await(name, {"type": "pcap", "client-id": client_id},
+                    f"pcap {client_id} to register")
+
     def nfv_status(self, cid: int = 1) -> dict[str, Any]:
         return self.client.nfv_status(cid)
 

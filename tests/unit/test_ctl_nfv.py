@@ -138,6 +138,6 @@ def test_secondary_port_takes_only_the_secondaries_it_knows(stack):
         w.close()
         return line
 
-    assert stack.run(hello("pcap")) == {
-        "reject": "this port accepts secondary (vf, nfv, mirror) processes only."}
+    assert stack.run(hello("bogus")) == {
+        "reject": "this port accepts secondary (vf, nfv, mirror, pcap) processes only."}
     assert stack.run(hello("primary"))["reject"].startswith("this port accepts secondary")
