@@ -7,6 +7,7 @@ import os
 from typing import Any, Protocol
 
 from spp.cli.commands import MIRROR_CMDS, MIRROR_ROLES, NFV_CMDS, PRI_CMDS, ROLES, VF_CMDS
+from spp.kinds import SECONDARY_KINDS
 from spp.resources import is_ascii_id
 
 TOP_CMDS = ("bye", "cd", "config", "env", "exit", "help", "history", "ls", "mirror",
@@ -122,7 +123,7 @@ def _pri(words: list[str]) -> list[str]:
         if pos == 2 and words[1] != "reset":
             return ["DST"]
     if words[0] == "launch" and pos == 1:
-        return ["vf"]
+        return list(SECONDARY_KINDS)
     return []
 
 
