@@ -38,6 +38,8 @@ from spp.kinds import SECONDARY_KINDS, app_client_id
 from spp.metrics.server import DEFAULT_ADDR as METRICS_ADDR
 from spp.safefile import UnsafeFile
 
+EXIT_GRACE_S = 10.0  # `down`: how long a process told to exit may take to be gone
+
 
 class UpError(Exception):
     pass
@@ -346,6 +348,36 @@ def _down_targets(topology: str | None) -> tuple[Any, list[Any]]:
     return topo, states or [load_state(topo.name) or topo]
 
 
+def _live_pids(inst: str, problems: list[str]) -> dict[str, int]:
+    """Pid file name -> the live SPP process it names, for every pid file of `inst`; a
+    pid file that is refused (it is set aside, naming nothing) is one line in `problems`."""
+    out = {}
+    for path in rundir.pid_files(inst):
+        try:
+            pid = rundir.read_pid(path)
+        except UnsafeFile as exc:
+            problems.append(str(exc))
+            continue
+        if pid is not None and rundir.is_ours(pid):
+            out[path.stem] = pid
+    return out
+
+
+def _wait_gone(pids: dict[str, int], echo: Any, grace: float = EXIT_GRACE_S) -> None:
+    """Until the processes `pids` are gone: a process told to exit removes its pid file
+    before its EAL clean-up ends, so the pid file sweep may not have seen it. What still
+    runs after `grace` seconds is stopped by its pid."""
+    deadline = time.monotonic() + grace
+    left = dict(pids)
+    while left and time.monotonic() < deadline:
+        left = {n: p for n, p in left.items() if rundir.pid_alive(p) and rundir.is_ours(p)}
+        time.sleep(0.05 if left else 0)
+    for name, pid in left.items():
+        if rundir.pid_alive(pid) and rundir.is_ours(pid):
+            rundir.stop_pid(pid)
+            echo(f"stopped {name} (pid {pid})")
+
+
 def down(ctl_bind: str | None = None, topology: str | None = None, host: bool = True,
          echo: Any = print) -> list[str]:
     """Stop what `up` started for this instance, even after a crash; returns problems seen.
@@ -359,6 +391,7 @@ def down(ctl_bind: str | None = None, topology: str | None = None, host: bool = 
         return [str(exc)]
     inst = topo.file_prefix
     cl = Client(f"{ctl_bind or topo.ctl.bind}:{topo.ctl.api_port}", timeout=3.0)
+    running = _live_pids(inst, problems)
     with contextlib.suppress(SppError):
         procs = cl.processes()
         for p in procs:
@@ -379,6 +412,7 @@ def down(ctl_bind: str | None = None, topology: str | None = None, host: bool = 
             continue
         if pid is not None:
             echo(f"stopped {path.stem} (pid {pid})")
+    _wait_gone(running, echo)
     if host:
         try:
             from spp.host.updown import HostError, host_down
