@@ -61,7 +61,9 @@ DATAPLANE: tuple[tuple[str, tuple[Panel, ...]], ...] = (
         Panel("Classifier entries", ((f"spp_classifier_entries{{{VF}}}", "vf {{client_id}}"),),
               kind="stat"),
         Panel("Patches and forwarding (nfv, primary)", (
-            ("count by (proc, client_id) (spp_patch_info)", "{{proc}} {{client_id}} patches"),
+            # 0 patches for a process that reports forwarding and has none
+            ("count by (proc, client_id) (spp_patch_info) or spp_forwarding * 0",
+             "{{proc}} {{client_id}} patches"),
             ("spp_forwarding", "{{proc}} {{client_id}} forwarding"),
         ), kind="stat",
             description="Patches of each nfv and of the primary; forwarding 1 while it "
