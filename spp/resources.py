@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from spp.errors import Refused
+from spp.kinds import SECONDARY_KINDS, SecondaryKind
 from spp.native import limits
 from spp.native.limits import SPP_MAX_LCORES as MAX_LCORES
 from spp.native.limits import SPP_MAX_PHY as MAX_PHY
@@ -220,20 +221,23 @@ LAUNCH_EAL_OPTS = (
     "--vfio-intr", "--base-virtaddr", "--legacy-mem", "--socket-mem", "--socket-limit",
     "--single-file-segments", "--huge-dir", "--huge-unlink", "--match-allocations", "--syslog",
 )
-LAUNCH_APP_OPTS = ("--client-id", "-s", "--vhost-client")
-LAUNCH_PROC_NAMES = ("spp_vf", "vf")
+LAUNCH_APP_OPTS = SECONDARY_KINDS["vf"].app_opts
+# every secondary type by upstream's binary name and by its short name
+LAUNCH_PROC_NAMES = tuple(n for k in SECONDARY_KINDS.values() for n in (k.proc_name, k.name))
 MAX_OPTS = 32           # options per group
 MAX_OPT_VALUE = 256     # characters of one option value
 _OPT_VALUE = re.compile(rf"[\x21-\x7e]{{0,{MAX_OPT_VALUE}}}")  # printable ASCII, no blank
 
 
-def check_launch_opts(opts: object, group: str) -> dict[str, str | None]:
+def check_launch_opts(opts: object, group: str,
+                      kind: SecondaryKind = SECONDARY_KINDS["vf"]) -> dict[str, str | None]:
     """`{"-l": "1,4-7", "--no-pci": null, "-m": 512}` -> option -> value (None: a flag).
 
-    `group` is "eal" or "app". Unknown options, values that are not short
-    printable words and more than MAX_OPTS options are refused.
+    `group` is "eal" or "app" (the application options of secondary `kind`).
+    Unknown options, values that are not short printable words and more than
+    MAX_OPTS options are refused.
     """
-    known = LAUNCH_EAL_OPTS if group == "eal" else LAUNCH_APP_OPTS
+    known = LAUNCH_EAL_OPTS if group == "eal" else kind.app_opts
     label = "EAL" if group == "eal" else "application"
     if not isinstance(opts, dict):
         raise ResourceError(f"{label} options must be an object of option: value")
@@ -243,8 +247,8 @@ def check_launch_opts(opts: object, group: str) -> dict[str, str | None]:
     for key, value in opts.items():
         if key not in known:
             some = ", ".join(known[:6]) + (", ..." if len(known) > 6 else "")
-            raise ResourceError(f"{label} option '{_show(key)}' is not one spp_vf takes "
-                                f"({some})")
+            raise ResourceError(f"{label} option '{_show(key)}' is not one "
+                                f"{kind.proc_name} takes ({some})")
         if value is None or value == "":
             out[key] = None
         elif isinstance(value, int) and not isinstance(value, bool):

@@ -15,6 +15,7 @@ from spp import resources as R
 from spp.cli import statusfmt
 from spp.client import Client
 from spp.errors import ProcessGone, Refused, Timeout
+from spp.kinds import SECONDARY_KINDS, secondary_kind
 
 VF_CMDS = ("status", "component", "port", "classifier_table", "exit")
 NFV_CMDS = ("status", "add", "del", "patch", "forward", "stop", "exit")
@@ -251,48 +252,77 @@ def _opts(tokens: list[str]) -> dict[str, str]:
 
 
 def _launch(args: list[str]) -> Action:
-    usage = "launch vf SEC_ID EAL_OPTS -- APP_OPTS"
-    if len(args) < 2 or args[0] != "vf" or "--" not in args:
+    """`launch TYPE [SEC_ID] EAL -- APP` as upstream: TYPE a secondary type of spp.kinds
+    (`nfv` or `spp_nfv`); without SEC_ID the id is the one the application options give
+    (`-n` of spp_nfv, else `--client-id`)."""
+    names = "|".join(SECONDARY_KINDS)
+    usage = f"launch {names} SEC_ID EAL_OPTS -- APP_OPTS"
+    kind = secondary_kind(args[0]) if args else None
+    if kind is None or len(args) < 2 or "--" not in args:
         raise _syntax(usage)
-    sec_id = _int(args[1], "secondary id")
     sep = args.index("--")
-    eal, app = _opts(args[2:sep]), _opts(args[sep + 1:])
+    given = None if args[1].startswith("-") else args[1]
+    eal = _opts(args[1 if given is None else 2:sep])
+    app = _opts(args[sep + 1:])
+    raw_id = given if given is not None else next(
+        (app[o] for o in kind.id_opts if app.get(o)), None)
+    if raw_id is None:
+        raise CommandError(f"Secondary ID is required: launch {kind.name} SEC_ID ... "
+                           f"or {kind.id_opt} SEC_ID after --.")
+    sec_id = _int(raw_id, "secondary id")
     eal.setdefault("--proc-type", "secondary")
-    app.setdefault("--client-id", str(sec_id))
-    body = {"proc_name": "spp_vf", "client_id": str(sec_id), "eal": eal, "app": app}
+    for opt in kind.id_opts:  # the id options given follow SEC_ID, as upstream's CLI does
+        if opt in app:
+            app[opt] = str(sec_id)
+    if not any(o in app for o in kind.id_opts):
+        app[kind.id_opt] = str(sec_id)
+    body = {"proc_name": kind.proc_name, "client_id": str(sec_id), "eal": eal, "app": app}
+    label = kind.label(sec_id)
 
     def not_running(client: Client) -> None:
-        if sec_id in client.vf_ids():
-            raise CommandError(f"Cannot launch vf:{sec_id}: it is already running.")
+        for p in client.processes():
+            if p.get("type") == kind.name and p.get("client-id") == sec_id:
+                raise CommandError(f"Cannot launch {label}: it is already running.")
+            if p.get("type") != "primary" and p.get("client-id") == sec_id:
+                raise CommandError(f"Cannot launch {label}: secondary id {sec_id} is "
+                                   f"already used by {p.get('type')}:{sec_id}.")
 
     return Action("PUT", "primary/launch", body,
-                  lambda _r: f"Send request to launch vf:{sec_id}.",
-                  before=not_running, after=lambda client: wait_launched(client, sec_id))
+                  lambda _r: f"Send request to launch {label}.",
+                  before=not_running,
+                  after=lambda client: wait_launched(client, sec_id, kind=kind.name))
 
 
 LAUNCH_WAIT_S = 20.0
 
 
+def _registered(client: Client, kind: str, sec_id: int) -> bool:
+    return any(p.get("type") == kind and p.get("client-id") == sec_id
+               for p in client.processes())
+
+
 def wait_launched(client: Client, sec_id: int, timeout: float = LAUNCH_WAIT_S,
-                  interval: float = 0.25) -> str:
-    """Wait (bounded) until vf `sec_id` registers, or the primary reports it exited.
+                  interval: float = 0.25, kind: str = "vf") -> str:
+    """Wait (bounded) until secondary `kind` `sec_id` registers, or the primary reports it
+    exited.
 
     Returns the success line; raises SppError with the launched process's own
     one-line reason when it exited, or with a time-out when neither happened.
     """
     deadline = time.monotonic() + timeout
+    label = f"{kind}:{sec_id}"
     while True:
-        if sec_id in client.vf_ids():
-            return f"vf:{sec_id} is up."
+        if _registered(client, kind, sec_id):
+            return f"{label} is up."
         launched = (client.primary_status() or {}).get("launched") or []
         entry = next((e for e in launched if isinstance(e, dict)
                       and e.get("client_id") == sec_id), None)
         if entry is not None and not entry.get("running", True):
             reason = entry.get("reason") or "no reason given"
-            raise ProcessGone(f"vf:{sec_id} exited with code {entry.get('exit_code')}: {reason}")
+            raise ProcessGone(f"{label} exited with code {entry.get('exit_code')}: {reason}")
         if time.monotonic() >= deadline:
             pid = f" (pid {entry['pid']} still runs)" if entry else ""
-            raise Timeout(f"vf:{sec_id} did not register with spp ctl within {timeout:g} s"
+            raise Timeout(f"{label} did not register with spp ctl within {timeout:g} s"
                            f"{pid}.")
         time.sleep(interval)
 

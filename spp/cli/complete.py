@@ -15,6 +15,7 @@ from spp.cli.commands import (
     ROLES,
     VF_CMDS,
 )
+from spp.kinds import SECONDARY_KINDS
 from spp.resources import is_ascii_id
 
 TOP_CMDS = ("bye", "cd", "config", "env", "exit", "help", "history", "ls", "mirror",
@@ -135,7 +136,7 @@ def _pri(words: list[str]) -> list[str]:
         if pos == 2 and words[1] != "reset":
             return ["DST"]
     if words[0] == "launch" and pos == 1:
-        return ["vf"]
+        return list(SECONDARY_KINDS)
     return []
 
 

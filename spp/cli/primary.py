@@ -69,7 +69,7 @@ def stop() -> None:
 
 @app.command("launch", context_settings=PASS)
 def launch_(ctx: typer.Context) -> None:
-    """Launch a secondary: `launch vf ID EAL_OPTS -- APP_OPTS`; waits until it registers
+    """Launch a secondary: `launch vf|nfv|mirror ID EAL_OPTS -- APP_OPTS`; waits until it registers
     and prints its own reason if it exits instead (as `pri; launch` in the shell)."""
     _do(["launch", *ctx.args])
 

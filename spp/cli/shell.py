@@ -25,7 +25,7 @@ CONFIG_HELP = {
 NOT_RECORDED = ("record", "playback", "history", "redo", "bye", "exit", "help")
 HELP = """Commands:
   status                      show spp ctl address, primary and secondaries
-  pri; status|clear|launch vf ID EAL -- APP|patch SRC DST|patch reset|forward|stop|exit
+  pri; status|clear|launch vf|nfv|mirror ID EAL -- APP|patch SRC DST|patch reset|forward|stop|exit
   vf ID; status|component start NAME CORE ROLE|component stop NAME
   vf ID; port add|del RES_UID [nq Q] DIR NAME [add_vlantag VID PCP|del_vlantag]
   vf ID; classifier_table add|del mac MAC RES_UID | vlan VID MAC RES_UID

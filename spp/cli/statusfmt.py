@@ -24,8 +24,8 @@ def restored_lines(st: dict[str, Any]) -> list[str]:
     r = st.get("restored")
     if not isinstance(r, dict):
         return []
-    counts = ", ".join(f"{r[k]} {k}" for k in ("components", "ports", "classifier_table",
-                                               "patches") if k in r)
+    counts = ", ".join(f"{r[k]} {k}" for k in ("components", "ports", "ports_deleted",
+                                               "classifier_table", "patches") if k in r)
     lines = [f"Restored: {counts} (pid {r.get('pid')})"]
     lines += [f"  - failed: {f}" for f in r.get("failed") or []]
     return lines
@@ -127,7 +127,7 @@ def nfv_status(st: dict[str, Any]) -> str:
     lines.append("- ports:")
     for port in st.get("ports", []):
         lines.append(f"  - {port} -> {dst[port]}" if port in dst else f"  - {port}")
-    return "\n".join(lines)
+    return "\n".join(lines + restored_lines(st))
 
 
 def _datapath(patch: dict[str, Any]) -> str:

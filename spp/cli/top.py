@@ -1,13 +1,15 @@
 """`spp top`: a live terminal view of packet rates, drops, lcore load and ring fill.
 
 It reads the controller's REST API once per interval (GET /processes, /primary/status
-and /vfs/{id}: the same documents scripts read) and shows, per interval:
+and /vfs/{id}, /nfvs/{id}, /mirrors/{id}: the same documents scripts read) and shows,
+per interval:
 
-- ports of the primary (phy, vhost, ring) and of each vf: rx / tx packets per second,
-  drops per second, ring fill (ports that moved nothing in the interval are counted in
-  a caption instead, unless `--all`);
-- components of each vf: rx / tx packets per second, drops per second by reason, busy
-  cycles per packet in the interval;
+- ports of the primary (phy, vhost, ring) and of each secondary (vf, nfv, mirror):
+  rx / tx packets per second, drops per second, ring fill (ports that moved nothing in
+  the interval are counted in a caption instead, unless `--all`);
+- components of each vf and mirror, and patches of each nfv (type `patch`, the rate
+  its source port reads): rx / tx packets per second, drops per second by reason,
+  busy cycles per packet in the interval;
 - worker lcores of every process: busy share and busy cycles per second.
 
 `--once` takes two samples one interval apart, prints one view and exits (for scripts).
@@ -26,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from spp.client import Client, SppError
+from spp.kinds import SECONDARY_KINDS
 
 Key = tuple[str, ...]
 
@@ -102,8 +105,9 @@ def _lcores(s: Sample, proc: str, st: dict[str, Any]) -> None:
         s.counters[("hz", proc)] = hz
 
 
-def _vf(s: Sample, cid: int, st: dict[str, Any]) -> None:
-    c, vf = s.counters, f"vf:{cid}"
+def _secondary(s: Sample, kind: str, cid: int, st: dict[str, Any]) -> None:
+    """A secondary's ports, components (vf, mirror) or patches (nfv), and lcores."""
+    c, vf = s.counters, f"{kind}:{cid}"
     for name, pc in (st.get("port_counters") or {}).items():
         if not isinstance(pc, dict):
             continue
@@ -122,6 +126,12 @@ def _vf(s: Sample, cid: int, st: dict[str, Any]) -> None:
         if isinstance(cyc, dict):
             _put(c, ("comp", vf, name, "_busy"), cyc.get("busy"))
             _put(c, ("comp", vf, name, "_pkts"), cyc.get("packets"))
+    for patch in st.get("patches", []) or []:
+        if not isinstance(patch, dict) or not isinstance(patch.get("src"), str):
+            continue
+        name = f"{patch['src']}->{patch.get('dst')}"
+        s.comps.append({"vf": vf, "name": name, "type": "patch", "core": ""})
+        _put(c, ("comp", vf, name, "rx"), c.get(("vfport", vf, patch["src"], "rx")))
     _lcores(s, vf, st)
 
 
@@ -137,9 +147,11 @@ def take_sample(cl: Client) -> Sample:
             if p.get("type") == "primary":
                 s.procs.append("primary")
                 _primary(s, cl.primary_status())
-            elif p.get("type") == "vf" and isinstance(p.get("client-id"), int):
-                s.procs.append(f"vf:{p['client-id']}")
-                _vf(s, p["client-id"], cl.vf_status(p["client-id"]))
+            elif p.get("type") in SECONDARY_KINDS and isinstance(p.get("client-id"), int):
+                kind, cid = SECONDARY_KINDS[str(p["type"])], p["client-id"]
+                s.procs.append(kind.label(cid))
+                st = cl.get(f"{kind.rest}/{cid}")
+                _secondary(s, kind.name, cid, st if isinstance(st, dict) else {})
         except SppError as exc:
             s.error = f"{p.get('type')}: {exc.reason}"
     return s
@@ -211,7 +223,7 @@ def render(prev: Sample | None, cur: Sample, where: str, show_all: bool = False)
     parts.append(ports)
 
     comps = Table(title="Components", title_justify="left")
-    for col in ("vf", "component", "type", "core", "rx pps", "tx pps", "drops/s by reason",
+    for col in ("process", "component", "type", "core", "rx pps", "tx pps", "drops/s by reason",
                 "cycles/pkt"):
         comps.add_column(col, justify="right" if col in ("rx pps", "tx pps", "cycles/pkt",
                                                         "core") else "left")

@@ -3,15 +3,18 @@
 Uses spp.host.updown.host_up/host_down and the process mains through
 `spp primary start` / `spp vf start`. A topology is one SPP instance: its
 `file_prefix` names the DPDK file prefix, the run directory (spp.rundir:
-<run dir>/<file prefix>/ holds ctl.pid/.log, primary.pid/.log, vf1.pid/.log and
-metrics.pid/.log of the Prometheus exporter) and the XDP pin directory; its
+<run dir>/<file prefix>/ holds ctl.pid/.log, primary.pid/.log, vf1.pid/.log (nfv2,
+mirror3, ... for the topology's other secondaries) and metrics.pid/.log of the
+Prometheus exporter) and the XDP pin directory; its
 `ctl` section the controller's address and ports and the exporter's port
 (default spp.defaults.METRICS_PORT on 127.0.0.1). So several instances run side
 by side, each brought up and down on its own (`spp up --topology A.yaml`,
 `spp down --topology A.yaml`).
 
 A topology's `processes` section replaces the primary's and spp_vf's command
-lines (e.g. `spp vf -l 0,2-13 ... --vhost-client` for VMs that listen); `spp host up`
+lines (e.g. `spp vf -l 0,2-13 ... --vhost-client` for VMs that listen) and adds
+spp_nfv and spp_mirror processes (`nfv:`, `mirror:`, one line or a list), started
+after spp_vf and, like it, stopped and started again when the primary is gone; `spp host up`
 boots its VMs before the controller starts. `spp down` without `--topology`
 takes down the topologies recorded for the default instance (the one `spp up`
 brought up), or the default topology when none is.
@@ -31,8 +34,11 @@ from typing import Any
 from spp import rundir, safefile
 from spp.client import Client, SppError
 from spp.ctl.saved import STATE_NAME
+from spp.kinds import SECONDARY_KINDS, app_client_id
 from spp.metrics.server import DEFAULT_ADDR as METRICS_ADDR
 from spp.safefile import UnsafeFile
+
+EXIT_GRACE_S = 10.0  # `down`: how long a process told to exit may take to be gone
 
 
 class UpError(Exception):
@@ -45,20 +51,18 @@ def _load_topology(name: str) -> Any:
     return load_topology(None if name == "default" else Path(name))
 
 
-def _client_id(vf_args: list[str]) -> int:
-    """`--client-id N` of a spp_vf command line (the process parser has the final word)."""
-    for i, tok in enumerate(vf_args):
-        if tok.startswith("--client-id="):
-            value = tok.split("=", 1)[1]
-        elif tok == "--client-id" and i + 1 < len(vf_args):
-            value = vf_args[i + 1]
-        else:
-            continue
-        try:
-            return int(value)
-        except ValueError:
-            raise UpError(f"topology processes.vf: --client-id '{value}' is not a number") from None
-    raise UpError("topology processes.vf: --client-id is missing")
+def _client_id(args: list[str], kind: str = "vf") -> int:
+    """The client id of a secondary's command line (`spp KIND ARGS`): `--client-id N`,
+    or `-n N` after `--` for spp_nfv (the process parser has the final word)."""
+    sec = SECONDARY_KINDS[kind]
+    value = app_client_id(sec, args)
+    if value is None:
+        raise UpError(f"topology processes.{kind}: {' or '.join(sec.id_opts)} is missing")
+    try:
+        return int(value)
+    except ValueError:
+        raise UpError(f"topology processes.{kind}: client id '{value}' is not a "
+                      "number") from None
 
 
 def _with_prefix(args: tuple[str, ...], file_prefix: str) -> list[str]:
@@ -71,7 +75,8 @@ def _with_prefix(args: tuple[str, ...], file_prefix: str) -> list[str]:
 
 
 def _process_argvs(topo: Any, phys: list[str], bind: str) -> tuple[list[str], list[str]]:
-    """Command lines of the primary and spp_vf: the topology's `processes`, else ours."""
+    """Command lines of the primary and spp_vf: the topology's `processes`, else ours
+    (the other secondaries run only when the topology names them: `_other_parts`)."""
     ctl, prefix = topo.ctl, f"--file-prefix={topo.file_prefix}"
     phy_args = [arg for phy in phys for arg in ("--phy", phy)]
     procs = topo.processes
@@ -172,6 +177,30 @@ def _wait(part: Part, proc: subprocess.Popen[bytes] | None, pid: int, timeout: f
                   f"{timeout:g} s (log {log_file}: {_log_tail(part.name, instance)})")
 
 
+def _listed(cl: Client, kind: str, cid: int) -> bool:
+    """Secondary `kind` `cid` is in the controller's GET /v1/processes."""
+    return any(p.get("type") == kind and p.get("client-id") == cid for p in cl.processes())
+
+
+def _secondary_part(cl: Client, kind: str, args: list[str], cid: int) -> Part:
+    return Part(SECONDARY_KINDS[kind].pid_name(cid), f"{kind} {cid}", args,
+                lambda: _listed(cl, kind, cid), f": spp {' '.join(args)}", secondary=True)
+
+
+def _other_parts(topo: Any, cl: Client, used: dict[int, str]) -> list[Part]:
+    """The topology's other secondaries (nfv, mirror, ...), in file order; a client id is
+    one space for all secondaries (`used`: id -> the process that has it)."""
+    parts = []
+    for kind, line in topo.processes.others:
+        args = [kind, *_with_prefix(line, topo.file_prefix)]
+        cid = _client_id(args[1:], kind)
+        if cid in used:
+            raise UpError(f"topology processes.{kind}: client id {cid} is also {used[cid]}'s")
+        used[cid] = f"{kind} {cid}"
+        parts.append(_secondary_part(cl, kind, args, cid))
+    return parts
+
+
 def _metrics_ready(url: str) -> bool:
     import urllib.request
 
@@ -203,6 +232,7 @@ def _parts(topo: Any, bind: str, restore: bool, metrics: bool, auth: str) -> lis
              f": spp {' '.join(pri_args)}"),
         Part(f"vf{cid}", f"vf {cid}", vf_args, lambda: cid in cl.vf_ids(),
              f": spp {' '.join(vf_args)}", secondary=True),
+        *_other_parts(topo, cl, {cid: f"vf {cid}"}),
     ]
     if metrics:
         url = f"http://{METRICS_ADDR}:{ctl.metrics_port}/metrics"
@@ -318,6 +348,36 @@ def _down_targets(topology: str | None) -> tuple[Any, list[Any]]:
     return topo, states or [load_state(topo.name) or topo]
 
 
+def _live_pids(inst: str, problems: list[str]) -> dict[str, int]:
+    """Pid file name -> the live SPP process it names, for every pid file of `inst`; a
+    pid file that is refused (it is set aside, naming nothing) is one line in `problems`."""
+    out = {}
+    for path in rundir.pid_files(inst):
+        try:
+            pid = rundir.read_pid(path)
+        except UnsafeFile as exc:
+            problems.append(str(exc))
+            continue
+        if pid is not None and rundir.is_ours(pid):
+            out[path.stem] = pid
+    return out
+
+
+def _wait_gone(pids: dict[str, int], echo: Any, grace: float = EXIT_GRACE_S) -> None:
+    """Until the processes `pids` are gone: a process told to exit removes its pid file
+    before its EAL clean-up ends, so the pid file sweep may not have seen it. What still
+    runs after `grace` seconds is stopped by its pid."""
+    deadline = time.monotonic() + grace
+    left = dict(pids)
+    while left and time.monotonic() < deadline:
+        left = {n: p for n, p in left.items() if rundir.pid_alive(p) and rundir.is_ours(p)}
+        time.sleep(0.05 if left else 0)
+    for name, pid in left.items():
+        if rundir.pid_alive(pid) and rundir.is_ours(pid):
+            rundir.stop_pid(pid)
+            echo(f"stopped {name} (pid {pid})")
+
+
 def down(ctl_bind: str | None = None, topology: str | None = None, host: bool = True,
          echo: Any = print) -> list[str]:
     """Stop what `up` started for this instance, even after a crash; returns problems seen.
@@ -331,12 +391,17 @@ def down(ctl_bind: str | None = None, topology: str | None = None, host: bool = 
         return [str(exc)]
     inst = topo.file_prefix
     cl = Client(f"{ctl_bind or topo.ctl.bind}:{topo.ctl.api_port}", timeout=3.0)
+    running = _live_pids(inst, problems)
     with contextlib.suppress(SppError):
-        for sec_id in cl.vf_ids():
+        procs = cl.processes()
+        for p in procs:
+            kind, sec_id = SECONDARY_KINDS.get(str(p.get("type"))), p.get("client-id")
+            if kind is None or not isinstance(sec_id, int):
+                continue
             with contextlib.suppress(SppError):
-                cl.delete(f"vfs/{sec_id}")
-                echo(f"Exit vf {sec_id}.")
-        if any(p["type"] == "primary" for p in cl.processes()):
+                cl.delete(f"{kind.rest}/{sec_id}")
+                echo(f"Exit {kind.name} {sec_id}.")
+        if any(p["type"] == "primary" for p in procs):
             cl.delete("primary")
             echo("Exit primary.")
     for path in rundir.pid_files(inst):
@@ -347,6 +412,7 @@ def down(ctl_bind: str | None = None, topology: str | None = None, host: bool = 
             continue
         if pid is not None:
             echo(f"stopped {path.stem} (pid {pid})")
+    _wait_gone(running, echo)
     if host:
         try:
             from spp.host.updown import HostError, host_down

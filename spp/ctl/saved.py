@@ -1,9 +1,11 @@
 """Configuration that comes back: what each process was told, kept by the controller.
 
 The controller records every configuration command a process acknowledged
-(spp_vf: components, ports with their VLAN operations, classifier table; the
+(spp_vf and spp_mirror: components, ports with their VLAN operations, the
+classifier table; spp_nfv: ports added and deleted, patches, forwarding; the
 primary: ring/vhost ports, patches, forwarding) in a model per process, keyed
-by `primary` or `vf:N`. When a process registers again with another pid after
+by `primary` or `TYPE:N` (`vf:1`, `mirror:2`, `nfv:3`; spp.kinds names which
+model a secondary type uses). When a process registers again with another pid after
 it died (it left without an `exit`), the controller replays that model to it
 before any other command reaches it, logs what came back and shows it as
 `restored` in its status. A process that left by `exit` (`bye`, `spp down`)
@@ -38,6 +40,7 @@ from typing import Any
 
 from spp import resources as R
 from spp import safefile
+from spp.kinds import SECONDARY_KINDS
 
 log = logging.getLogger("spp.ctl")
 
@@ -52,7 +55,14 @@ RESTORE_GATE_S = 30.0           # ... REST commands wait at most this long for a
 VF_COMMANDS = ("component_start", "component_stop", "port", "classifier_table",
                "classifier_table_batch")
 PRIMARY_COMMANDS = ("ports", "patch", "patch_reset", "forward", "stop")
-SAVED_KINDS = ("primary", "vf")  # spp_nfv's patches are not kept (yet): it starts empty
+NFV_COMMANDS = ("add", "del", "patch", "patch_reset", "forward", "stop")
+# the commands each model records: `components` (spp_vf's), `patches` (spp_nfv's)
+MODEL_COMMANDS = {"primary": PRIMARY_COMMANDS, "components": VF_COMMANDS,
+                  "patches": NFV_COMMANDS}
+# process type -> its model; a secondary type whose kind has no `saved` starts empty
+MODELS = {"primary": "primary", **{k.name: k.saved for k in SECONDARY_KINDS.values()
+                                   if k.saved is not None}}
+SAVED_KINDS = tuple(MODELS)
 
 
 MAX_STATE_BYTES = 256 << 20  # a state file or journal larger than this is refused
@@ -80,7 +90,7 @@ def _without_action(args: dict[str, Any]) -> dict[str, Any]:
 class ProcModel:
     """The acknowledged configuration of one process, and what is known of its life."""
 
-    kind: str                                   # primary | vf
+    kind: str                                   # primary | vf | mirror | nfv (MODELS)
     pid: int | None = None
     exited: bool = False                        # left by `exit`
     from_file: bool = False                     # loaded at start, not seen since
@@ -90,14 +100,22 @@ class ProcModel:
     rings: list[str] = field(default_factory=list)                   # primary `ports add`
     patches: dict[str, str] = field(default_factory=dict)            # src -> dst
     forwarding: bool = False
+    added: list[str] = field(default_factory=list)      # nfv `add` (beyond what it starts with)
+    removed: list[str] = field(default_factory=list)    # nfv `del` of a port it starts with
+
+    @property
+    def model(self) -> str:
+        """Which model: primary, components (spp_vf, spp_mirror) or patches (spp_nfv)."""
+        return MODELS[self.kind]
 
     def empty(self) -> bool:
         return not (self.components or self.ports or self.table or self.rings
-                    or self.patches or self.forwarding)
+                    or self.patches or self.forwarding or self.added or self.removed)
 
     def clear(self) -> None:
         self.components, self.ports, self.table = {}, {}, {}
         self.rings, self.patches, self.forwarding = [], {}, False
+        self.added, self.removed = [], []
 
     # -- acknowledged commands
     def apply(self, cmd: str, args: dict[str, Any]) -> None:
@@ -132,6 +150,16 @@ class ProcModel:
             self.patches = {}
         elif cmd in ("forward", "stop"):
             self.forwarding = cmd == "forward"
+        elif cmd == "add":  # spp_nfv starts with every phy port: a re-added one is back
+            if args["port"] in self.removed:
+                self.removed.remove(args["port"])
+            elif args["port"] not in self.added:
+                self.added.append(args["port"])
+        elif cmd == "del":
+            if args["port"] in self.added:
+                self.added.remove(args["port"])
+            elif args["port"] not in self.removed:
+                self.removed.append(args["port"])
 
     def holds(self, cmd: str, args: dict[str, Any]) -> bool:
         """True when `cmd` would change nothing: what it sets is already there."""
@@ -146,6 +174,8 @@ class ProcModel:
                 self.holds("classifier_table", e) for e in args["entries"])
         if cmd == "ports" and args["action"] == "add":
             return args["port"] in self.rings
+        if cmd == "add":
+            return args["port"] in self.added
         if cmd == "patch":
             return bool(self.patches.get(args["src"]) == args["dst"])
         if cmd == "forward":
@@ -154,9 +184,13 @@ class ProcModel:
 
     def commands(self) -> list[tuple[str, dict[str, Any]]]:
         """The commands that rebuild this configuration in an empty process, in order."""
-        if self.kind == "primary":
-            out: list[tuple[str, dict[str, Any]]] = [
-                ("ports", {"action": "add", "port": p}) for p in self.rings]
+        if self.model in ("primary", "patches"):
+            if self.model == "primary":
+                out: list[tuple[str, dict[str, Any]]] = [
+                    ("ports", {"action": "add", "port": p}) for p in self.rings]
+            else:
+                out = [("del", {"port": p}) for p in self.removed]
+                out += [("add", {"port": p}) for p in self.added]
             out += [("patch", {"src": s, "dst": d}) for s, d in self.patches.items()]
             return out + ([("forward", {})] if self.forwarding else [])
         out = [("component_start", dict(c)) for c in self.components.values()]
@@ -167,9 +201,12 @@ class ProcModel:
         return out
 
     def summary(self) -> dict[str, int]:
-        if self.kind == "primary":
+        if self.model == "primary":
             return {"ports": len(self.rings), "patches": len(self.patches),
                     "forwarding": int(self.forwarding)}
+        if self.model == "patches":
+            return {"ports": len(self.added), "ports_deleted": len(self.removed),
+                    "patches": len(self.patches), "forwarding": int(self.forwarding)}
         return {"components": len(self.components), "ports": len(self.ports),
                 "classifier_table": len(self.table)}
 
@@ -178,11 +215,17 @@ class ProcModel:
         if not isinstance(st, dict):
             return
         self.clear()
-        if self.kind == "primary":
+        if self.model in ("primary", "patches"):
             for p in st.get("patches") or []:
                 if isinstance(p, dict) and isinstance(p.get("src"), str):
                     self.patches[p["src"]] = str(p.get("dst"))
-            self.forwarding = bool(st.get("forwarding"))
+            if self.model == "primary":
+                self.forwarding = bool(st.get("forwarding"))
+                return
+            # spp_nfv: what it has beyond its phy ports (a deleted phy port is not seen)
+            self.added = [str(p) for p in st.get("ports") or []
+                          if isinstance(p, str) and not p.startswith("phy:")]
+            self.forwarding = st.get("status") == "running"
             return
         for c in st.get("components") or []:
             if not isinstance(c, dict) or "name" not in c:
@@ -205,12 +248,13 @@ class ProcModel:
                 "ports": list(self.ports.values()), "classifier_table": list(self.table.values()),
                 "rings": self.rings, "patches": [{"src": s, "dst": d}
                                                  for s, d in self.patches.items()],
-                "forwarding": self.forwarding}
+                "forwarding": self.forwarding, "added": self.added, "removed": self.removed}
 
     @classmethod
     def from_json(cls, data: Any) -> ProcModel:
-        if not isinstance(data, dict) or data.get("kind") not in ("primary", "vf"):
-            raise ValueError("a process entry is not an object with kind primary or vf")
+        if not isinstance(data, dict) or data.get("kind") not in MODELS:
+            raise ValueError("a process entry is not an object with kind "
+                             + " or ".join(MODELS))
         pid = data.get("pid")
         m = cls(data["kind"], pid if isinstance(pid, int) else None,
                 bool(data.get("exited")), from_file=True)
@@ -222,8 +266,13 @@ class ProcModel:
             m.apply("classifier_table", {"action": "add", **_checked_entry(e)})
         for r in data.get("rings", []):
             m.apply("ports", {"action": "add", "port": str(R.parse_uid(r))})
+        uid = R.parse_port if m.model == "patches" else R.parse_uid  # nfv: `phy:0 nq 1` too
         for p in data.get("patches", []):
-            m.apply("patch", {"src": str(R.parse_uid(p["src"])), "dst": str(R.parse_uid(p["dst"]))})
+            m.apply("patch", {"src": str(uid(p["src"])), "dst": str(uid(p["dst"]))})
+        for p in data.get("removed", []):
+            m.apply("del", {"port": str(R.parse_port(p))})
+        for p in data.get("added", []):
+            m.apply("add", {"port": str(R.parse_port(p))})
         m.forwarding = data.get("forwarding") is True
         return m
 
@@ -402,7 +451,7 @@ class Saved:
             self.restored.pop(key, None)
             self._log_change({"proc": key, "exit": True})
             return
-        if cmd not in (VF_COMMANDS if kind == "vf" else PRIMARY_COMMANDS):
+        if cmd not in MODEL_COMMANDS[MODELS[kind]]:
             return
         self.model(key, kind).apply(cmd, args)
         self._log_change({"proc": key, "cmd": cmd, "args": args})
@@ -504,7 +553,7 @@ def _read_snapshot(path: Path) -> tuple[dict[str, ProcModel], int]:
         raise StateFileError("it has no seq or procs")
     models = {}
     for key, data in procs.items():
-        if key != "primary" and not (key.startswith("vf:") and key[3:].isdigit()):
+        if _key_kind(key) is None:
             raise StateFileError(f"unknown process {str(key)[:30]}")
         try:
             models[key] = ProcModel.from_json(data)
@@ -530,7 +579,9 @@ def _replay_journal(path: Path, models: dict[str, ProcModel], seq: int) -> int:
             if rec["seq"] != seq:
                 continue
             key = rec["proc"]
-            kind = "primary" if key == "primary" else "vf"
+            kind = _key_kind(key)
+            if kind is None:
+                raise ValueError(f"unknown process {str(key)[:30]}")
             m = models.setdefault(key, ProcModel(kind))
             if rec.get("exit"):
                 m.exited = True
@@ -552,6 +603,14 @@ def _set_aside(paths: list[Path]) -> list[Path]:
                 os.replace(p, dest)
                 kept.append(dest)
     return kept
+
+
+def _key_kind(key: Any) -> str | None:
+    """The process type of a model key (`primary`, `vf:1`, `nfv:2`), None if not one."""
+    if key == "primary":
+        return "primary"
+    kind, _, cid = str(key).partition(":")
+    return kind if kind in MODELS and kind != "primary" and R.is_ascii_id(cid) else None
 
 
 def proc_key(kind: str, client_id: int | None) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from spp import resources as R
 from spp.errors import Refused
+from spp.kinds import SECONDARY_KINDS, secondary_kind
 
 VF_TYPES = ("forward", "merge", "classifier", "classifier_mac")
 MIRROR_TYPES = ("mirror",)
@@ -127,16 +128,20 @@ def xdp_offload(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def launch(body: dict[str, Any]) -> dict[str, Any]:
+    """PUT /v1/primary/launch: a secondary type of spp.kinds, its client id and options."""
     require(body, "client_id", "proc_name", "eal", "app")
     proc = body["proc_name"]
-    if not isinstance(proc, str) or proc not in R.LAUNCH_PROC_NAMES:
-        raise invalid("proc_name", proc, "this SPP launches spp_vf only")
+    kind = secondary_kind(proc)
+    if kind is None:
+        names = ", ".join(k.proc_name for k in SECONDARY_KINDS.values())
+        raise invalid("proc_name", proc, f"this SPP launches {names}")
     cid = checked(body, "client_id", R.check_client_id)
     eal = checked(body, "eal", lambda v: R.check_launch_opts(v, "eal"))
-    app = checked(body, "app", lambda v: R.check_launch_opts(v, "app"))
-    if app.get("--client-id") not in (None, str(cid)):
-        raise invalid("app", body["app"], f"--client-id differs from client_id {cid}")
-    return {"proc_name": proc, "client_id": cid, "eal": eal, "app": app}
+    app = checked(body, "app", lambda v: R.check_launch_opts(v, "app", kind))
+    for opt in kind.id_opts:
+        if app.get(opt) not in (None, str(cid)):
+            raise invalid("app", body["app"], f"{opt} differs from client_id {cid}")
+    return {"proc_name": kind.proc_name, "client_id": cid, "eal": eal, "app": app}
 
 
 # ---- vf ------------------------------------------------------------------------

@@ -31,9 +31,11 @@ Optional sections for QEMU VMs and the processes `spp up --topology` starts::
         initrd: build/vm/initrd.img
         accel: auto               # auto (KVM if it boots, else TCG), kvm or tcg
         qemu_args: []             # extra QEMU arguments
-    processes:                    # command lines after `spp primary` / `spp vf`
+    processes:                    # command lines after `spp primary` / `spp vf` / ...
       primary: -l 1,14 -n 4 --proc-type=primary -- -p 0x03 -n 10 -s 127.0.0.1:PRI_PORT
       vf: -l 0,2-13 -n 4 --proc-type=secondary -- --client-id 1 -s 127.0.0.1:SEC_PORT --vhost-client
+      nfv: -l 15,16 --proc-type=secondary -- -n 2 -s 127.0.0.1:SEC_PORT  # or a list of lines
+      mirror: [-l 17,18 --proc-type=secondary -- --client-id 3 -s 127.0.0.1:SEC_PORT]
 
 A vf command line with `--vhost-client` makes the VMs vhost-user servers
 (QEMU listens on /tmp/sockN); without it spp_vf is the server and QEMU connects.
@@ -52,6 +54,7 @@ import yaml
 
 from spp import defaults
 from spp.host.default_topology import DEFAULT_TOPOLOGY_YAML
+from spp.kinds import SECONDARY_KINDS
 
 ROOT_NS = "root"
 DEFAULT_MTU = 1500
@@ -67,7 +70,7 @@ _TOP_KEYS = {"name", "file_prefix", "bpf_pin_prefix", "namespaces", "veths", "de
 _CTL_KEYS = {"bind", "api_port", "pri_port", "sec_port", "metrics_port"}
 _VM_KEYS = {"name", "memory", "nics", "kernel", "initrd", "accel", "qemu_args"}
 _NIC_KEYS = {"vhost", "mac", "ipv4", "ifname"}
-_PROC_KEYS = {"primary", "vf"}
+_PROC_KEYS = {"primary", *SECONDARY_KINDS}
 _VHOST_RE = re.compile(r"^(?:vhost:)?(\d+)$")
 VM_ACCELS = ("auto", "kvm", "tcg")
 VM_MEMORY_MB = (64, 4096)
@@ -129,10 +132,15 @@ class Vm:
 
 @dataclass(frozen=True)
 class Processes:
-    """Command lines (after `spp primary` / `spp vf`) that `spp up --topology` runs."""
+    """Command lines (after `spp primary` / `spp vf`) that `spp up --topology` runs.
+
+    `others` holds the other secondaries (spp.kinds: nfv, mirror), in file order:
+    (type, command line after `spp TYPE`), one per client id.
+    """
 
     primary: tuple[str, ...] | None = None
     vf: tuple[str, ...] | None = None
+    others: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -329,25 +337,39 @@ def _parse_vm(raw: Any, where: str) -> Vm:
               **paths)
 
 
+def _command_line(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, str) or not value.strip():
+        raise TopologyError(f"{where}: expected a command line string")
+    try:
+        return tuple(shlex.split(value))
+    except ValueError as exc:
+        raise TopologyError(f"{where}: {exc}") from None
+
+
 def _parse_processes(raw: Any) -> Processes:
+    """`primary:` and `vf:` are one command line each; the other secondaries (nfv,
+    mirror) one command line or a list of them (one per client id)."""
     if raw is None:
         return Processes()
     if not isinstance(raw, dict):
-        raise TopologyError("processes: expected a mapping with `primary` and/or `vf`")
+        raise TopologyError("processes: expected a mapping with `primary` and/or "
+                            "secondaries (" + ", ".join(SECONDARY_KINDS) + ")")
     _check_keys(raw, _PROC_KEYS, "processes")
     lines: dict[str, tuple[str, ...] | None] = {}
-    for key in sorted(_PROC_KEYS):
+    for key in ("primary", "vf"):
         value = raw.get(key)
-        if value is None:
-            lines[key] = None
+        lines[key] = None if value is None else _command_line(value, f"processes.{key}")
+    others: list[tuple[str, tuple[str, ...]]] = []
+    for key, value in raw.items():
+        if key in lines or value is None:
             continue
-        if not isinstance(value, str) or not value.strip():
-            raise TopologyError(f"processes.{key}: expected a command line string")
-        try:
-            lines[key] = tuple(shlex.split(value))
-        except ValueError as exc:
-            raise TopologyError(f"processes.{key}: {exc}") from None
-    return Processes(**lines)
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            raise TopologyError(f"processes.{key}: expected a command line or a list of them")
+        for i, line in enumerate(values):
+            where = f"processes.{key}" + (f"[{i}]" if isinstance(value, list) else "")
+            others.append((key, _command_line(line, where)))
+    return Processes(others=tuple(others), **lines)
 
 
 def _validate_vms(topo: Topology, macs: dict[str, str]) -> None:

@@ -15,7 +15,8 @@ from spp.metrics.snapshot import JsonGetter, take_snapshot
 
 class SppCollector(Collector):
     """Exposes SPP counters. A scrape never raises: what cannot be read is left out and
-    shows as `spp_up{process=...} 0`. `process` is `ctl`, `primary` or `vf:N`; vfs seen
+    shows as `spp_up{process=...} 0`. `process` is `ctl`, `primary` or `TYPE:N` (`vf:1`,
+    `nfv:2`, `mirror:3`); secondaries seen
     in an earlier scrape keep a `0` series after they leave, so alerts can fire."""
 
     def __init__(
@@ -48,10 +49,10 @@ class SppCollector(Collector):
             fams.add_ctl(snap.ctl)
         if snap.primary is not None:
             fams.add_primary(snap.primary)
-        for cid, status in sorted(snap.vfs.items()):
-            up[f"vf:{cid}"] = status is not None
+        for (kind, cid), status in sorted(snap.secondaries.items()):
+            up[f"{kind}:{cid}"] = status is not None
             if status is not None:
-                fams.add_vf(cid, status)
+                fams.add_secondary(kind, cid, status)
         for other in snap.others:
             up[other] = True  # listed by the controller; no status endpoint to read
         with self._lock:

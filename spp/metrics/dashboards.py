@@ -60,6 +60,14 @@ DATAPLANE: tuple[tuple[str, tuple[Panel, ...]], ...] = (
             "{{process}} {{version}}"),), kind="stat"),
         Panel("Classifier entries", ((f"spp_classifier_entries{{{VF}}}", "vf {{client_id}}"),),
               kind="stat"),
+        Panel("Patches and forwarding (nfv, primary)", (
+            # 0 patches for a process that reports forwarding and has none
+            ("count by (proc, client_id) (spp_patch_info) or spp_forwarding * 0",
+             "{{proc}} {{client_id}} patches"),
+            ("spp_forwarding", "{{proc}} {{client_id}} forwarding"),
+        ), kind="stat",
+            description="Patches of each nfv and of the primary; forwarding 1 while it "
+                        "forwards along them."),
         Panel("Controller changes and refusals", (
             (f"sum by (result) ({rate('spp_ctl_audited_requests_total')})", "{{result}}"),
         ), unit="reqps",
@@ -78,9 +86,9 @@ DATAPLANE: tuple[tuple[str, tuple[Panel, ...]], ...] = (
         Panel("Device rx / tx bytes/s (rte_eth_stats)", (
             (rate("spp_device_bytes_total"), "{{port}} {{direction}}"),
         ), unit="Bps"),
-        Panel("vf port rx / tx pps", (
-            (rate("spp_vf_port_rx_packets_total", VF), "vf {{client_id}} {{port}} rx"),
-            (rate("spp_vf_port_tx_packets_total", VF), "vf {{client_id}} {{port}} tx"),
+        Panel("Secondary port rx / tx pps (vf, mirror, nfv)", (
+            (rate("spp_vf_port_rx_packets_total", VF), "{{proc}} {{client_id}} {{port}} rx"),
+            (rate("spp_vf_port_tx_packets_total", VF), "{{proc}} {{client_id}} {{port}} tx"),
         ), unit="pps"),
         Panel("Ring throughput (pps)", (
             (rate("spp_ring_rx_packets_total"), "{{port}} dequeued"),
@@ -100,7 +108,7 @@ DATAPLANE: tuple[tuple[str, tuple[Panel, ...]], ...] = (
             (rate("spp_phy_tx_dropped_total"), "{{port}} tx refused"),
             (rate("spp_ring_rx_dropped_total"), "{{port}} rx"),
             (rate("spp_ring_tx_dropped_total"), "{{port}} full"),
-            (rate("spp_vf_port_tx_dropped_total", VF), "vf {{client_id}} {{port}} tx"),
+            (rate("spp_vf_port_tx_dropped_total", VF), "{{proc}} {{client_id}} {{port}} tx"),
         ), unit="pps"),
         Panel("Device drops (imissed, rx_nombuf, errors)", ((
             f"sum by (port, reason) ({rate('spp_device_dropped_total')})",

@@ -21,7 +21,8 @@ class Spec:
     labels: tuple[str, ...]
 
 
-_COMP = ("client_id", "component", "type", "core")
+# `proc` is the secondary type (vf, mirror, nfv; spp.kinds); client ids are one space
+_COMP = ("client_id", "component", "type", "core", "proc")
 _DEV = ("port", "iface")
 
 SPECS: tuple[Spec, ...] = (
@@ -130,13 +131,16 @@ SPECS: tuple[Spec, ...] = (
     Spec("spp_ring_capacity", "gauge", "Size of a ring (entries).", ("port",)),
     Spec("spp_mbuf_pool_in_use", "gauge", "Mbufs of the pool in use now.", ("pool",)),
     Spec("spp_mbuf_pool_size", "gauge", "Mbufs in the pool.", ("pool",)),
-    # ---- spp_vf ------------------------------------------------------------------
-    Spec("spp_component_rx_packets_total", "counter", "Packets received by a vf component.", _COMP),
-    Spec("spp_component_tx_packets_total", "counter", "Packets sent by a vf component.", _COMP),
+    # ---- secondaries: spp_vf, spp_mirror (components), spp_nfv (patches) -----------
+    Spec("spp_component_rx_packets_total", "counter",
+         "Packets received by a component of a vf or mirror.", _COMP),
+    Spec("spp_component_tx_packets_total", "counter",
+         "Packets sent by a component of a vf or mirror (a mirror counts both copies).", _COMP),
     Spec(
         "spp_component_dropped_total",
         "counter",
-        "Packets dropped by a vf component, by reason (no_entry, tx_full, bad_frame, ...).",
+        "Packets dropped by a component of a vf or mirror, by reason "
+        "(no_entry, tx_full, bad_frame, ...).",
         (*_COMP, "reason"),
     ),
     Spec(
@@ -162,20 +166,33 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "spp_vf_port_rx_packets_total",
         "counter",
-        "Packets received on a port of a vf.",
-        ("client_id", "port"),
+        "Packets received on a port of a secondary (proc: vf, mirror, nfv).",
+        ("client_id", "port", "proc"),
     ),
     Spec(
         "spp_vf_port_tx_packets_total",
         "counter",
-        "Packets sent on a port of a vf.",
-        ("client_id", "port"),
+        "Packets sent on a port of a secondary (proc: vf, mirror, nfv).",
+        ("client_id", "port", "proc"),
     ),
     Spec(
         "spp_vf_port_tx_dropped_total",
         "counter",
-        "Packets dropped on tx of a port of a vf.",
-        ("client_id", "port"),
+        "Packets dropped on tx of a port of a secondary (proc: vf, mirror, nfv).",
+        ("client_id", "port", "proc"),
+    ),
+    Spec(
+        "spp_patch_info",
+        "gauge",
+        "Always 1 for a patch src -> dst of an nfv (proc nfv) or of the primary "
+        "(proc primary, client_id empty).",
+        ("proc", "client_id", "src", "dst"),
+    ),
+    Spec(
+        "spp_forwarding",
+        "gauge",
+        "1 while an nfv (or the primary) forwards along its patches, 0 while it idles.",
+        ("proc", "client_id"),
     ),
     Spec("spp_classifier_entries", "gauge", "Entries in a vf's classifier table.", ("client_id",)),
     Spec(
@@ -344,6 +361,7 @@ class Families:
             self.add("spp_ring_tx_dropped_total", [uid], r.get("tx_drop"))
             self.add("spp_ring_entries", [uid], r.get("count"))
             self.add("spp_ring_capacity", [uid], r.get("size"))
+        self._add_patches("primary", "", status, status.get("forwarding"))
         pool = status.get("mbuf_pool")
         if isinstance(pool, dict):
             name = _text(pool.get("name"))
@@ -358,14 +376,28 @@ class Families:
                     self.add("spp_xdp_packets_total", [str(iface), verdict], counters.get(key))
 
     def add_vf(self, client_id: int, status: Mapping[str, Any]) -> None:
+        self.add_secondary("vf", client_id, status)
+
+    def _add_patches(self, proc: str, cid: str, status: Mapping[str, Any],
+                     forwarding: Any) -> None:
+        for p in _dicts(status.get("patches")):
+            src, dst = p.get("src"), p.get("dst")
+            if isinstance(src, str) and isinstance(dst, str):
+                self.add("spp_patch_info", [proc, cid, src, dst], 1)
+        if isinstance(forwarding, bool):
+            self.add("spp_forwarding", [proc, cid], int(forwarding))
+
+    def add_secondary(self, kind: str, client_id: int, status: Mapping[str, Any]) -> None:
+        """A secondary's status (GET /v1/vfs/N, /nfvs/N, /mirrors/N): its process and
+        lcores, components (vf, mirror), port counters, patches (nfv) and table (vf)."""
         cid = str(client_id)
-        self.add_process(f"vf:{cid}", status)
+        self.add_process(f"{kind}:{cid}", status)
         for c in _dicts(status.get("components")):
             name, counters = c.get("name"), c.get("counters")
             if not isinstance(name, str) or not isinstance(counters, dict):
                 continue  # `unuse` lcores have neither
             ctype = str(c.get("type", ""))
-            labels = [cid, name, ctype, str(c.get("core", ""))]
+            labels = [cid, name, ctype, str(c.get("core", "")), kind]
             self.add("spp_component_rx_packets_total", labels, counters.get("rx"))
             self.add("spp_component_tx_packets_total", labels, counters.get("tx"))
             for key in sorted(counters):
@@ -386,9 +418,14 @@ class Families:
             for port, pc in ports.items():
                 if not isinstance(pc, dict):
                     continue
-                self.add("spp_vf_port_rx_packets_total", [cid, str(port)], pc.get("rx"))
-                self.add("spp_vf_port_tx_packets_total", [cid, str(port)], pc.get("tx"))
-                self.add("spp_vf_port_tx_dropped_total", [cid, str(port)], pc.get("tx_drop"))
+                labels = [cid, str(port), kind]
+                self.add("spp_vf_port_rx_packets_total", labels, pc.get("rx"))
+                self.add("spp_vf_port_tx_packets_total", labels, pc.get("tx"))
+                self.add("spp_vf_port_tx_dropped_total", labels, pc.get("tx_drop"))
+        if "patches" in status:
+            state = status.get("status")
+            self._add_patches(kind, cid, status, state == "running" if isinstance(
+                state, str) else None)
         table = status.get("classifier_table")
         if isinstance(table, list):
             self.add("spp_classifier_entries", [cid], len(table))

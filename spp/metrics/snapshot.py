@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from spp.kinds import SECONDARY_KINDS
+
 
 class JsonGetter(Protocol):
     def get(self, path: str) -> Any | None: ...
@@ -19,8 +21,13 @@ class Snapshot:
     ctl: dict[str, Any] | None = None
     primary_listed: bool = False
     primary: dict[str, Any] | None = None
-    vfs: dict[int, dict[str, Any] | None] = field(default_factory=dict)
-    others: list[str] = field(default_factory=list)
+    # (type, client id) -> status, for the types of spp.kinds (vf, nfv, mirror)
+    secondaries: dict[tuple[str, int], dict[str, Any] | None] = field(default_factory=dict)
+    others: list[str] = field(default_factory=list)  # listed types with no status route
+
+    @property
+    def vfs(self) -> dict[int, dict[str, Any] | None]:
+        return {cid: st for (kind, cid), st in self.secondaries.items() if kind == "vf"}
 
 
 def client_id_of(entry: dict[str, Any]) -> int | None:
@@ -40,7 +47,8 @@ def _as_dict(doc: Any) -> dict[str, Any] | None:
 
 
 def take_snapshot(reader: JsonGetter) -> Snapshot:
-    """Read /processes and /ctl, then /primary/status and /vfs/{id} for each listed process."""
+    """Read /processes and /ctl, then /primary/status and /vfs/{id}, /nfvs/{id}, ... (the
+    secondary's REST collection) for each listed process."""
     snap = Snapshot()
     procs = reader.get("/processes")
     if not isinstance(procs, list):
@@ -57,12 +65,13 @@ def take_snapshot(reader: JsonGetter) -> Snapshot:
         cid = client_id_of(entry)
         if cid is None or not isinstance(ptype, str):
             continue
-        if ptype == "vf":
-            snap.vfs[cid] = None
+        if ptype in SECONDARY_KINDS:
+            snap.secondaries[(ptype, cid)] = None
         else:
             snap.others.append(f"{ptype}:{cid}")
     if snap.primary_listed:
         snap.primary = _as_dict(reader.get("/primary/status"))
-    for cid in snap.vfs:
-        snap.vfs[cid] = _as_dict(reader.get(f"/vfs/{cid}"))
+    for kind, cid in snap.secondaries:
+        rest = SECONDARY_KINDS[kind].rest
+        snap.secondaries[(kind, cid)] = _as_dict(reader.get(f"/{rest}/{cid}"))
     return snap

@@ -110,3 +110,15 @@ def test_restored_configuration_is_shown_after_the_status() -> None:
         "  - failed: port ring:9: no such ring"]
     del st["restored"]
     assert "Restored" not in vf_status(st)
+
+
+def test_nfv_status_says_what_came_back():
+    from spp.cli.statusfmt import nfv_status
+
+    st = {"status": "running", "master-lcore": 5, "lcores": [5, 6], "ports": ["phy:0", "ring:2"],
+          "patches": [{"src": "phy:0", "dst": "ring:2"}],
+          "restored": {"pid": 7, "ports": 1, "ports_deleted": 1, "patches": 1, "forwarding": 1,
+                       "failed": []}}
+    assert nfv_status(st).splitlines()[-3:] == [
+        "  - phy:0 -> ring:2", "  - ring:2",
+        "Restored: 1 ports, 1 ports_deleted, 1 patches (pid 7)"]

@@ -49,6 +49,10 @@ class FakeClient:
     def vf_status(self, cid: int) -> dict[str, Any]:
         return self.docs[self.n][1]
 
+    def get(self, path: str) -> Any:
+        assert path == "vfs/1", path
+        return self.vf_status(1)
+
 
 def second(dt_primary: dict[str, Any], dt_vf: dict[str, Any]) -> tuple[dict, dict]:
     p, v = copy.deepcopy(PRIMARY), copy.deepcopy(VF)
@@ -120,3 +124,53 @@ def test_controller_down_is_one_line_and_exit_1() -> None:
     assert top.run(Down([]), once=True, console=console, sleep=lambda s: None) == 1
     assert console.export_text().strip() == \
         "spp top: cannot reach spp ctl at 127.0.0.1:7777 (ConnectionError)."
+
+
+NFV = {"client-id": 2, "status": "running", "ports": ["phy:1", "ring:0"],
+       "patches": [{"src": "phy:1", "dst": "ring:0"}],
+       "port_counters": {"phy:1": {"rx": 0, "tx": 0, "tx_drop": 0},
+                         "ring:0": {"rx": 0, "tx": 0, "tx_drop": 0}},
+       "lcore_cycles": [{"lcore": 6, "busy": 0, "idle": 0}]}
+MIRROR = {"client-id": 3, "components": [
+    {"core": 8, "name": "mr1", "type": "mirror",
+     "counters": {"rx": 0, "tx": 0, "drop_tx_full": 0}}],
+    "port_counters": {"phy:0": {"rx": 0, "tx": 0, "tx_drop": 0}},
+    "lcore_cycles": [{"lcore": 8, "busy": 0, "idle": 0}]}
+
+
+class FamilyClient(FakeClient):
+    """A primary, an nfv and a mirror; the second sample moved frames through both."""
+
+    def processes(self) -> list[dict[str, Any]]:
+        self.n += 1
+        return [{"type": "primary"}, {"type": "nfv", "client-id": 2},
+                {"type": "mirror", "client-id": 3}]
+
+    def get(self, path: str) -> Any:
+        nfv, mirror = copy.deepcopy(NFV), copy.deepcopy(MIRROR)
+        if self.n:
+            nfv["port_counters"]["phy:1"]["rx"] = 600
+            nfv["port_counters"]["ring:0"]["tx"] = 600
+            mirror["components"][0]["counters"] = {"rx": 100, "tx": 200, "drop_tx_full": 4}
+            mirror["port_counters"]["phy:0"]["rx"] = 100
+        return {"nfvs/2": nfv, "mirrors/3": mirror}[path]
+
+
+def test_nfv_and_mirror_ports_components_and_patches_are_shown() -> None:
+    console = Console(record=True, width=160, force_terminal=False)
+    times = iter([0.0, 2.0])
+    orig = top.time.monotonic
+    top.time.monotonic = lambda: next(times)  # type: ignore[assignment]
+    try:
+        client = FamilyClient([(PRIMARY, {}), (PRIMARY, {})])
+        assert top.run(client, interval=2.0, once=True, console=console,
+                       sleep=lambda s: None) == 0
+    finally:
+        top.time.monotonic = orig  # type: ignore[assignment]
+    out = console.export_text()
+    assert row(out, "nfv:2 phy:1")[1] == "300"
+    assert row(out, "nfv:2 ring:0")[2] == "300"
+    assert row(out, "mirror:3 phy:0")[1] == "50"
+    assert row(out, "nfv:2")[1:6] == ["phy:1->ring:0", "patch", "", "300", "-"]
+    assert row(out, "mirror:3")[1:7] == ["mr1", "mirror", "8", "50", "100", "tx_full 2"]
+    assert row(out, "mirror:3")[0] == "mirror:3"

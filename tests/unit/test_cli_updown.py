@@ -138,3 +138,12 @@ def test_down_refuses_a_forged_pid_file_in_one_line_and_stops_nothing(
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_down_waits_for_processes_told_to_exit_and_stops_one_that_stays(exec_process):
+    quick = exec_process([sys.executable, "-c", "import time; time.sleep(0.5)  # spp"], "# spp")
+    stays = exec_process(SLEEPER, "# spp")
+    said: list[str] = []
+    updown._wait_gone({"nfv2": quick.pid, "mirror3": stays.pid}, said.append, grace=2.0)
+    assert quick.wait(1) == 0  # it ended by itself, within the grace
+    assert stays.wait(5) != 0 and said == [f"stopped mirror3 (pid {stays.pid})"]

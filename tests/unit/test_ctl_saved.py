@@ -13,7 +13,7 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fakes import FakePrimary, FakeVf, Stack  # noqa: E402
+from fakes import FakeMirror, FakeNfv, FakePrimary, FakeVf, Stack  # noqa: E402
 
 from spp.ctl.saved import ProcModel, Saved  # noqa: E402
 
@@ -308,3 +308,114 @@ def test_model_rebuilds_the_configuration_it_recorded():
     m.apply("component_stop", {"name": "fwd1"})
     assert [c for c, _ in m.commands()] == ["component_start", "port", "port",
                                             "classifier_table_batch"]
+
+
+# ---- spp_mirror and spp_nfv (spp.kinds: the components model and the patches model) ----
+
+class Mirror(FakeMirror):
+    def __init__(self, client_id: int = 3, pid: int = 6001) -> None:
+        super().__init__(client_id)
+        self.pid = pid
+
+    def hello(self) -> dict[str, Any]:
+        return {**super().hello(), "pid": self.pid}
+
+
+class Nfv(FakeNfv):
+    def __init__(self, client_id: int = 2, pid: int = 7001) -> None:
+        super().__init__(client_id)
+        self.pid = pid
+
+    def hello(self) -> dict[str, Any]:
+        return {**super().hello(), "pid": self.pid}
+
+
+def _restart(s: Stack, old: Any, new: Any, kind: str) -> Any:
+    s.drop(old)
+    wait_for(lambda: not any(p.get("type") == kind for p in call(s, "GET", "processes").json()))
+    s.add(new)
+    return new
+
+
+def test_mirror_that_died_gets_its_components_and_ports_back(stacks):
+    s = stacks()
+    mr = s.add(Mirror(3, 6001))
+    assert call(s, "POST", "mirrors/3/components",
+                {"name": "mr1", "core": 3, "type": "mirror"}).status_code == 204
+    for port, direction in (("phy:0", "rx"), ("phy:1", "tx"), ("ring:0", "tx")):
+        res = call(s, "PUT", "mirrors/3/components/mr1/ports",
+                   {"action": "attach", "port": port, "dir": direction})
+        assert res.status_code == 204, res.text
+    before = call(s, "GET", "mirrors/3").json()["components"]
+    new = _restart(s, mr, Mirror(3, 6002), "mirror")
+    after = wait_for(lambda: (st := call(s, "GET", "mirrors/3").json()).get("restored") and st)
+    assert after["components"] == before
+    assert after["restored"]["components"] == 1 and after["restored"]["ports"] == 3
+    assert after["restored"]["failed"] == []
+    assert [c for c, _ in new.log if c != "status"] == ["component_start"] + ["port"] * 3
+
+
+def test_nfv_that_died_gets_its_ports_patches_and_forwarding_back(stacks):
+    s = stacks()
+    nfv = s.add(Nfv(2, 7001))
+    for body in ({"action": "add", "port": "ring:0"}, {"action": "del", "port": "phy:1"}):
+        assert call(s, "PUT", "nfvs/2/ports", body).status_code == 204
+    assert call(s, "PUT", "nfvs/2/patches", {"src": "phy:0", "dst": "ring:0"}).status_code == 204
+    assert call(s, "PUT", "nfvs/2/forward", {"action": "start"}).status_code == 204
+    before = call(s, "GET", "nfvs/2").json()
+    new = _restart(s, nfv, Nfv(2, 7002), "nfv")
+    after = wait_for(lambda: (st := call(s, "GET", "nfvs/2").json()).get("restored") and st)
+    for key in ("ports", "patches", "status"):
+        assert after[key] == before[key]
+    assert after["status"] == "running"
+    assert after["restored"] == {**after["restored"], "ports": 1, "ports_deleted": 1,
+                                 "patches": 1, "forwarding": 1, "failed": []}
+    assert [c for c, _ in new.log if c != "status"] == ["del", "add", "patch", "forward"]
+    # a re-sent `add` equal to what came back is answered 204, as for spp_vf
+    assert call(s, "PUT", "nfvs/2/ports", {"action": "add", "port": "ring:0"}).status_code == 204
+
+
+def test_nfv_that_left_by_exit_starts_empty(stacks):
+    s = stacks()
+    nfv = s.add(Nfv(2, 7001))
+    assert call(s, "PUT", "nfvs/2/ports", {"action": "add", "port": "ring:0"}).status_code == 204
+    assert call(s, "DELETE", "nfvs/2").status_code == 204
+    new = _restart(s, nfv, Nfv(2, 7002), "nfv")
+    time.sleep(0.3)
+    assert "restored" not in call(s, "GET", "nfvs/2").json()
+    assert [c for c, _ in new.log if c != "status"] == []
+
+
+def test_nfv_model_readds_a_deleted_phy_port_as_it_was():
+    m = ProcModel("nfv")
+    m.apply("del", {"port": "phy:0"})
+    m.apply("add", {"port": "ring:1"})
+    m.apply("add", {"port": "phy:0"})   # back to what the nfv starts with
+    m.apply("del", {"port": "ring:1"})  # added then deleted: nothing to do
+    assert m.empty()
+    m.apply("add", {"port": "vhost:0"})
+    m.apply("patch", {"src": "phy:0 nq 1", "dst": "vhost:0"})
+    m.apply("forward", {})
+    assert m.commands() == [("add", {"port": "vhost:0"}),
+                            ("patch", {"src": "phy:0 nq 1", "dst": "vhost:0"}),
+                            ("forward", {})]
+    again = ProcModel.from_json(json.loads(json.dumps(m.to_json())))
+    assert again.commands() == m.commands() and again.kind == "nfv"
+
+
+def test_state_file_keeps_mirror_and_nfv_models_across_a_controller_restart(tmp_path):
+    state = tmp_path / "ctl-state.json"
+    saved = Saved("on", state)
+    saved.acknowledged("mirror:3", "mirror", "component_start",
+                       {"name": "mr1", "core": 3, "type": "mirror"})
+    saved.acknowledged("nfv:2", "nfv", "add", {"port": "ring:0"})
+    saved.acknowledged("nfv:2", "nfv", "patch", {"src": "phy:0", "dst": "ring:0"})
+    # no close(): the journal alone carries them
+    again = Saved("on", state)
+    assert again.models["mirror:3"].components == {
+        "mr1": {"name": "mr1", "core": 3, "type": "mirror"}}
+    assert again.models["nfv:2"].added == ["ring:0"]
+    assert again.models["nfv:2"].patches == {"phy:0": "ring:0"}
+    again._snapshot()
+    third = Saved("on", state)
+    assert third.models["nfv:2"].kind == "nfv" and third.models["mirror:3"].kind == "mirror"

@@ -234,13 +234,13 @@ def test_no_xdp_object(ctl: FakeCtl) -> None:
 def test_components(ctl: FakeCtl) -> None:
     ctl.standard()
     reg = scrape(ctl.url)
-    cls = {"client_id": "1", "component": "cls", "type": "classifier", "core": "2"}
+    cls = {"client_id": "1", "component": "cls", "type": "classifier", "core": "2", "proc": "vf"}
     assert val(reg, "spp_component_rx_packets_total", **cls) == 1000
     assert val(reg, "spp_component_tx_packets_total", **cls) == 990
     assert val(reg, "spp_component_dropped_total", reason="no_entry", **cls) == 7
     assert val(reg, "spp_component_dropped_total", reason="tx_full", **cls) == 2
     assert val(reg, "spp_component_dropped_total", reason="bad_frame", **cls) == 1
-    fwd = {"client_id": "1", "component": "fwd1", "type": "forward", "core": "3"}
+    fwd = {"client_id": "1", "component": "fwd1", "type": "forward", "core": "3", "proc": "vf"}
     assert val(reg, "spp_component_tx_packets_total", **fwd) == 990
     components = {
         s.labels["component"]
@@ -254,14 +254,55 @@ def test_components(ctl: FakeCtl) -> None:
 def test_vf_ports_and_classifier(ctl: FakeCtl) -> None:
     ctl.standard()
     reg = scrape(ctl.url)
-    assert val(reg, "spp_vf_port_rx_packets_total", client_id="1", port="phy:0") == 1000
-    assert val(reg, "spp_vf_port_tx_packets_total", client_id="1", port="ring:0") == 990
-    assert val(reg, "spp_vf_port_tx_dropped_total", client_id="1", port="ring:0") == 2
+    assert val(reg, "spp_vf_port_rx_packets_total", client_id="1", port="phy:0", proc="vf") == 1000
+    assert val(reg, "spp_vf_port_tx_packets_total", client_id="1", port="ring:0", proc="vf") == 990
+    assert val(reg, "spp_vf_port_tx_dropped_total", client_id="1", port="ring:0", proc="vf") == 2
     assert val(reg, "spp_classifier_entries", client_id="1") == 2
 
 
-def test_every_defined_metric_is_exposed(ctl: FakeCtl) -> None:
+NFV2 = {"client-id": 2, "status": "running", "master-lcore": 5, "lcores": [5, 6],
+        "ports": ["phy:0", "phy:1", "ring:0"],
+        "patches": [{"src": "phy:0", "dst": "ring:0"}],
+        "port_counters": {"phy:0": {"rx": 50, "tx": 0, "tx_drop": 0},
+                          "ring:0": {"rx": 0, "tx": 49, "tx_drop": 1}},
+        "tsc_hz": 2_000_000_000, "lcore_cycles": [{"lcore": 6, "busy": 10, "idle": 90}]}
+MIRROR3 = {"client-id": 3, "master-lcore": 7, "worker-lcores": [8],
+           "components": [{"core": 8, "name": "mr1", "type": "mirror",
+                           "rx_port": [{"port": "phy:1"}],
+                           "tx_port": [{"port": "ring:1"}, {"port": "ring:2"}],
+                           "counters": {"rx": 20, "tx": 40, "drop_tx_full": 0}}],
+           "port_counters": {"phy:1": {"rx": 20, "tx": 0, "tx_drop": 0}}}
+
+
+def with_nfv_and_mirror(ctl: FakeCtl) -> None:
     ctl.standard()
+    ctl.set_json("/processes", [*PROCESSES, {"type": "nfv", "client-id": 2},
+                                {"type": "mirror", "client-id": 3}])
+    ctl.set_json("/nfvs/2", NFV2)
+    ctl.set_json("/mirrors/3", MIRROR3)
+
+
+def test_nfv_and_mirror_are_exported_with_their_type(ctl: FakeCtl) -> None:
+    with_nfv_and_mirror(ctl)
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_up", process="nfv:2") == 1 and val(reg, "spp_up", process="mirror:3") == 1
+    assert val(reg, "spp_vf_port_rx_packets_total", client_id="2", port="phy:0",
+               proc="nfv") == 50
+    assert val(reg, "spp_vf_port_tx_dropped_total", client_id="2", port="ring:0",
+               proc="nfv") == 1
+    assert val(reg, "spp_patch_info", proc="nfv", client_id="2", src="phy:0", dst="ring:0") == 1
+    assert val(reg, "spp_forwarding", proc="nfv", client_id="2") == 1
+    assert val(reg, "spp_forwarding", proc="primary", client_id="") == 1
+    assert val(reg, "spp_lcore_busy_cycles_total", process="nfv:2", lcore="6") == 10
+    mr = {"client_id": "3", "component": "mr1", "type": "mirror", "core": "8", "proc": "mirror"}
+    assert val(reg, "spp_component_tx_packets_total", **mr) == 40
+    assert val(reg, "spp_vf_port_rx_packets_total", client_id="3", port="phy:1",
+               proc="mirror") == 20
+    assert val(reg, "spp_process_lcores", process="mirror:3") == 2
+
+
+def test_every_defined_metric_is_exposed(ctl: FakeCtl) -> None:
+    with_nfv_and_mirror(ctl)
     reg = scrape(ctl.url)
     assert sample_names(reg) == set(METRIC_NAMES)
     text = generate_latest(reg).decode()
@@ -329,11 +370,13 @@ def test_string_client_id_and_other_secondary(ctl: FakeCtl) -> None:
     ctl.standard()
     ctl.set_json(
         "/processes",
-        [{"type": "primary"}, {"type": "vf", "client-id": "1"}, {"type": "nfv", "client-id": 2}],
+        [{"type": "primary"}, {"type": "vf", "client-id": "1"}, {"type": "nfv", "client-id": 2},
+         {"type": "pcap", "client-id": 4}],
     )
     reg = scrape(ctl.url)
     assert val(reg, "spp_up", process="vf:1") == 1
-    assert val(reg, "spp_up", process="nfv:2") == 1
+    assert val(reg, "spp_up", process="nfv:2") == 0  # its status (/nfvs/2) is not there
+    assert val(reg, "spp_up", process="pcap:4") == 1  # a type with no status route: listed
 
 
 @pytest.mark.parametrize("path", ["/processes", "/primary/status", "/vfs/1"])
@@ -480,14 +523,14 @@ def test_process_info_lcores_and_cycles(ctl: FakeCtl) -> None:
 def test_component_cycles_and_classifier_outcomes(ctl: FakeCtl) -> None:
     ctl.standard()
     reg = scrape(ctl.url)
-    cls = {"client_id": "1", "component": "cls", "type": "classifier", "core": "2"}
+    cls = {"client_id": "1", "component": "cls", "type": "classifier", "core": "2", "proc": "vf"}
     assert val(reg, "spp_component_busy_cycles_total", **cls) == 250000
     assert val(reg, "spp_component_cycles_per_packet", **cls) == 250.0
     for outcome, want in (("hit", 980), ("flood", 5), ("default", 8), ("no_entry", 7)):
         assert val(reg, "spp_classifier_packets_total", outcome=outcome, **cls) == want
     # any drop_* key is a reason, the accounting ones included
     assert val(reg, "spp_component_dropped_total", reason="nomem", **cls) == 0
-    fwd = {"client_id": "1", "component": "fwd1", "type": "forward", "core": "3"}
+    fwd = {"client_id": "1", "component": "fwd1", "type": "forward", "core": "3", "proc": "vf"}
     assert val(reg, "spp_classifier_packets_total", outcome="no_entry", **fwd) is None
     assert val(reg, "spp_component_busy_cycles_total", **fwd) is None  # no cycles reported
 
@@ -542,7 +585,7 @@ def test_status_without_the_new_fields_still_exports_the_old_metrics(ctl: FakeCt
                  "spp_device_dropped_total", "spp_xdp_socket_dropped_total",
                  "spp_component_busy_cycles_total", "spp_phy_rx_dropped_total"):
         assert gone not in names
-    cls = {"client_id": "1", "component": "cls", "type": "classifier", "core": "2"}
+    cls = {"client_id": "1", "component": "cls", "type": "classifier", "core": "2", "proc": "vf"}
     assert val(reg, "spp_classifier_packets_total", outcome="no_entry", **cls) == 7
     assert val(reg, "spp_classifier_packets_total", outcome="hit", **cls) is None
     assert val(reg, "spp_component_dropped_total", reason="tx_full", **cls) == 2

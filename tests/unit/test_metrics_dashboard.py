@@ -77,7 +77,7 @@ def test_dashboards_have_the_panels_the_issue_asks_for() -> None:
     for want in (
         "Process up",
         "Phy rx / tx pps",
-        "vf port rx / tx pps",
+        "Secondary port rx / tx pps (vf, mirror, nfv)",
         "Component rx / tx pps",
         "Component drops by reason",
         "Device drops (imissed, rx_nombuf, errors)",

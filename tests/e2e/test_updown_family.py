@@ -1,0 +1,223 @@
+"""`spp up --topology` with the whole family: primary, spp_vf, spp_nfv and spp_mirror.
+
+One small instance of its own (file prefix, run directory, namespace, veths,
+controller and exporter ports) whose `processes:` section names an nfv and a
+mirror besides the primary and vf 1:
+
+- `spp up` starts each (`nfv 2 started (pid N)`, pid files nfv2 and mirror3) and a
+  second `up` finds each `already running`; `spp status` lists them;
+- `pri; launch nfv 4 ...` (`spp primary launch`) starts one more nfv through the
+  primary, with upstream's argv (`-- -n 4 -s ...`);
+- the exporter shows their ports, the mirror's component and the nfv's patch, with
+  their type in `proc`; `spp top --once` shows them;
+- a kill -9 of the mirror and of the nfv, then `spp up`: both are started again and
+  the controller gives each its configuration back (`restored` in their status);
+- `spp down` exits them all and leaves nothing of the instance.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spp import rundir
+from spp.client import Client
+from spp.host import netdev
+from spp.testkit.stack import SPP, component, port
+from spp.testkit.wait import free_port, wait_for
+
+pytestmark = pytest.mark.e2e
+
+PREFIX = "sppfam"
+NS = "spp-fam"
+LINKS = ("fam-p0", "fam-p1")
+NAMES = ("ctl", "primary", "vf1", "nfv2", "mirror3", "metrics")  # pid file names
+
+
+class Family:
+    def __init__(self, tmp: Path) -> None:
+        self.run = tmp / "run"
+        self.api, self.metrics = free_port(), free_port()
+        pri, self.sec = free_port(), free_port()
+        self.env = {**os.environ, rundir.ROOT_ENV: str(self.run),
+                    "SPP_CTL": f"127.0.0.1:{self.api}"}
+        self.topology = tmp / "family.yaml"
+        self.topology.write_text(f"""\
+name: {PREFIX}
+file_prefix: {PREFIX}
+bpf_pin_prefix: {PREFIX}_
+ctl: {{bind: 127.0.0.1, api_port: {self.api}, pri_port: {pri}, sec_port: {self.sec},
+      metrics_port: {self.metrics}}}
+namespaces: [{NS}]
+veths:
+  - ends:
+      - {{name: fam-r0, netns: {NS}}}
+      - {{name: {LINKS[0]}, phy: 0}}
+  - ends:
+      - {{name: fam-r1, netns: {NS}}}
+      - {{name: {LINKS[1]}, phy: 1}}
+processes:
+  primary: -l 0,1 -n 4 --proc-type=primary -- -p 0x03 -n 10 -s 127.0.0.1:{pri}
+  vf: -l 2-4 -n 4 --proc-type=secondary -- --client-id 1 -s 127.0.0.1:{self.sec}
+  nfv: -l 5,6 -n 4 --proc-type=secondary -- -n 2 -s 127.0.0.1:{self.sec}
+  mirror:
+    - -l 7,8 -n 4 --proc-type=secondary -- --client-id 3 -s 127.0.0.1:{self.sec}
+""")
+        self.client = Client(f"127.0.0.1:{self.api}", timeout=10)
+
+    def spp(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*SPP, *args], capture_output=True, text=True, timeout=timeout,
+                              env=self.env)
+
+    def up(self) -> str:
+        res = self.spp("up", "--topology", str(self.topology))
+        assert res.returncode == 0, res.stdout + res.stderr
+        return res.stdout
+
+    def pid(self, name: str) -> int | None:
+        pid = rundir.read_pid(rundir.pid_path(name, PREFIX))
+        return pid if pid is not None and rundir.is_ours(pid) else None
+
+    def exported(self) -> str:
+        url = f"http://127.0.0.1:{self.metrics}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as res:
+            return str(res.read().decode())
+
+    def mine(self, pid: int) -> bool:
+        cmd = rundir.cmdline(pid)
+        marks = (f"--file-prefix={PREFIX}", f"--file-prefix {PREFIX} ", str(self.run),
+                 str(self.topology))
+        return any(m in cmd for m in marks) and rundir.pid_alive(pid)
+
+    def processes(self) -> list[int]:
+        return [int(d.name) for d in Path("/proc").iterdir()
+                if d.name.isdigit() and int(d.name) != os.getpid() and self.mine(int(d.name))]
+
+    def leftovers(self) -> list[str]:
+        out = [str(p) for p in Path("/dev/hugepages").glob(f"{PREFIX}map_*")]
+        out += [str(p) for p in [Path("/var/run/dpdk", PREFIX)] if p.exists()]
+        out += [str(p) for p in Path("/sys/fs/bpf/spp", PREFIX).rglob("*")]
+        out += [str(p) for p in (self.run / PREFIX).glob("*.pid")]
+        out += [f"netns {ns}" for ns in netdev.list_namespaces() if ns == NS]
+        out += [f"link {n}" for n in LINKS if Path("/sys/class/net", n).exists()]
+        out += [f"pid {pid} ({rundir.cmdline(pid)[:100]})" for pid in self.processes()]
+        return out
+
+    def clean(self) -> None:
+        """`spp down`; what still runs of the instance is killed by pid, then down again."""
+        self.spp("down", "--topology", str(self.topology))
+        stray = self.processes()
+        for pid in stray:
+            os.kill(pid, signal.SIGKILL)
+        if stray:
+            self.spp("down", "--topology", str(self.topology))
+
+
+@pytest.fixture
+def family(e2e_lock: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Family]:
+    monkeypatch.setenv(rundir.ROOT_ENV, str(tmp_path / "run"))
+    fam = Family(tmp_path)
+    try:
+        yield fam
+    finally:
+        fam.clean()
+
+
+def configure(fam: Family) -> None:
+    """mirror 3: phy:0 to ring:0 and ring:1; nfv 2: ring:2 added, phy:1 -> ring:2, forwarding."""
+    for method, path, body in (component("mr1", 8, "mirror"),
+                               port("add", "phy:0", "rx", "mr1"),
+                               port("add", "ring:0", "tx", "mr1"),
+                               port("add", "ring:1", "tx", "mr1")):
+        fam.client.request(method, f"/mirrors/3{path}", body)
+    fam.client.put("nfvs/2/ports", {"action": "add", "port": "ring:2"})
+    fam.client.put("nfvs/2/patches", {"src": "phy:1", "dst": "ring:2"})
+    fam.client.put("nfvs/2/forward", {"action": "start"})
+
+
+def config(fam: Family) -> tuple[Any, Any]:
+    mirror, nfv = fam.client.mirror_status(3), fam.client.nfv_status(2)
+    return (mirror["components"],
+            {k: nfv[k] for k in ("ports", "patches", "status")})
+
+
+def test_up_starts_nfv_and_mirror_and_down_leaves_nothing(family: Family) -> None:
+    fam = family
+    assert fam.leftovers() == [], "the instance is not clean before the test"
+    out = fam.up()
+    pids = {name: fam.pid(name) for name in NAMES}
+    assert all(pids.values()), f"not all running after up: {pids}\n{out}"
+    for label, name in (("nfv 2", "nfv2"), ("mirror 3", "mirror3"), ("vf 1", "vf1")):
+        assert re.search(rf"^{label} started \(pid {pids[name]}\): spp ", out, re.M), out
+    again = fam.up()
+    for label, name in (("primary", "primary"), ("nfv 2", "nfv2"), ("mirror 3", "mirror3")):
+        assert re.search(rf"^{label} already running \(pid {pids[name]}\)", again, re.M), again
+    status = fam.spp("status")
+    assert status.returncode == 0, status.stderr
+    for line in ("1: vf:1", "2: nfv:2", "3: mirror:3"):
+        assert line in status.stdout, status.stdout
+
+    # pri; launch nfv 4 as upstream: the primary starts `spp nfv EAL -- -n 4 -s ...`
+    launched = fam.spp("primary", "launch", "nfv", "4", "-l", "9,10", "--file-prefix", PREFIX,
+                       "--", "-n", "4", "-s", f"127.0.0.1:{fam.sec}")
+    assert launched.returncode == 0, launched.stdout + launched.stderr
+    assert "Send request to launch nfv:4." in launched.stdout
+    assert "nfv:4 is up." in launched.stdout
+    assert fam.pid("nfv4") is not None
+    assert {"type": "nfv", "client-id": 4} in fam.client.processes()
+
+    configure(fam)
+    before = config(fam)
+    assert before[1] == {"ports": ["phy:0", "phy:1", "ring:2"],
+                         "patches": [{"src": "phy:1", "dst": "ring:2"}], "status": "running"}
+    text = wait_for(lambda: (t := fam.exported()) and 'process="mirror:3"' in t
+                    and "spp_patch_info" in t and t, 15, "nfv and mirror in the exposition")
+    assert 'spp_up{process="nfv:2"} 1.0' in text and 'spp_up{process="mirror:3"} 1.0' in text
+    assert ('spp_patch_info{client_id="2",dst="ring:2",proc="nfv",src="phy:1"} 1.0'
+            in text), text
+    assert 'spp_forwarding{client_id="2",proc="nfv"} 1.0' in text
+    assert re.search(r'spp_component_rx_packets_total\{client_id="3",component="mr1",'
+                     r'core="8",proc="mirror",type="mirror"\}', text), text
+    assert re.search(r'spp_vf_port_rx_packets_total\{client_id="2",port="phy:1",proc="nfv"\}',
+                     text), text
+    top = subprocess.run([*SPP, "top", "--once", "--all", "--interval", "0.5"],
+                         capture_output=True, text=True, timeout=60,
+                         env={**fam.env, "COLUMNS": "200"})  # no row cut short
+    assert top.returncode == 0, top.stderr
+    assert "mirror:3 phy:0" in top.stdout and "phy:1->ring:2" in top.stdout, top.stdout
+
+    # kill -9 the mirror and the nfv: `up` starts them again, the controller restores them
+    for name in ("mirror3", "nfv2"):
+        pid = pids[name]
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda p=pid: not rundir.pid_alive(p), 10, f"{name} (pid {pid}) to go")
+    wait_for(lambda: not any(p.get("type") == "mirror" for p in fam.client.processes()), 15,
+             "the controller to see the mirror gone")
+    back = fam.up()
+    for label, name in (("nfv 2", "nfv2"), ("mirror 3", "mirror3")):
+        pid = fam.pid(name)
+        assert pid is not None and pid != pids[name]
+        assert re.search(rf"^{label} started \(pid {pid}\)", back, re.M), back
+    mirror = wait_for(lambda: (st := fam.client.mirror_status(3)).get("restored") and st, 15,
+                      "the mirror's configuration back")
+    nfv = wait_for(lambda: (st := fam.client.nfv_status(2)).get("restored") and st, 15,
+                   "the nfv's configuration back")
+    assert mirror["restored"]["components"] == 1 and mirror["restored"]["ports"] == 3
+    assert mirror["restored"]["failed"] == [] and nfv["restored"]["failed"] == []
+    assert nfv["restored"]["patches"] == 1 and nfv["restored"]["forwarding"] == 1
+    assert config(fam) == before
+
+    down = fam.spp("down", "--topology", str(fam.topology))
+    assert down.returncode == 0, down.stdout + down.stderr
+    for line in ("Exit vf 1.", "Exit nfv 2.", "Exit mirror 3.", "Exit nfv 4.", "Exit primary."):
+        assert line in down.stdout, down.stdout
+    assert fam.leftovers() == []
