@@ -26,6 +26,9 @@ from spp.testkit.wait import free_port, wait_for
 from spp.xdp.pins import instance_dir
 
 pytestmark = pytest.mark.e2e
+# the maps each phy port's XDP program pins under its instance, sorted
+PORT_MAPS = ("spp_fdb", "spp_fwd_stats", "spp_patch", "spp_port_cfg", "spp_tx_ports",
+             "spp_xdp_stats")
 
 MAC = "52:54:00:12:34:56"
 
@@ -142,9 +145,9 @@ def test_two_instances_forward_side_by_side_and_down_leaves_the_other(
 
     # each instance has its own maps, under its own file prefix
     assert a.pins() == [f"{p}/{m}" for p in (a.p0, a.p1)
-                        for m in ("spp_fdb", "spp_port_cfg", "spp_xdp_stats")]
+                        for m in PORT_MAPS]
     assert b.pins() == [f"{p}/{m}" for p in (b.p0, b.p1)
-                        for m in ("spp_fdb", "spp_port_cfg", "spp_xdp_stats")]
+                        for m in PORT_MAPS]
     assert not list(Path("/sys/fs/bpf").glob("spp_*")), "nothing pinned by name"
     res = b.spp("xdp", "--file-prefix", b.prefix, "add", b.p0, MAC)
     assert res.returncode == 0, res.stderr
@@ -162,7 +165,7 @@ def test_two_instances_forward_side_by_side_and_down_leaves_the_other(
     # b: still forwarding, its maps and the entry written into them intact
     assert b.forwards(20, 100) == 20
     assert b.pins() == [f"{p}/{m}" for p in (b.p0, b.p1)
-                        for m in ("spp_fdb", "spp_port_cfg", "spp_xdp_stats")]
+                        for m in PORT_MAPS]
     assert MAC in b.xdp_list()
     assert [p["type"] for p in b.client.processes()].count("vf") == 1
     assert 'spp_component_rx_packets_total{' in b.exported()  # b's exporter serves b
@@ -183,5 +186,6 @@ def test_a_phy_port_of_a_running_instance_is_refused_to_another(
     assert res.returncode != 0
     assert f"interface '{a.p0}' is a phy port of SPP instance 'i9a'" in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
-    assert len(a.pins()) == 6, "the refused primary must not touch instance a's maps"
+    assert len(a.pins()) == 2 * len(PORT_MAPS), \
+        "the refused primary must not touch instance a's maps"
     assert a.client.primary_status()["xdp"][a.p0]["mode"] == "all"

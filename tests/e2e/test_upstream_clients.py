@@ -195,7 +195,9 @@ def test_primary_status_carries_upstreams_newer_shape(stack: Stack) -> None:
     assert st["master-lcore"] == st["lcores"][0]
     assert [p["nof_queues"] for p in st["phy_ports"]] == [{"rx": 1, "tx": 1}] * 2
     assert st["forwarder"]["ports"][:3] == ["phy:0", "phy:1", "ring:0"]
-    assert st["forwarder"]["patches"] == [{"src": "ring:0", "dst": "ring:1"}]
+    # upstream's src/dst, and which path carries the patch (rings: always userspace)
+    assert st["forwarder"]["patches"] == [{"src": "ring:0", "dst": "ring:1",
+                                           "datapath": "dpdk"}]
     assert st["forwarder"]["status"] == "idling" and "pipes" not in st
     stack.client.put("primary/forward", {"action": "start"})
     assert stack.primary_status()["forwarder"]["status"] == "running"
