@@ -54,7 +54,7 @@ RESTORE_GATE_S = 30.0           # ... REST commands wait at most this long for a
 
 VF_COMMANDS = ("component_start", "component_stop", "port", "classifier_table",
                "classifier_table_batch")
-PRIMARY_COMMANDS = ("ports", "patch", "patch_reset", "forward", "stop")
+PRIMARY_COMMANDS = ("ports", "patch", "patch_reset", "forward", "stop", "xdp_offload")
 NFV_COMMANDS = ("add", "del", "patch", "patch_reset", "forward", "stop")
 # the commands each model records: `components` (spp_vf's), `patches` (spp_nfv's)
 MODEL_COMMANDS = {"primary": PRIMARY_COMMANDS, "components": VF_COMMANDS,
@@ -102,6 +102,7 @@ class ProcModel:
     forwarding: bool = False
     added: list[str] = field(default_factory=list)      # nfv `add` (beyond what it starts with)
     removed: list[str] = field(default_factory=list)    # nfv `del` of a port it starts with
+    xdp_offload: str | None = None   # primary `xdp_offload` on|off, None = the process's default
 
     @property
     def model(self) -> str:
@@ -110,12 +111,14 @@ class ProcModel:
 
     def empty(self) -> bool:
         return not (self.components or self.ports or self.table or self.rings
-                    or self.patches or self.forwarding or self.added or self.removed)
+                    or self.patches or self.forwarding or self.added or self.removed
+                    or self.xdp_offload is not None)
 
     def clear(self) -> None:
         self.components, self.ports, self.table = {}, {}, {}
         self.rings, self.patches, self.forwarding = [], {}, False
         self.added, self.removed = [], []
+        self.xdp_offload = None
 
     # -- acknowledged commands
     def apply(self, cmd: str, args: dict[str, Any]) -> None:
@@ -150,6 +153,8 @@ class ProcModel:
             self.patches = {}
         elif cmd in ("forward", "stop"):
             self.forwarding = cmd == "forward"
+        elif cmd == "xdp_offload":
+            self.xdp_offload = args["action"]
         elif cmd == "add":  # spp_nfv starts with every phy port: a re-added one is back
             if args["port"] in self.removed:
                 self.removed.remove(args["port"])
@@ -180,14 +185,18 @@ class ProcModel:
             return bool(self.patches.get(args["src"]) == args["dst"])
         if cmd == "forward":
             return self.forwarding
+        if cmd == "xdp_offload":
+            return bool(self.xdp_offload == args["action"])
         return False
 
     def commands(self) -> list[tuple[str, dict[str, Any]]]:
         """The commands that rebuild this configuration in an empty process, in order."""
         if self.model in ("primary", "patches"):
             if self.model == "primary":
-                out: list[tuple[str, dict[str, Any]]] = [
-                    ("ports", {"action": "add", "port": p}) for p in self.rings]
+                out: list[tuple[str, dict[str, Any]]] = (
+                    [("xdp_offload", {"action": self.xdp_offload})]
+                    if self.xdp_offload is not None else [])
+                out += [("ports", {"action": "add", "port": p}) for p in self.rings]
             else:
                 out = [("del", {"port": p}) for p in self.removed]
                 out += [("add", {"port": p}) for p in self.added]
@@ -203,7 +212,8 @@ class ProcModel:
     def summary(self) -> dict[str, int]:
         if self.model == "primary":
             return {"ports": len(self.rings), "patches": len(self.patches),
-                    "forwarding": int(self.forwarding)}
+                    "forwarding": int(self.forwarding),
+                    **({"xdp_offload_off": 1} if self.xdp_offload == "off" else {})}
         if self.model == "patches":
             return {"ports": len(self.added), "ports_deleted": len(self.removed),
                     "patches": len(self.patches), "forwarding": int(self.forwarding)}
@@ -221,6 +231,9 @@ class ProcModel:
                     self.patches[p["src"]] = str(p.get("dst"))
             if self.model == "primary":
                 self.forwarding = bool(st.get("forwarding"))
+                fast = st.get("xdp_offload")
+                if isinstance(fast, dict) and isinstance(fast.get("enabled"), bool):
+                    self.xdp_offload = "on" if fast["enabled"] else "off"
                 return
             # spp_nfv: what it has beyond its phy ports (a deleted phy port is not seen)
             self.added = [str(p) for p in st.get("ports") or []
@@ -248,7 +261,8 @@ class ProcModel:
                 "ports": list(self.ports.values()), "classifier_table": list(self.table.values()),
                 "rings": self.rings, "patches": [{"src": s, "dst": d}
                                                  for s, d in self.patches.items()],
-                "forwarding": self.forwarding, "added": self.added, "removed": self.removed}
+                "forwarding": self.forwarding, "added": self.added, "removed": self.removed,
+                "xdp_offload": self.xdp_offload}
 
     @classmethod
     def from_json(cls, data: Any) -> ProcModel:
@@ -274,6 +288,10 @@ class ProcModel:
         for p in data.get("added", []):
             m.apply("add", {"port": str(R.parse_port(p))})
         m.forwarding = data.get("forwarding") is True
+        if data.get("xdp_offload") is not None:
+            if data["xdp_offload"] not in ("on", "off"):
+                raise ValueError("xdp_offload is not 'on' or 'off'")
+            m.xdp_offload = data["xdp_offload"]
         return m
 
 

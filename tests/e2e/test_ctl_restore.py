@@ -118,6 +118,23 @@ def test_killed_primary_gets_its_patches_back(stack: Stack) -> None:
                 if f.parse().icmp_type == 8]) == 5
 
 
+def test_killed_primary_keeps_the_xdp_offload_setting_the_operator_chose(stack: Stack) -> None:
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
+    stack.client.request("PUT", "/primary/patches", {"src": "phy:0", "dst": "phy:1"})
+    stack.client.request("PUT", "/primary/forward", {"action": "start"})
+    assert stack.primary_status()["xdp_offload"]["enabled"] is True  # the process's default
+    stack.client.request("PUT", "/primary/xdp_offload", {"action": "off"})
+    stack.stop("primary", signal.SIGKILL)
+    wait_for(lambda: all(p["type"] != "primary" for p in stack.client.processes()), 10,
+             "the controller to drop the killed primary")
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
+    st = wait_for(lambda: (st := stack.primary_status()).get("restored") and st, 10,
+                  "the primary to report its restored configuration")
+    assert st["restored"]["failed"] == []
+    assert st["xdp_offload"]["enabled"] is False
+    assert [p.get("datapath") for p in st["patches"]] == ["dpdk"]
+
+
 def test_restore_off_gives_upstreams_empty_vf(default_topology: Any, tmp_path: Path) -> None:
     with Stack(tmp_path) as stack:
         stack.start_ctl("--restore", "off")

@@ -310,6 +310,24 @@ def test_model_rebuilds_the_configuration_it_recorded():
                                             "classifier_table_batch"]
 
 
+def test_primary_model_restores_the_xdp_offload_setting_first_and_keeps_it_in_the_file():
+    m = ProcModel("primary")
+    assert m.commands() == [] and m.empty()  # never set: the process keeps its own default
+    m.apply("patch", {"src": "phy:0", "dst": "phy:1"})
+    m.apply("xdp_offload", {"action": "off"})
+    assert m.holds("xdp_offload", {"action": "off"})
+    assert not m.holds("xdp_offload", {"action": "on"})
+    assert m.commands()[0] == ("xdp_offload", {"action": "off"})
+    again = ProcModel.from_json(json.loads(json.dumps(m.to_json())))
+    assert again.commands() == m.commands()
+
+
+def test_primary_model_refuses_a_file_with_a_bad_xdp_offload_value():
+    data = {**ProcModel("primary").to_json(), "xdp_offload": "maybe"}
+    with pytest.raises(ValueError, match="xdp_offload"):
+        ProcModel.from_json(data)
+
+
 # ---- spp_mirror and spp_nfv (spp.kinds: the components model and the patches model) ----
 
 class Mirror(FakeMirror):
