@@ -6,12 +6,14 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bench import anchors as anchor_runs
 from bench import table_updates, testpmd, vm_tcp, xdpgen
 from bench.anchors import run_case as run_anchors
 from bench.meter import OFFERED_SENT, OFFERED_XDP, TRIALS, WARMUP_S, WINDOW_S, Rate, measure
 from bench.procs import BenchError, Procs
+from bench.schedstat import RunShare
 from bench.topo import PORT_A, PORT_B, SINK_IF, SINK_NS, TARGET_MAC
 from spp.testkit.stack import Stack
 
@@ -193,23 +195,29 @@ class Runner:
 
     def testpmd_cycles(self) -> Cycles:
         """dpdk-testpmd io forwarding with --record-core-cycles under the same generator:
-        the lowest of CYCLE_TRIALS runs (it reports once, when it stops)."""
+        the lowest of CYCLE_TRIALS runs (it reports once, when it stops). Its busy cycles
+        are scaled by the share of the generator's run its fwd lcore ran, as ours are."""
         runs = []
         for _ in range(CYCLE_TRIALS):
             testpmd.start_reference(self.procs, "ref-cycles", extra=("--record-core-cycles",))
             try:
+                pid = self.procs.procs["ref-cycles"].pid
+                share = RunShare({pid: [1]})
                 self.start_gen()
                 try:
+                    share.start()
                     time.sleep(WARMUP_S + CYCLE_WINDOW_S)
                 finally:
+                    ran = share.stop()[(pid, 1)]
                     self.stop_gen()
                 time.sleep(0.5)
                 cpp, busy, pkts = testpmd.stop_and_read_cycles(self.procs, "ref-cycles")
             finally:
                 self.procs.stop("ref-cycles")
-            runs.append(Cycles(cpp, busy, pkts))
+            runs.append(Cycles(cpp * ran, busy, pkts, f"x ran {ran:.2f}", tsc_per_packet=cpp))
         best = min(runs, key=lambda c: c.per_packet)
-        best.note = "runs " + ", ".join(f"{c.per_packet:.0f}" for c in runs)
+        best.note = "runs " + ", ".join(
+            f"{c.per_packet:.0f} (TSC {c.tsc_per_packet:.0f} {c.note})" for c in runs)
         return best
 
     def spp_cycles(self, lcores: str, cores: tuple[int, int, int]) -> Cycles:
@@ -228,8 +236,12 @@ class Runner:
             self.start_gen()
             try:
                 time.sleep(WARMUP_S)
+                pids = _worker_lcores(st)
+                share = RunShare({pid: list(lcs) for pid, lcs in pids.items()})
                 busy0, sent0, lc0 = _busy_and_sent(st)
+                share.start()
                 time.sleep(CYCLE_WINDOW_S)
+                ran = share.stop()
                 busy1, sent1, lc1 = _busy_and_sent(st)
             finally:
                 self.stop_gen()
@@ -238,18 +250,28 @@ class Runner:
         sent = sent1 - sent0
         if sent <= 0:
             raise BenchError("no frame left phy:1 during the cycles window")
-        split = ", ".join(f"{k} {(lc1[k] - lc0.get(k, 0)) / sent:.0f}" for k in sorted(lc1))
-        return Cycles((busy1 - busy0) / sent, busy1 - busy0, sent,
-                      f"{sent / CYCLE_WINDOW_S:,.0f} pps forwarded; per lcore: {split}")
+        per_lcore = {k: lc1[k] - lc0.get(k, 0) for k in lc1}
+        # each lcore's TSC busy cycles times the share of the window its thread ran
+        honest = {k: per_lcore[k] * ran[(pid, lc)]
+                  for pid, lcs in pids.items() for lc, k in lcs.items()}
+        busy = sum(per_lcore.values())
+        split = ", ".join(f"{k} {per_lcore[k] / sent:.0f} x ran {ran[(pid, lc)]:.2f}"
+                          for pid, lcs in pids.items() for lc, k in sorted(lcs.items()))
+        return Cycles(sum(honest.values()) / sent, busy, sent,
+                      f"{sent / CYCLE_WINDOW_S:,.0f} pps forwarded; TSC busy "
+                      f"{busy / sent:.0f}/pkt; per lcore (TSC cycles/pkt x share of the "
+                      f"window its thread ran): {split}", tsc_per_packet=busy / sent)
 
     def vf_icmp_cycles(self) -> Result:
         ref = self.testpmd_cycles()
         ours = self.spp_cycles("2,3", (3, 3, 3))
         return Result(ours.per_packet, "cycles/pkt", ref.per_packet,
-                      f"busy cycles of the primary's bridge lcore and spp_vf's lcore 3 "
+                      f"busy cycles, each lcore's scaled by the share of the window its thread "
+                      f"ran (schedstat), of the primary's bridge lcore and spp_vf's lcore 3 "
                       f"(cls, fwd, mgr) per frame sent on phy:1: {ours.per_packet:.0f} "
                       f"({ours.note}); reference dpdk-testpmd --record-core-cycles io-fwd "
-                      f"{PORT_A}->{PORT_B}: {ref.per_packet:.0f} cycles/pkt over "
+                      f"{PORT_A}->{PORT_B}, its fwd lcore likewise: "
+                      f"{ref.per_packet:.0f} cycles/pkt over "
                       f"{ref.packets:,} packets ({ref.note}); same "
                       f"{generator_label(self.generator)}; lowest of {CYCLE_TRIALS} runs each")
 
@@ -303,17 +325,33 @@ CYCLE_TRIALS = 3  # lowest of: other load on the shared CPUs only ever adds cycl
 
 @dataclass
 class Cycles:
-    per_packet: float
-    busy: int
+    per_packet: float        # busy cycles per frame, scaled by the share of time it ran
+    busy: int                # TSC busy cycles over the window
     packets: int
     note: str = ""
+    tsc_per_packet: float = 0.0  # busy / packets as the TSC counted them
+
+
+def _proc_label(proc: dict[str, Any]) -> str:
+    """`primary` or `vf1`: a cpu_usage entry's process, as the stack names its child."""
+    return "primary" if proc["proc-type"] == "primary" else f"vf{proc['client-id']}"
+
+
+def _worker_lcores(st: Stack) -> dict[int, dict[int, str]]:
+    """pid -> {worker lcore id: its label in _busy_and_sent} of the stack's processes."""
+    out: dict[int, dict[int, str]] = {}
+    for proc in st.client.get("cpu_usage"):
+        name = _proc_label(proc)
+        out[st.procs[name].pid] = {lc["lcore"]: f"{name}/lcore{lc['lcore']}"
+                                   for lc in proc.get("lcore_cycles", [])}
+    return out
 
 
 def _busy_and_sent(st: Stack) -> tuple[int, int, dict[str, int]]:
     """Busy cycles of every worker lcore of every process, and frames sent on phy:1."""
     busy, per_lcore = 0, {}
     for proc in st.client.get("cpu_usage"):
-        who = proc["proc-type"] if proc["proc-type"] == "primary" else f"vf{proc['client-id']}"
+        who = _proc_label(proc)
         for lc in proc.get("lcore_cycles", []):
             busy += lc["busy"]
             per_lcore[f"{who}/lcore{lc['lcore']}"] = lc["busy"]
