@@ -25,24 +25,30 @@ _PAGE_NODES_JS = ("Array.from(document.querySelectorAll('#graph svg g.node > tit
 
 @dataclass
 class SvgNames:
-    """The graphviz names in an SVG: node ids, edges as `src->dst`, cluster names."""
+    """The graphviz names in an SVG: node ids, edges as `src->dst`, cluster names, and
+    the text drawn on each edge (its label, e.g. a rate)."""
 
     nodes: set[str]
     edges: set[str]
     clusters: set[str]
+    edge_text: dict[str, str]
 
 
 def svg_names(svg: Path | str) -> SvgNames:
     """The names of an SVG file (Path) or SVG text (str) that `dot` drew."""
     root = ET.parse(svg).getroot() if isinstance(svg, Path) else ET.fromstring(svg)
     found: dict[str, set[str]] = {"node": set(), "edge": set(), "cluster": set()}
+    edge_text = {}
     for g in root.iter(f"{SVG_NS}g"):
         title = g.find(f"{SVG_NS}title")
         kind = g.get("class")
-        if title is not None and title.text and kind in found:
-            found[kind].add(title.text)
-    # graphviz writes `->` as `&#45;&gt;`; ElementTree has decoded it already
-    return SvgNames(found["node"], found["edge"], found["cluster"])
+        # graphviz writes `->` as `&#45;&gt;`; ElementTree has decoded it already
+        if title is None or not title.text or kind not in found:
+            continue
+        found[kind].add(title.text)
+        if kind == "edge":
+            edge_text[title.text] = " ".join(t.text or "" for t in g.iter(f"{SVG_NS}text"))
+    return SvgNames(found["node"], found["edge"], found["cluster"], edge_text)
 
 
 class LivePage:

@@ -11,6 +11,8 @@ are written; the one that stops a forwarder comes last.
 from __future__ import annotations
 
 import json
+import re
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -96,26 +98,35 @@ def test_shell_topo_term_shows_each_ready_vm_its_nics_and_the_vhost_paths(
     print(text)
 
 
-def test_spp_topo_rates_show_pings_on_the_path_through_vm1s_nic0(seed22: UseCase) -> None:
+def test_spp_topo_rates_show_pings_on_vm1s_nic0_path_in_json_and_svg(
+        seed22: UseCase, tmp_path: Path) -> None:
     ping = subprocess.Popen(nsexec.ns_command(REMOTE, [
         "ping", "-q", "-i", str(PING_INTERVAL_S), "-w", "30", "198.18.0.11"]),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(1)
         res = spp("topo", "--rates", "--interval", "2", "-f", "json")
+        spp("topo", "--rates", "--interval", "2", "-o", str(tmp_path / "rates.svg"))
     finally:
-        ping.terminate()
+        ping.send_signal(signal.SIGINT)  # ping prints its summary and exits
         out, _ = ping.communicate(10)
+    received = re.search(r"(\d+) received", out)
+    assert received is not None and int(received.group(1)) >= 40, out
     edges = json.loads(res.stdout)["edges"]
     rate = {f"{e['src']}->{e['dst']}": e["rate"] for e in edges if e["rate"] is not None}
-    # 20 echo requests a second go out through vm1's NIC0 path, 20 replies come back
-    for link in ("phy_0->vf_1_cls1", "vf_1_cls1->ring_0", "vf_1_fwd1->vhost_0",
-                 "vhost_0->vf_1_fwd3", "vf_1_mgr1->phy_0"):
-        assert rate.get(link, 0) >= 5, (link, rate, out)
-    # vm2's and NIC1's paths carry no echo: at most a stray broadcast
-    for link in ("vf_1_fwd2->vhost_2", "vf_1_fwd5->vhost_1"):
+    print({k: round(v, 1) for k, v in sorted(rate.items()) if v})
+    # 20 echo requests a second reach spp-vm1's ens4, 20 replies come back
+    for link in ("phy_0->vf_1_cls1", "vf_1_cls1->ring_0", "ring_0->vf_1_fwd1",
+                 "vf_1_fwd1->vhost_0", "vhost_0->vf_1_fwd3", "vf_1_fwd3->ring_2",
+                 "vf_1_mgr1->phy_0"):
+        assert rate.get(link, 0) >= 5, (link, rate)
+    assert rate.get("vhost_0->vm_spp_vm1_ens4", 0) >= 10, rate  # both ways
+    # spp-vm2's and NIC1's paths carry no echo: at most a stray broadcast
+    for link in ("vf_1_fwd2->vhost_2", "vf_1_fwd5->vhost_1", "vhost_3->vm_spp_vm2_ens5"):
         assert rate.get(link, 0) < 2, (link, rate)
-    assert rate.get("vhost_0->vm_spp_vm1_ens4", 0) >= 10, rate
+    drawn = svg_names(tmp_path / "rates.svg")
+    for link in ("vf_1_fwd1->vhost_0", "vhost_0->vm_spp_vm1_ens4"):
+        assert re.search(r"\d pps", drawn.edge_text[link]), drawn.edge_text
 
 
 def test_live_page_shows_seed_22_and_redraws_without_reload_after_forwarder_stops(
