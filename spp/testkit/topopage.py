@@ -21,6 +21,7 @@ CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 # the node names (graphviz <title>s) of the drawing the page shows now
 _PAGE_NODES_JS = ("Array.from(document.querySelectorAll('#graph svg g.node > title'))"
                   ".map(t => t.textContent)")
+_PAGE_CLUSTERS_JS = _PAGE_NODES_JS.replace("g.node", "g.cluster")
 
 
 @dataclass
@@ -61,6 +62,10 @@ class LivePage:
     def nodes(self) -> set[str]:
         return set(self.page.evaluate(_PAGE_NODES_JS))
 
+    def clusters(self) -> set[str]:
+        """The cluster names (`cluster_vm_spp_vm1`, ...) of the drawing shown now."""
+        return set(self.page.evaluate(_PAGE_CLUSTERS_JS))
+
     def wait_nodes(self, want: set[str], timeout_s: float = 30.0) -> None:
         """Until every name of `want` is a node of the drawing (playwright's TimeoutError
         otherwise)."""
@@ -71,6 +76,14 @@ class LivePage:
         """Until the drawing has no node `name`."""
         self.page.wait_for_function(f"(name) => !{_PAGE_NODES_JS}.includes(name)",
                                     arg=name, timeout=timeout_s * 1000)
+
+    def wait_port_rate(self, port: str, timeout_s: float = 30.0) -> None:
+        """Until the rates table shows `port` (`vhost:0`) with a non-zero rx and tx."""
+        self.page.wait_for_function(
+            "(port) => Array.from(document.querySelectorAll('#rates tbody tr'))"
+            ".some(tr => { const td = Array.from(tr.cells).map(c => c.textContent);"
+            " return td[0] === port && /[1-9]/.test(td[2]) && /[1-9]/.test(td[3]); })",
+            arg=port, timeout=timeout_s * 1000)
 
     def mark_loaded(self) -> None:
         self.page.evaluate("window.sppLoadedOnce = true")

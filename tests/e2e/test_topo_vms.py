@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,7 @@ import pytest
 from vmcase import REMOTE, UseCase, default_topology_down, spp
 
 from spp.cli.shell import Shell
-from spp.host import nsexec
+from spp.testkit.pinger import Pinger
 from spp.testkit.session import E2ELock
 from spp.testkit.topopage import CHROMIUM, live_page, svg_names
 
@@ -100,18 +98,14 @@ def test_shell_topo_term_shows_each_ready_vm_its_nics_and_the_vhost_paths(
 
 def test_spp_topo_rates_show_pings_on_vm1s_nic0_path_in_json_and_svg(
         seed22: UseCase, tmp_path: Path) -> None:
-    ping = subprocess.Popen(nsexec.ns_command(REMOTE, [
-        "ping", "-q", "-i", str(PING_INTERVAL_S), "-w", "30", "198.18.0.11"]),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pinger = Pinger(REMOTE, "198.18.0.11", PING_INTERVAL_S).start()
     try:
         time.sleep(1)
         res = spp("topo", "--rates", "--interval", "2", "-f", "json")
         spp("topo", "--rates", "--interval", "2", "-o", str(tmp_path / "rates.svg"))
     finally:
-        ping.send_signal(signal.SIGINT)  # ping prints its summary and exits
-        out, _ = ping.communicate(10)
-    received = re.search(r"(\d+) received", out)
-    assert received is not None and int(received.group(1)) >= 40, out
+        replies = pinger.stop()
+    assert replies >= 40, pinger.output
     edges = json.loads(res.stdout)["edges"]
     rate = {f"{e['src']}->{e['dst']}": e["rate"] for e in edges if e["rate"] is not None}
     print({k: round(v, 1) for k, v in sorted(rate.items()) if v})
@@ -129,13 +123,17 @@ def test_spp_topo_rates_show_pings_on_vm1s_nic0_path_in_json_and_svg(
         assert re.search(r"\d pps", drawn.edge_text[link]), drawn.edge_text
 
 
-def test_live_page_shows_seed_22_and_redraws_without_reload_after_forwarder_stops(
+def test_live_page_shows_seed_22_its_vhost_rates_and_redraws_without_reload_after_stop(
         seed22: UseCase) -> None:
     pytest.importorskip("playwright.sync_api")
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing (Debian package chromium)")
-    with live_page(f"http://{CTL}/topo") as page:
+    with live_page(f"http://{CTL}/topo") as page, Pinger(REMOTE, "198.18.0.11",
+                                                         PING_INTERVAL_S):
         page.wait_nodes(SEED22_NODES)
+        assert VM_CLUSTERS <= page.clusters()
+        # the rates table: vm1's NIC0 port carries the ping both ways
+        page.wait_port_rate("vhost:0")
         page.mark_loaded()
         Shell([CTL], out=lambda s: None).run_line("vf 1; component stop fwd1")
         page.wait_gone("vf_1_fwd1")
