@@ -8,6 +8,7 @@ from typing import Any
 
 from spp.client import Client
 from spp.host.state import list_states
+from spp.host.vm import vm_state
 from spp.topo.model import Graph, graph_from_status, with_rates
 
 RATE_INTERVAL_S = 1.0
@@ -15,9 +16,16 @@ RATE_INTERVAL_S = 1.0
 
 def snapshot(client: Client) -> dict[str, Any]:
     """`graph_from_status` input: the controller's processes and their status, and the
-    VMs of every host topology that is up on this machine."""
+    VMs of every host topology that is up on this machine with the state of each
+    (stopped, waiting, booting, ready)."""
     status = client.topology_status()
-    status["hosts"] = [h.to_dict() for h in list_states()]
+    hosts = []
+    for host in list_states():
+        data = host.to_dict()
+        for vm in data["vms"]:
+            vm["state"] = vm_state(vm["name"], host.file_prefix)
+        hosts.append(data)
+    status["hosts"] = hosts
     return status
 
 

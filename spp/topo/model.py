@@ -6,7 +6,7 @@ JSON object:
     {"processes": [{"type": "primary"}, {"type": "vf", "client-id": 1}, ...],
      "primary": <GET /v1/primary/status> | null,
      "secondaries": {"vf:1": <GET /v1/vfs/1>, "nfv:2": ..., ...},
-     "hosts": [<host-TOPOLOGY.json>, ...]}
+     "hosts": [<host-TOPOLOGY.json, each VM with its "state">, ...]}
 
 `graph_from_status` turns it into nodes (processes, components, ports,
 netdevs, VMs, capture sinks), edges (primary and spp_nfv patches, component
@@ -152,8 +152,9 @@ class _Builder:
                 node = self.g.add_node(Node(nid, kind, f"{kind}:{p['id']}"))
                 node.counters = _ints(p, "rx", "tx", "rx_drop", "tx_drop")
                 iface = p.get("iface")
+                if kind != "ring" and isinstance(iface, str) and iface:
+                    node.detail = iface  # a phy's netdev, a vhost port's socket
                 if kind == "phy" and isinstance(iface, str) and iface:
-                    node.detail = iface
                     self.netdev(nid, iface, node.counters)
         counters = {n.id: n.counters for n in self.g.nodes.values()}
         patches = st.get("patches", fwd.get("patches")) or []
@@ -241,7 +242,9 @@ class _Builder:
             if not isinstance(vm, dict) or not isinstance(vm.get("name"), str):
                 continue
             gid = node_id("vm", vm["name"])
-            self.g.groups[gid] = Group(gid, f"VM {vm['name']}", "vm")
+            state = vm.get("state")
+            label = f"VM {vm['name']}" + (f" ({state})" if isinstance(state, str) else "")
+            self.g.groups[gid] = Group(gid, label, "vm")
             for nic in vm.get("nics") or []:
                 if not isinstance(nic, dict):
                     continue
@@ -253,7 +256,10 @@ class _Builder:
                 detail = " ".join(str(nic[k]) for k in ("mac", "ipv4") if nic.get(k))
                 self.g.add_node(Node(nid, "vm", f"{vm['name']} {ifname}", group=gid,
                                      detail=detail))
-                self.g.add_edge(Edge(p[0], nid, "vm", "primary", undirected=True))
+                # frames both ways between the VM and the vhost port, as the port counts
+                vhost = self.g.nodes[p[0]].counters
+                self.g.add_edge(Edge(p[0], nid, "vm", "primary", undirected=True,
+                                     counter=_sum(vhost, "rx", "tx")))
 
     def build(self) -> Graph:
         st = self.status

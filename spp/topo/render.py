@@ -146,7 +146,8 @@ def format_of(path: str, given: str | None = None) -> str:
 
 
 def to_tree(graph: Graph, title: str = "spp") -> Tree:
-    """The terminal view: per group its nodes, then the links its process moves."""
+    """The terminal view: per group its nodes, then the links its process moves; a
+    kernel netdev or VM NIC shows the port it is joined to (`<->`) in its own group."""
     labels = {nid: n.label for nid, n in graph.nodes.items()}
     tree = Tree(f"[bold]{title}[/]")
     for gid, group in graph.groups.items():
@@ -158,13 +159,17 @@ def to_tree(graph: Graph, title: str = "spp") -> Tree:
                 branch.add(f"[dim]{node.detail}[/]")
         owner = group.kind if group.kind == "primary" else None
         for edge in graph.edges:
+            text = edge_text(edge)
+            extra = f"  [cyan]{text}[/]" if text else ""
             if edge.undirected:
-                continue
-            if edge.owner == owner or (owner is None and gid.replace("_", ":", 1) == edge.owner):
-                text = edge_text(edge)
+                ends = (graph.nodes.get(edge.src), graph.nodes.get(edge.dst))
+                if any(n is not None and n.group == gid for n in ends):
+                    branch.add(f"{labels.get(edge.src, edge.src)} <-> "
+                               f"{labels.get(edge.dst, edge.dst)}{extra}")
+            elif edge.owner == owner or (owner is None
+                                         and gid.replace("_", ":", 1) == edge.owner):
                 branch.add(f"{labels.get(edge.src, edge.src)} -> "
-                           f"{labels.get(edge.dst, edge.dst)}"
-                           + (f"  [cyan]{text}[/]" if text else ""))
+                           f"{labels.get(edge.dst, edge.dst)}{extra}")
     loose = [n for n in graph.nodes.values() if n.group is None]
     if loose:
         branch = tree.add("[bold]ports[/]")

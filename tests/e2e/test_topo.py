@@ -9,7 +9,6 @@ import os
 import subprocess
 import threading
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,14 +19,10 @@ from spp.cli.shell import Shell
 from spp.testkit import frames
 from spp.testkit.capture import send_frames
 from spp.testkit.stack import SPP, Stack
+from spp.testkit.topopage import CHROMIUM, live_page, svg_names
 
 pytestmark = pytest.mark.e2e
 
-SVG_NS = "{http://www.w3.org/2000/svg}"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 SEED21_NODES = {"proc_primary", "proc_vf_1", "vf_1_cls", "vf_1_fwd1", "vf_1_fwd2",
                 "vf_1_mgr", "ring_0", "ring_1", "ring_2", "ring_3", "phy_0", "phy_1",
                 "netdev_spp_p0", "netdev_spp_p1"}
@@ -45,26 +40,15 @@ def seed21(stack: Stack) -> Iterator[Stack]:
     yield stack
 
 
-def svg_titles(path: Path) -> tuple[set[str], set[str]]:
-    nodes, edges = set(), set()
-    for g in ET.parse(path).getroot().iter(f"{SVG_NS}g"):
-        title = g.find(f"{SVG_NS}title")
-        if title is not None and g.get("class") == "node":
-            nodes.add(title.text)
-        elif title is not None and g.get("class") == "edge":
-            edges.add(title.text)
-    return nodes, edges
-
-
 def test_spp_topo_svg_of_seed_21_draws_components_rings_phys_and_links(
         seed21: Stack, tmp_path: Path) -> None:
     out = tmp_path / "t.svg"
     res = subprocess.run([*SPP, "topo", "-o", str(out)], capture_output=True, text=True,
                          timeout=60, env={**os.environ, "SPP_CTL": f"127.0.0.1:{seed21.api}"})
     assert res.returncode == 0, res.stderr
-    nodes, edges = svg_titles(out)
-    assert SEED21_NODES <= nodes
-    assert SEED21_EDGES <= edges
+    drawn = svg_names(out)
+    assert SEED21_NODES <= drawn.nodes
+    assert SEED21_EDGES <= drawn.edges
 
 
 def test_spp_topo_rates_show_the_flow_on_its_links(seed21: Stack) -> None:
@@ -96,24 +80,15 @@ def test_spp_topo_rates_show_the_flow_on_its_links(seed21: Stack) -> None:
 
 
 def test_live_page_shows_seed_21_and_redraws_after_component_stop(seed21: Stack) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
+    pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed")
-    titles = "Array.from(document.querySelectorAll('#graph svg g.node > title'))" \
-             ".map(t => t.textContent)"
-    with playwright.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{seed21.api}/topo")
-            page.wait_for_function(f"(want) => want.every(n => {titles}.includes(n))",
-                                   arg=sorted(SEED21_NODES), timeout=30_000)
-            page.evaluate("window.loadedOnce = true")
-            Shell([f"127.0.0.1:{seed21.api}"], out=lambda s: None).run_line(
-                "vf 1; component stop mgr")
-            page.wait_for_function(f"() => !{titles}.includes('vf_1_mgr')", timeout=30_000)
-            shown = set(page.evaluate(titles))
-            assert page.evaluate("window.loadedOnce") is True  # the same page, not a reload
-        finally:
-            browser.close()
+    with live_page(f"http://127.0.0.1:{seed21.api}/topo") as page:
+        page.wait_nodes(SEED21_NODES)
+        page.mark_loaded()
+        Shell([f"127.0.0.1:{seed21.api}"], out=lambda s: None).run_line(
+            "vf 1; component stop mgr")
+        page.wait_gone("vf_1_mgr")
+        shown = page.nodes()
+        assert page.same_document()  # redrawn in place, not reloaded
     assert SEED21_NODES - {"vf_1_mgr"} <= shown

@@ -30,6 +30,7 @@ from vmcase import (
     Prober,
     Session,
     UseCase,
+    default_topology_down,
     leftovers_after_down,
     server_mode_topology,
     spp,
@@ -37,8 +38,6 @@ from vmcase import (
 
 from spp import rundir
 from spp.host import vm, vmssh
-from spp.host.state import load_state
-from spp.host.updown import host_down, host_up
 from spp.testkit.session import E2ELock
 from spp.testkit.wait import wait_for
 
@@ -53,16 +52,8 @@ MAX_FLOODED = 20
 
 @pytest.fixture(scope="module")
 def free_host(e2e_lock: E2ELock) -> Iterator[None]:
-    """ssh_login reuses the default topology's names: take it down for this module and
-    bring it back afterwards if the session had it up."""
-    had_default = load_state("default") is not None
-    if had_default:
-        host_down(load_state("default"))
-    try:
+    with default_topology_down():
         yield
-    finally:
-        if had_default:
-            host_up()
 
 
 @pytest.fixture(scope="module")

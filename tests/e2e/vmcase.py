@@ -14,6 +14,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from spp import rundir
 from spp.client import Client
 from spp.host import nsexec, vm, vmssh
 from spp.host.state import load_state
+from spp.host.updown import host_down, host_up
 
 REPO = Path(__file__).resolve().parents[2]
 TOPOLOGY = REPO / "recipes" / "topologies" / "ssh_login.yaml"
@@ -60,6 +63,20 @@ def server_mode_topology(path: Path) -> Path:
     assert "--vhost-client" not in data["processes"]["vf"]
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+@contextmanager
+def default_topology_down() -> Iterator[None]:
+    """ssh_login reuses the default topology's names: take the default down while the
+    use case runs and bring it back afterwards if the session had it up."""
+    had_default = load_state("default") is not None
+    if had_default:
+        host_down(load_state("default"))
+    try:
+        yield
+    finally:
+        if had_default:
+            host_up()
 
 
 class UseCase:

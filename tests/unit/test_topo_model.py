@@ -85,6 +85,22 @@ def test_seed_22_draws_both_vms_their_four_vhost_ports_and_the_paths() -> None:
     assert len([n for n in g.nodes.values() if n.kind == "component"]) == 12
 
 
+
+def test_vm_groups_carry_their_state_and_vhost_vm_links_the_ports_frames() -> None:
+    before = load("topo_seed22_status.json")
+    after = copy.deepcopy(before)
+    after["hosts"][0]["vms"][0]["state"] = "ready"
+    vhost0 = after["primary"]["vhost_ports"][0]
+    vhost0["rx"], vhost0["tx"] = 40, 60  # from and to spp-vm1's ens4
+    g = with_rates(graph_from_status(after), graph_from_status(before), 2.0)
+    assert g.groups["vm_spp_vm1"].label == "VM spp-vm1 (ready)"
+    assert g.groups["vm_spp_vm2"].label == "VM spp-vm2"  # no state recorded
+    assert g.nodes["vhost_0"].detail == "/tmp/sock0"
+    rate = {(e.src, e.dst): e.rate for e in g.edges}
+    assert rate[("vhost_0", "vm_spp_vm1_ens4")] == 50.0
+    assert rate[("vhost_1", "vm_spp_vm1_ens5")] == 0.0
+
+
 UPSTREAM_SECONDARIES: dict[str, Any] = {
     "processes": [{"type": "primary"}, {"type": "nfv", "client-id": 1},
                   {"type": "mirror", "client-id": 2}, {"type": "pcap", "client-id": 3}],

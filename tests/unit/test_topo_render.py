@@ -4,18 +4,17 @@ JSON/YAML round trips, the terminal tree."""
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 import yaml
 from rich.console import Console
 
+from spp.testkit.topopage import svg_names
 from spp.topo.model import graph_from_status, with_rates
 from spp.topo.render import FORMATS, RenderError, format_of, render, render_term
 
 DATA = Path(__file__).parent / "data"
-SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
 def status(name: str) -> dict:
@@ -23,18 +22,9 @@ def status(name: str) -> dict:
 
 
 def svg_titles(svg: bytes) -> tuple[set[str], set[str]]:
-    """(node names, edge names `a->b` / `a--b`) drawn in a graphviz SVG."""
-    root = ET.fromstring(svg)
-    nodes, edges = set(), set()
-    for g in root.iter(f"{SVG_NS}g"):
-        title = g.find(f"{SVG_NS}title")
-        if title is None or title.text is None:
-            continue
-        if g.get("class") == "node":
-            nodes.add(title.text)
-        elif g.get("class") == "edge":
-            edges.add(title.text.replace("&#45;", "-"))
-    return nodes, edges
+    """(node names, edge names `a->b`) drawn in a graphviz SVG."""
+    names = svg_names(svg.decode())
+    return names.nodes, names.edges
 
 
 def test_svg_of_seed_22_has_both_vms_four_vhost_ports_and_the_links() -> None:
@@ -79,6 +69,19 @@ def test_term_tree_lists_each_process_with_its_components_and_links() -> None:
     assert "spp_vf 1" in text and "cls  classifier core 3" in text
     assert "phy:0 -> cls" in text and "mgr -> phy:1" in text
     assert "phy:0  spp-p0" in text
+
+
+
+def test_term_tree_shows_vms_with_state_and_the_port_each_nic_and_netdev_joins() -> None:
+    st = status("topo_seed22_status.json")
+    st["hosts"][0]["vms"][1]["state"] = "booting"
+    console = Console(record=True, width=120, force_terminal=False)
+    render_term(graph_from_status(st), console)
+    text = console.export_text()
+    vm2 = text[text.index("VM spp-vm2 (booting)"):]
+    assert "vhost:2 <-> spp-vm2 ens4" in vm2 and "vhost:3 <-> spp-vm2 ens5" in vm2
+    assert "vhost:0 <-> spp-vm1 ens4" in text[:text.index("VM spp-vm2")]
+    assert "spp-p1 <-> phy:1" in text and "vhost:1  /tmp/sock1" in text
 
 
 @pytest.mark.parametrize(("path", "given", "fmt"), [
