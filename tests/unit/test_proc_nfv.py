@@ -10,6 +10,7 @@ import pytest
 from spp.cli import commands as C
 from spp.cli import statusfmt
 from spp.cli.complete import candidates
+from spp.defaults import SECONDARY_ADDR
 from spp.errors import Refused, UsageError
 from spp.native import NativeError
 from spp.proc import nfv
@@ -33,7 +34,7 @@ def test_friendly_start_form():
 
 def test_bare_s_keeps_the_default_controller():
     o = nfv.parse_args(["-l", "1,2", "--", "-n", "1", "-s"])
-    assert o.ctl == nfv.SECONDARY_ADDR
+    assert o.ctl == SECONDARY_ADDR
 
 
 @pytest.mark.parametrize("argv, reason", [
