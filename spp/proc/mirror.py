@@ -6,7 +6,8 @@
 spp_mirror is spp_vf with one component type, `mirror`: one rx port and two
 tx ports, every frame received leaves on both. The first lcore of `-l` is
 the master (this Python control loop), the others worker lcores running the
-mirror components in C (native/src/mirror/ on spp_vf's component host).
+mirror components in C (native/src/mirror/ on the component host of spp_vf,
+native/src/secondary/host.c).
 Commands, their transactions and their errors are spp_vf's
 (spp.proc.vf_model): `component_start` / `component_stop`, `port`
 (attach/detach, rx/tx), `status`, `exit`.

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * vf.c - the spp_vf secondary's control side: attach to the primary, open
+ * host.c - the component host of spp_vf and spp_mirror, their control
+ * side: attach to the primary with the process's component types, open
  * ports, publish component configurations and lcore plans, and start and
- * stop the worker lcores (worker.c). Its state (vf.h) lives here, in one
- * instance handed to the workers; every spp_vf_* call runs on the control
- * thread.
+ * stop the worker lcores (host_worker.c). Its state (host.h) lives here, in
+ * one instance handed to the workers; every spp_vf_* call (the API both
+ * processes use) runs on the control thread.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,21 +22,13 @@
 #include "common/mp.h"
 #include "common/shared.h"
 #include "secondary/attach.h"
-#include "vf/comp_types.h"
-#include "vf/vf.h"
+#include "secondary/host.h"
 
 static struct vf_state vf;
 
-/* the component types of spp_vf, by SPP_COMP_* */
-static const struct comp_ops *const vf_types[] = {
-	[SPP_COMP_FORWARD] = &comp_forward_ops,
-	[SPP_COMP_MERGE] = &comp_merge_ops,
-	[SPP_COMP_CLASSIFIER] = &comp_classifier_ops,
-};
-
-/* the types this process runs (vf_types, or spp_mirror's), set at attach */
-static const struct comp_ops *const *comp_types = vf_types;
-static unsigned int nb_comp_types = RTE_DIM(vf_types);
+/* the types this process runs (spp_vf's or spp_mirror's), set at attach; none before */
+static const struct comp_ops *const *comp_types;
+static unsigned int nb_comp_types;
 
 /* ------------------------------------------------------------------ */
 /* workers                                                             */
@@ -95,12 +88,6 @@ vf_host_attach(const char *who, unsigned int client_id, int vhost_client,
 	vf.vhost_client = vhost_client;
 	vf.attached = 1;
 	return 0;
-}
-
-int
-spp_vf_attach(unsigned client_id, int vhost_client)
-{
-	return vf_host_attach("spp_vf", client_id, vhost_client, vf_types, RTE_DIM(vf_types));
 }
 
 /*
