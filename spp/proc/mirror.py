@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from spp.errors import Refused
 from spp.native import check, eal_init
 from spp.proc import eal as ealmod
 from spp.proc import skeleton
@@ -81,9 +82,20 @@ class Mirror(Vf):
                                  self.ealargs.worker_lcores, self.lib.spp_primary_nb_phy(),
                                  self.dp)
 
-    def handlers(self, m: VfModel) -> dict[str, Callable[[dict[str, Any]], Any]]:
-        """spp_vf's commands but the classifier table's (see COMMANDS)."""
-        return {name: fn for name, fn in super().handlers(m).items() if name in COMMANDS}
+    def handle(self, cmd: str, args: dict[str, Any]) -> Any:
+        assert self.model is not None
+        m = self.model
+        handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "status": lambda a: self.status(),
+            "component_start": m.component_start,
+            "component_stop": m.component_stop,
+            "port": m.port,
+            "exit": lambda a: skeleton.request_exit(self),
+        }
+        fn = handlers.get(cmd)
+        if fn is None:
+            raise Refused(f"unknown mirror command '{cmd}'")
+        return fn(args)
 
     def status(self) -> dict[str, Any]:
         out = super().status()

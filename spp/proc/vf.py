@@ -26,6 +26,7 @@ log = logging.getLogger("spp.vf")
 
 APP_USAGE = "--client-id N -s IP:PORT [--vhost-client]"
 
+
 VfOptions = skeleton.SecondaryOptions
 OPTIONS: skeleton.Table = skeleton.secondary_options()
 
@@ -83,9 +84,10 @@ class Vf:
         self.lib.spp_eal_cleanup()
         self.started = False
 
-    def handlers(self, m: VfModel) -> dict[str, Callable[[dict[str, Any]], Any]]:
-        """Its commands by name, each a handler of the command's args."""
-        return {
+    def handle(self, cmd: str, args: dict[str, Any]) -> Any:
+        assert self.model is not None
+        m = self.model
+        handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "status": lambda a: self.status(),
             "component_start": m.component_start,
             "component_stop": m.component_stop,
@@ -94,12 +96,9 @@ class Vf:
             "classifier_table_batch": m.classifier_table_batch,
             "exit": lambda a: skeleton.request_exit(self),
         }
-
-    def handle(self, cmd: str, args: dict[str, Any]) -> Any:
-        assert self.model is not None
-        fn = self.handlers(self.model).get(cmd)
+        fn = handlers.get(cmd)
         if fn is None:
-            raise Refused(f"unknown {self.hello['type']} command '{cmd}'")
+            raise Refused(f"unknown vf command '{cmd}'")
         return fn(args)
 
     def status(self) -> dict[str, Any]:
