@@ -14,8 +14,11 @@ import json
 import re
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from spp import wire
 from spp.ctl.server import Controller
@@ -482,6 +485,29 @@ class Stack:
             self.run(self.ctl.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+
+
+@contextlib.contextmanager
+def running(**procs: FakeProc) -> Iterator[Stack]:
+    """A Stack (0.5 s command timeout) with `procs` connected in the order given,
+    each its attribute by keyword (`running(pri=FakePrimary())` -> s.pri); closed after."""
+    s = Stack(timeout=0.5)
+    try:
+        for name, proc in procs.items():
+            setattr(s, name, s.add(proc))
+        yield s
+    finally:
+        s.close()
+
+
+def rest(s: Stack, method: str, path: str, body: Any = None,
+         raw: str | bytes | None = None) -> requests.Response:
+    """One call to the stack's REST API (`path` below /v1/): `body` as JSON, or `raw`
+    sent as it is with a JSON content type."""
+    if raw is not None:
+        return requests.request(method, f"{s.url}/{path}", data=raw, timeout=5,
+                                headers={"Content-Type": "application/json"})
+    return requests.request(method, f"{s.url}/{path}", json=body, timeout=5)
 
 
 def main(argv: list[str] | None = None) -> int:

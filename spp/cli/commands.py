@@ -69,43 +69,37 @@ PORT_USAGE = "port add|del RES_UID [nq Q] DIR NAME [add_vlantag VID PCP | del_vl
 CLS_USAGE = "classifier_table add|del mac MAC RES_UID | vlan VID MAC RES_UID"
 
 
-def vf_action(sec_id: int, words: list[str]) -> Action:
+def _host_action(kind: str, sec_id: int, words: list[str], status: Callable[[Any], str],
+                 cmds: tuple[str, ...], roles: tuple[str, ...] = ROLES) -> Action:
+    """A command of a process on the component host (spp_vf, spp_mirror): `kind` N;
+    status|component ...|port ...|exit, and classifier_table ... where `cmds` has it."""
     if not words:
         raise CommandError('Invalid command "".')
     cmd, args = words[0], words[1:]
-    base = f"vfs/{sec_id}"
+    base = f"{kind}s/{sec_id}"
     if cmd == "status" and not args:
-        return Action("GET", base, done=statusfmt.vf_status)
+        return Action("GET", base, done=status)
     if cmd == "exit" and not args:
-        return Action("DELETE", base, done=lambda _r: f"Exit vf {sec_id}.")
+        return Action("DELETE", base, done=lambda _r: f"Exit {kind} {sec_id}.")
     if cmd == "component":
-        return _component(base, args)
+        return _component(base, args, roles)
     if cmd == "port":
         return _port(base, args)
-    if cmd == "classifier_table":
+    if cmd == "classifier_table" and cmd in cmds:
         return _cls_table(base, args)
-    if cmd in VF_CMDS:
+    if cmd in cmds:
         raise _syntax(cmd)
     raise CommandError(f'Invalid command "{cmd}".')
+
+
+def vf_action(sec_id: int, words: list[str]) -> Action:
+    return _host_action("vf", sec_id, words, statusfmt.vf_status, VF_CMDS)
 
 
 def mirror_action(sec_id: int, words: list[str]) -> Action:
     """`mirror N; status|component start NAME CORE mirror|component stop NAME|port ...|exit`."""
-    if not words:
-        raise CommandError('Invalid command "".')
-    cmd, args = words[0], words[1:]
-    base = f"mirrors/{sec_id}"
-    if cmd == "status" and not args:
-        return Action("GET", base, done=statusfmt.mirror_status)
-    if cmd == "exit" and not args:
-        return Action("DELETE", base, done=lambda _r: f"Exit mirror {sec_id}.")
-    if cmd == "component":
-        return _component(base, args, MIRROR_ROLES)
-    if cmd == "port":
-        return _port(base, args)
-    if cmd in MIRROR_CMDS:
-        raise _syntax(cmd)
-    raise CommandError(f'Invalid command "{cmd}".')
+    return _host_action("mirror", sec_id, words, statusfmt.mirror_status, MIRROR_CMDS,
+                        MIRROR_ROLES)
 
 
 def pcap_action(sec_id: int, words: list[str]) -> Action:

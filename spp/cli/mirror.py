@@ -7,11 +7,9 @@ from typing import Annotated
 import typer
 
 from spp.cli import commands as C
-from spp.cli.common import build, fail, launch, run_action
-from spp.cli.routing import LAUNCH_ARGS, SEC_ID, VfGroup
+from spp.cli.procapp import add_start, add_status, add_word, proc_app, sec_runner
 
-app = typer.Typer(
-    cls=VfGroup, no_args_is_help=True, add_completion=False,
+app = proc_app(
     short_help="Launch spp_mirror, or configure a running one: spp mirror ID COMMAND.",
     help="spp_mirror: `spp mirror start ARGS` (or EAL form `spp mirror -l 2-4 ... -- "
          "--client-id 1 -s IP:PORT`) launches it; `spp mirror ID COMMAND` talks to mirror ID.",
@@ -22,34 +20,10 @@ port_app = typer.Typer(help="Attach (add) or detach (del) a port of a component.
 app.add_typer(component_app, name="component")
 app.add_typer(port_app, name="port")
 
-PASS = {"ignore_unknown_options": True, "allow_extra_args": True,
-        "allow_interspersed_args": False, "help_option_names": []}
-
-
-def _do(ctx: typer.Context, words: list[str], as_json: bool = False) -> None:
-    sec = ctx.meta.get(SEC_ID)
-    if sec is None:
-        fail("Error: mirror ID required, e.g. `spp mirror 1 status`.")
-    run_action(build(C.mirror_action, int(sec), words), as_json)
-
-
-@app.command(context_settings=PASS)
-def start(ctx: typer.Context) -> None:
-    """Launch spp_mirror with ARGS (runs spp.proc.mirror.main)."""
-    launch("spp.proc.mirror", ctx.meta.get(LAUNCH_ARGS, ctx.args))
-
-
-@app.command()
-def status(ctx: typer.Context,
-           as_json: Annotated[bool, typer.Option("--json", help="Raw JSON.")] = False) -> None:
-    """Show lcores, ports and mirror components of mirror ID."""
-    _do(ctx, ["status"], as_json)
-
-
-@app.command("exit")
-def exit_(ctx: typer.Context) -> None:
-    """Terminate spp_mirror ID."""
-    _do(ctx, ["exit"])
+_do = sec_runner("mirror", C.mirror_action)
+add_start(app, "spp.proc.mirror", "Launch spp_mirror with ARGS (runs spp.proc.mirror.main).")
+add_status(app, _do, "Show lcores, ports and mirror components of mirror ID.")
+add_word(app, _do, "exit", "Terminate spp_mirror ID.")
 
 
 @component_app.command("start")

@@ -7,28 +7,21 @@ from typing import Annotated
 import typer
 
 from spp.cli import commands as C
-from spp.cli.common import build, launch, run_action
-from spp.cli.routing import LAUNCH_ARGS, ProcGroup
+from spp.cli.common import build, run_action
+from spp.cli.procapp import PASS, add_start, proc_app
 
-app = typer.Typer(
-    cls=ProcGroup, no_args_is_help=True, add_completion=False,
+app = proc_app(
+    takes_id=False,
     short_help="Launch the primary, or control it (status, patch, forward).",
     help="spp_primary: `spp primary start ARGS` (or EAL form `spp primary -l 1 ... -- -p 0x03 "
          "-n 10 -s IP:PORT`) launches it; other commands talk to the running primary.",
 )
 
-PASS = {"ignore_unknown_options": True, "allow_extra_args": True,
-        "allow_interspersed_args": False, "help_option_names": []}
-
-
 def _do(words: list[str], as_json: bool = False) -> None:
     run_action(build(C.pri_action, words), as_json)
 
 
-@app.command(context_settings=PASS)
-def start(ctx: typer.Context) -> None:
-    """Launch the primary with ARGS (runs spp.proc.primary.main)."""
-    launch("spp.proc.primary", ctx.meta.get(LAUNCH_ARGS, ctx.args))
+add_start(app, "spp.proc.primary", "Launch the primary with ARGS (runs spp.proc.primary.main).")
 
 
 @app.command()

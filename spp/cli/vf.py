@@ -7,11 +7,10 @@ from typing import Annotated
 import typer
 
 from spp.cli import commands as C
-from spp.cli.common import build, fail, launch, run_action
-from spp.cli.routing import LAUNCH_ARGS, SEC_ID, VfGroup
+from spp.cli.common import fail
+from spp.cli.procapp import add_start, add_status, add_word, proc_app, sec_runner
 
-app = typer.Typer(
-    cls=VfGroup, no_args_is_help=True, add_completion=False,
+app = proc_app(
     short_help="Launch spp_vf, or configure a running one: spp vf ID COMMAND.",
     help="spp_vf: `spp vf start ARGS` (or EAL form `spp vf -l 2-6 ... -- --client-id 1 ...`) "
          "launches it; `spp vf ID COMMAND` talks to vf ID.",
@@ -25,38 +24,10 @@ app.add_typer(component_app, name="component")
 app.add_typer(port_app, name="port")
 app.add_typer(cls_app, name="classifier-table")
 
-PASS = {"ignore_unknown_options": True, "allow_extra_args": True,
-        "allow_interspersed_args": False, "help_option_names": []}
-
-
-def _sec_id(ctx: typer.Context) -> int:
-    sec = ctx.meta.get(SEC_ID)
-    if sec is None:
-        fail("Error: vf ID required, e.g. `spp vf 1 status`.")
-    return int(sec)
-
-
-def _do(ctx: typer.Context, words: list[str], as_json: bool = False) -> None:
-    run_action(build(C.vf_action, _sec_id(ctx), words), as_json)
-
-
-@app.command(context_settings=PASS)
-def start(ctx: typer.Context) -> None:
-    """Launch spp_vf with ARGS (runs spp.proc.vf.main)."""
-    launch("spp.proc.vf", ctx.meta.get(LAUNCH_ARGS, ctx.args))
-
-
-@app.command()
-def status(ctx: typer.Context,
-           as_json: Annotated[bool, typer.Option("--json", help="Raw JSON.")] = False) -> None:
-    """Show components, ports and classifier table of vf ID."""
-    _do(ctx, ["status"], as_json)
-
-
-@app.command("exit")
-def exit_(ctx: typer.Context) -> None:
-    """Terminate spp_vf ID."""
-    _do(ctx, ["exit"])
+_do = sec_runner("vf", C.vf_action)
+add_start(app, "spp.proc.vf", "Launch spp_vf with ARGS (runs spp.proc.vf.main).")
+add_status(app, _do, "Show components, ports and classifier table of vf ID.")
+add_word(app, _do, "exit", "Terminate spp_vf ID.")
 
 
 @component_app.command("start")

@@ -37,6 +37,7 @@ from spp.ctl.registry import Registry
 from spp.ctl.saved import Saved, proc_key
 from spp.errors import NotFound, Refused, SppError, TooLarge
 from spp.httppolicy import HttpPolicy
+from spp.kinds import SECONDARY_KINDS
 from spp.resources import is_ascii_id
 
 log = logging.getLogger("spp.ctl")
@@ -106,14 +107,6 @@ def _secondary(request: web.Request, kind: str) -> ProcConn:
     if conn is None or conn.closed.is_set():
         raise NotFound(f"sec_id {int(raw)} not found.")
     return conn
-
-
-def _vf(request: web.Request) -> ProcConn:
-    return _secondary(request, "vf")
-
-
-def _nfv(request: web.Request) -> ProcConn:
-    return _secondary(request, "nfv")
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -238,87 +231,69 @@ def cpu_cycles(st: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# ---- routes that relay one command ---------------------------------------
+
+ConnOf = Callable[[web.Request], ProcConn]
+Command = Callable[[web.Request], Awaitable[tuple[str, Any]]]
+
+
+def _relay(conn_of: ConnOf, command: Command) -> Handler:
+    """A handler that finds its process, relays one command to it and answers 204.
+
+    The process is looked up first (its 404 comes before the body is read);
+    `command` then gives the command and its args from the request.
+    """
+    async def handler(request: web.Request) -> web.StreamResponse:
+        conn = conn_of(request)
+        cmd, args = await command(request)
+        await _call(request, conn, cmd, args)
+        return _no_content()
+    return handler
+
+
+def _status_of(conn_of: ConnOf) -> Handler:
+    """A handler that answers the process's status as JSON."""
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response(await _status(request, conn_of(request)))
+    return handler
+
+
+def _fixed(cmd: str) -> Command:
+    """The command `cmd` without args."""
+    async def command(request: web.Request) -> tuple[str, Any]:
+        return cmd, None
+    return command
+
+
+def _body_args(cmd: str, check: Callable[[dict[str, Any]], Any]) -> Command:
+    """The command `cmd` with the checked JSON body as its args."""
+    async def command(request: web.Request) -> tuple[str, Any]:
+        return cmd, check(await _body(request))
+    return command
+
+
+def _body_cmd(check: Callable[[dict[str, Any]], str]) -> Command:
+    """The command the checked JSON body names (e.g. `forward` or `stop`), without args."""
+    async def command(request: web.Request) -> tuple[str, Any]:
+        return check(await _body(request)), None
+    return command
+
+
 # ---- primary -------------------------------------------------------------
 
-
-@routes.get("/v1/primary/status")
-async def get_primary_status(request: web.Request) -> web.Response:
-    return web.json_response(await _status(request, _primary(request)))
-
-
-@routes.delete("/v1/primary/status")
-async def clear_primary_status(request: web.Request) -> web.Response:
-    await _call(request, _primary(request), "clear")
-    return _no_content()
-
-
-@routes.put("/v1/primary/ports")
-async def put_primary_ports(request: web.Request) -> web.Response:
-    conn = _primary(request)
-    await _call(request, conn, "ports", v.primary_ports(await _body(request)))
-    return _no_content()
+routes.get("/v1/primary/status")(_status_of(_primary))
+routes.delete("/v1/primary/status")(_relay(_primary, _fixed("clear")))
+routes.put("/v1/primary/ports")(_relay(_primary, _body_args("ports", v.primary_ports)))
+routes.put("/v1/primary/launch")(_relay(_primary, _body_args("launch", v.launch)))
+routes.put("/v1/primary/patches")(_relay(_primary, _body_args("patch", v.patches)))
+routes.delete("/v1/primary/patches")(_relay(_primary, _fixed("patch_reset")))
+routes.put("/v1/primary/forward")(_relay(_primary, _body_cmd(v.forward)))
+routes.put("/v1/primary/xdp_offload")(_relay(_primary,
+                                             _body_args("xdp_offload", v.xdp_offload)))
+routes.delete("/v1/primary")(_relay(_primary, _fixed("exit")))
 
 
-@routes.put("/v1/primary/launch")
-async def put_primary_launch(request: web.Request) -> web.Response:
-    conn = _primary(request)
-    await _call(request, conn, "launch", v.launch(await _body(request)))
-    return _no_content()
-
-
-@routes.put("/v1/primary/patches")
-async def put_primary_patches(request: web.Request) -> web.Response:
-    conn = _primary(request)
-    await _call(request, conn, "patch", v.patches(await _body(request)))
-    return _no_content()
-
-
-@routes.delete("/v1/primary/patches")
-async def delete_primary_patches(request: web.Request) -> web.Response:
-    await _call(request, _primary(request), "patch_reset")
-    return _no_content()
-
-
-@routes.put("/v1/primary/forward")
-async def put_primary_forward(request: web.Request) -> web.Response:
-    conn = _primary(request)
-    await _call(request, conn, v.forward(await _body(request)))
-    return _no_content()
-
-
-@routes.put("/v1/primary/xdp_offload")
-async def put_primary_xdp_offload(request: web.Request) -> web.Response:
-    conn = _primary(request)
-    await _call(request, conn, "xdp_offload", v.xdp_offload(await _body(request)))
-    return _no_content()
-
-
-@routes.delete("/v1/primary")
-async def delete_primary(request: web.Request) -> web.Response:
-    await _call(request, _primary(request), "exit")
-    return _no_content()
-
-
-# ---- vf ------------------------------------------------------------------
-
-
-@routes.get("/v1/vfs/{sec_id}")
-async def get_vf(request: web.Request) -> web.Response:
-    return web.json_response(await _status(request, _vf(request)))
-
-
-@routes.delete("/v1/vfs/{sec_id}")
-async def delete_vf(request: web.Request) -> web.Response:
-    await _call(request, _vf(request), "exit")
-    return _no_content()
-
-
-@routes.post("/v1/vfs/{sec_id}/components")
-async def post_component(request: web.Request) -> web.Response:
-    conn = _vf(request)
-    await _call(request, conn, "component_start", v.component_start(await _body(request)))
-    return _no_content()
-
+# ---- secondaries -----------------------------------------------------------
 
 def _component_name(request: web.Request) -> str:
     raw = request.match_info["name"]
@@ -328,145 +303,75 @@ def _component_name(request: web.Request) -> str:
     return name
 
 
-@routes.delete("/v1/vfs/{sec_id}/components/{name}")
-async def delete_component(request: web.Request) -> web.Response:
-    conn = _vf(request)
-    await _call(request, conn, "component_stop", {"name": _component_name(request)})
-    return _no_content()
+def _component_start(types: tuple[str, ...]) -> Command:
+    """`component_start` with the body checked against the component `types`."""
+    async def command(request: web.Request) -> tuple[str, Any]:
+        return "component_start", v.component_start(await _body(request), types)
+    return command
 
 
-@routes.put("/v1/vfs/{sec_id}/components/{name}/ports")
-async def put_component_ports(request: web.Request) -> web.Response:
-    conn = _vf(request)
+async def _component_stop(request: web.Request) -> tuple[str, Any]:
+    return "component_stop", {"name": _component_name(request)}
+
+
+async def _component_port(request: web.Request) -> tuple[str, Any]:
     name = _component_name(request)
-    await _call(request, conn, "port", v.component_port(await _body(request), name))
-    return _no_content()
+    return "port", v.component_port(await _body(request), name)
 
 
-@routes.put("/v1/vfs/{sec_id}/classifier_table")
-async def put_classifier_table(request: web.Request) -> web.Response:
+async def _nfv_ports(request: web.Request) -> tuple[str, Any]:
+    return v.nfv_ports(await _body(request))  # `add` or `del`
+
+
+async def _classifier_table(request: web.Request) -> tuple[str, Any]:
     """One entry (an object, as upstream), or a list of them applied as one transaction."""
-    conn = _vf(request)
     try:
         raw = await request.clone(client_max_size=v.MAX_TABLE_BODY).read()
     except web.HTTPRequestEntityTooLarge:
         raise TooLarge(f"request body too large (at most {v.MAX_TABLE_BODY} bytes).") from None
     body = v.parse_any_json(raw)
     if isinstance(body, list):
-        await _call(request, conn, "classifier_table_batch", v.classifier_table_batch(body))
-    elif isinstance(body, dict):
-        await _call(request, conn, "classifier_table", v.classifier_table(body))
-    else:
-        raise Refused("Not in json format.")
-    return _no_content()
+        return "classifier_table_batch", v.classifier_table_batch(body)
+    if isinstance(body, dict):
+        return "classifier_table", v.classifier_table(body)
+    raise Refused("Not in json format.")
 
 
-# ---- nfv -----------------------------------------------------------------
+# the component types of the secondaries built of spp_vf's components (saved="components")
+_COMPONENT_TYPES = {"vf": v.VF_TYPES, "mirror": v.MIRROR_TYPES}
+
+# each secondary's own routes below /v1/REST/N, after GET (status) and DELETE (exit)
+_OWN_ROUTES: dict[str, list[tuple[str, str, Command]]] = {
+    "vf": [("PUT", "classifier_table", _classifier_table)],
+    "nfv": [("PUT", "forward", _body_cmd(v.forward)),
+            ("PUT", "ports", _nfv_ports),
+            ("PUT", "patches", _body_args("patch", v.nfv_patches)),
+            ("DELETE", "patches", _fixed("patch_reset"))],
+    "pcap": [("PUT", "capture", _body_cmd(v.pcap_capture))],
+}
 
 
-@routes.get("/v1/nfvs/{sec_id}")
-async def get_nfv(request: web.Request) -> web.Response:
-    return web.json_response(await _status(request, _nfv(request)))
+def _add_secondary_routes(kind: str, rest: str) -> None:
+    """The routes of one secondary type: /v1/REST/{sec_id}[/...]."""
+    def conn_of(request: web.Request) -> ProcConn:
+        return _secondary(request, kind)
+
+    base = f"/v1/{rest}/{{sec_id}}"
+    routes.get(base)(_status_of(conn_of))
+    routes.delete(base)(_relay(conn_of, _fixed("exit")))
+    types = _COMPONENT_TYPES.get(kind)
+    if types is not None:
+        routes.post(f"{base}/components")(_relay(conn_of, _component_start(types)))
+        routes.delete(f"{base}/components/{{name}}")(_relay(conn_of, _component_stop))
+        routes.put(f"{base}/components/{{name}}/ports")(_relay(conn_of, _component_port))
+    for method, tail, command in _OWN_ROUTES.get(kind, []):
+        routes.route(method, f"{base}/{tail}")(_relay(conn_of, command))
 
 
-@routes.delete("/v1/nfvs/{sec_id}")
-async def delete_nfv(request: web.Request) -> web.Response:
-    await _call(request, _nfv(request), "exit")
-    return _no_content()
-
-
-@routes.put("/v1/nfvs/{sec_id}/forward")
-async def put_nfv_forward(request: web.Request) -> web.Response:
-    conn = _nfv(request)
-    await _call(request, conn, v.forward(await _body(request)))
-    return _no_content()
-
-
-@routes.put("/v1/nfvs/{sec_id}/ports")
-async def put_nfv_ports(request: web.Request) -> web.Response:
-    conn = _nfv(request)
-    cmd, args = v.nfv_ports(await _body(request))
-    await _call(request, conn, cmd, args)
-    return _no_content()
-
-
-@routes.put("/v1/nfvs/{sec_id}/patches")
-async def put_nfv_patches(request: web.Request) -> web.Response:
-    conn = _nfv(request)
-    await _call(request, conn, "patch", v.nfv_patches(await _body(request)))
-    return _no_content()
-
-
-@routes.delete("/v1/nfvs/{sec_id}/patches")
-async def delete_nfv_patches(request: web.Request) -> web.Response:
-    await _call(request, _nfv(request), "patch_reset")
-    return _no_content()
-
-
-# ---- mirror (spp_vf's component routes, one type: mirror) -------------------
-
-
-def _mirror(request: web.Request) -> ProcConn:
-    return _secondary(request, "mirror")
-
-
-@routes.get("/v1/mirrors/{sec_id}")
-async def get_mirror(request: web.Request) -> web.Response:
-    return web.json_response(await _status(request, _mirror(request)))
-
-
-@routes.delete("/v1/mirrors/{sec_id}")
-async def delete_mirror(request: web.Request) -> web.Response:
-    await _call(request, _mirror(request), "exit")
-    return _no_content()
-
-
-@routes.post("/v1/mirrors/{sec_id}/components")
-async def post_mirror_component(request: web.Request) -> web.Response:
-    conn = _mirror(request)
-    args = v.component_start(await _body(request), v.MIRROR_TYPES)
-    await _call(request, conn, "component_start", args)
-    return _no_content()
-
-
-@routes.delete("/v1/mirrors/{sec_id}/components/{name}")
-async def delete_mirror_component(request: web.Request) -> web.Response:
-    conn = _mirror(request)
-    await _call(request, conn, "component_stop", {"name": _component_name(request)})
-    return _no_content()
-
-
-@routes.put("/v1/mirrors/{sec_id}/components/{name}/ports")
-async def put_mirror_component_ports(request: web.Request) -> web.Response:
-    conn = _mirror(request)
-    name = _component_name(request)
-    await _call(request, conn, "port", v.component_port(await _body(request), name))
-    return _no_content()
-
-
-# ---- pcap (upstream's /v1/pcaps) ----------------------------------------------
-
-
-def _pcap(request: web.Request) -> ProcConn:
-    return _secondary(request, "pcap")
-
-
-@routes.get("/v1/pcaps/{sec_id}")
-async def get_pcap(request: web.Request) -> web.Response:
-    return web.json_response(await _status(request, _pcap(request)))
-
-
-@routes.put("/v1/pcaps/{sec_id}/capture")
-async def put_pcap_capture(request: web.Request) -> web.Response:
-    conn = _pcap(request)
-    await _call(request, conn, v.pcap_capture(await _body(request)))
-    return _no_content()
-
-
-@routes.delete("/v1/pcaps/{sec_id}")
-async def delete_pcap(request: web.Request) -> web.Response:
-    await _call(request, _pcap(request), "exit")
-    return _no_content()
+# REST collection -> secondary type: the kinds table's, and pcaps (upstream's /v1/pcaps)
+for _rest, _kind in ({k.rest: k.name for k in SECONDARY_KINDS.values()}
+                     | {"pcaps": "pcap"}).items():
+    _add_secondary_routes(_kind, _rest)
 
 
 def make_app(reg: Registry, timeout: float = DEFAULT_TIMEOUT, policy: HttpPolicy | None = None,

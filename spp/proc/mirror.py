@@ -6,7 +6,8 @@
 spp_mirror is spp_vf with one component type, `mirror`: one rx port and two
 tx ports, every frame received leaves on both. The first lcore of `-l` is
 the master (this Python control loop), the others worker lcores running the
-mirror components in C (native/src/mirror/ on spp_vf's component host).
+mirror components in C (native/src/mirror/ on the component host of spp_vf,
+native/src/secondary/host.c).
 Commands, their transactions and their errors are spp_vf's
 (spp.proc.vf_model): `component_start` / `component_stop`, `port`
 (attach/detach, rx/tx), `status`, `exit`.
@@ -16,56 +17,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from spp.defaults import SECONDARY_ADDR
-from spp.errors import Refused, UsageError
+from spp.errors import Refused
 from spp.native import check, eal_init
 from spp.proc import eal as ealmod
 from spp.proc import skeleton
-from spp.proc.skeleton import APP, BOTH, EAL, Opt, Skip, address
-from spp.proc.vf import Vf, VfOptions
+from spp.proc.vf import Vf
 from spp.proc.vf_dataplane import NativeDataPlane
 from spp.proc.vf_model import VfModel
-from spp.resources import ResourceError, check_client_id
 
 log = logging.getLogger("spp.mirror")
 
 APP_USAGE = "--client-id N -s IP:PORT [--vhost-client]"
 COMMANDS = ("status", "component_start", "component_stop", "port", "exit")
 
-
-@dataclass
-class MirrorOptions:
-    client_id: int | None = None
-    ctl: str = SECONDARY_ADDR
-    vhost_client: bool = False
-    eal: list[str] = field(default_factory=list)
-
-
-def _client_id(value: str) -> int:
-    try:
-        return check_client_id(value)
-    except ResourceError as exc:
-        raise UsageError(f"--client-id: {exc}") from None
-
-
-OPTIONS: skeleton.Table = (
-    Opt(("--client-id",), "client_id", BOTH, _client_id),
-    Opt(("--ctl",), "ctl", EAL, address),
-    Opt(("-s",), "ctl", APP, address, bare=True),
-    Opt(("--vhost-client",), "vhost_client", BOTH, None),
-    Skip(("-m", "--socket-mem")),  # memory belongs to the primary
-)
+MirrorOptions = skeleton.SecondaryOptions
+OPTIONS: skeleton.Table = skeleton.secondary_options()
 
 
 def parse_args(argv: list[str]) -> MirrorOptions:
     """EAL options (and the friendly --client-id, --ctl) before `--`, upstream's after it."""
     opts = MirrorOptions()
-    opts.eal = skeleton.parse_options(argv, OPTIONS, opts, "spp_mirror", APP_USAGE)
-    if opts.client_id is None:
-        raise UsageError("--client-id is required")
+    skeleton.parse_secondary(argv, OPTIONS, opts, "spp_mirror", APP_USAGE)
     return opts
 
 
@@ -92,8 +66,7 @@ class Mirror(Vf):
     """spp_mirror: its mirror components on the worker lcores and the commands that change them."""
 
     def __init__(self, opts: MirrorOptions, ealargs: ealmod.EalArgs) -> None:
-        vf_opts = VfOptions(opts.client_id, opts.ctl, opts.vhost_client, opts.eal)
-        super().__init__(vf_opts, ealargs)
+        super().__init__(opts, ealargs)
         self.hello = {"type": "mirror", "client_id": opts.client_id}
         self.pid_name = f"mirror{opts.client_id}"
         self.dp = NativeDataPlane(self.ffi, self.lib, self.client_id, ealargs.file_prefix,
@@ -133,12 +106,7 @@ class Mirror(Vf):
 def prepare(argv: list[str]) -> Mirror:
     """Everything that can be checked before DPDK starts, then the process."""
     opts = parse_args(argv)
-    ealmod.check_hugepages()
-    ealargs = ealmod.build_eal_args(opts.eal, proc_type="secondary", default_lcores=[2, 3])
-    if not ealmod.primary_lock_holder(ealargs.file_prefix):
-        raise UsageError(f"no SPP primary is running with file prefix "
-                         f"'{ealargs.file_prefix}': start `spp primary` first")
-    return Mirror(opts, ealargs)
+    return Mirror(opts, skeleton.secondary_eal_args(opts.eal, [2, 3]))
 
 
 def main(argv: list[str]) -> int:

@@ -21,16 +21,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from spp.defaults import SECONDARY_ADDR, SECONDARY_PORT
+from spp.defaults import SECONDARY_PORT
 from spp.errors import Refused, UsageError
 from spp.native import check, eal_init, load
 from spp.proc import cycles, skeleton
 from spp.proc import eal as ealmod
-from spp.proc.skeleton import APP, BOTH, EAL, Opt, Skip, address
-from spp.resources import PortRef, ResourceError, check_client_id, parse_port
+from spp.proc.skeleton import APP, Opt
+from spp.resources import PortRef, parse_port
 
 log = logging.getLogger("spp.nfv")
 
@@ -38,37 +37,18 @@ APP_USAGE = "-n ID -s IP:PORT [--vhost-client]"
 COMMANDS = ("status", "add", "del", "patch", "patch_reset", "forward", "stop", "exit")
 
 
-@dataclass
-class NfvOptions:
-    client_id: int | None = None
-    ctl: str = SECONDARY_ADDR
-    vhost_client: bool = False
-    eal: list[str] = field(default_factory=list)
-
-
-def _client_id(value: str) -> int:
-    try:
-        return check_client_id(value)
-    except ResourceError as exc:
-        raise UsageError(f"-n: {exc}") from None
-
-
+NfvOptions = skeleton.SecondaryOptions
 OPTIONS: skeleton.Table = (
-    Opt(("-n",), "client_id", APP, _client_id),            # upstream's secondary id
-    Opt(("--client-id",), "client_id", BOTH, _client_id),  # the friendly form, as spp vf
-    Opt(("--ctl",), "ctl", EAL, address),
-    Opt(("-s",), "ctl", APP, address, bare=True),
-    Opt(("--vhost-client",), "vhost_client", BOTH, None),
-    Skip(("-m", "--socket-mem")),  # memory belongs to the primary
+    Opt(("-n",), "client_id", APP, skeleton.client_id("-n")),  # upstream's secondary id
+    *skeleton.secondary_options("-n"),  # --client-id is the friendly form, as spp vf
 )
 
 
 def parse_args(argv: list[str]) -> NfvOptions:
     """EAL options (and the friendly --client-id, --ctl) before `--`, upstream's after it."""
     opts = NfvOptions()
-    opts.eal = skeleton.parse_options(argv, OPTIONS, opts, "spp_nfv", APP_USAGE)
-    if opts.client_id is None:
-        raise UsageError("-n ID is required (the secondary id)")
+    skeleton.parse_secondary(argv, OPTIONS, opts, "spp_nfv", APP_USAGE,
+                             missing="-n ID is required (the secondary id)")
     return opts
 
 
@@ -282,17 +262,15 @@ class Nfv:
         return result
 
 
+def _check_lcores(ealargs: ealmod.EalArgs) -> None:
+    if not ealargs.worker_lcores:
+        raise UsageError("spp_nfv needs two lcores: -l MASTER,WORKER")
+
+
 def prepare(argv: list[str]) -> Nfv:
     """Everything that can be checked before DPDK starts, then the process."""
     opts = parse_args(argv)
-    ealmod.check_hugepages()
-    ealargs = ealmod.build_eal_args(opts.eal, proc_type="secondary", default_lcores=[4, 5])
-    if not ealargs.worker_lcores:
-        raise UsageError("spp_nfv needs two lcores: -l MASTER,WORKER")
-    if not ealmod.primary_lock_holder(ealargs.file_prefix):
-        raise UsageError(f"no SPP primary is running with file prefix "
-                         f"'{ealargs.file_prefix}': start `spp primary` first")
-    return Nfv(opts, ealargs)
+    return Nfv(opts, skeleton.secondary_eal_args(opts.eal, [4, 5], _check_lcores))
 
 
 def main(argv: list[str]) -> int:

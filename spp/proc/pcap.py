@@ -30,8 +30,8 @@ from spp.native import check, eal_init, load
 from spp.native.limits import SPP_PCAP_MAX_WRITERS, SPP_PCAP_PATH_MAX, SPP_PCAP_SNAPLEN_MAX
 from spp.proc import cycles, skeleton
 from spp.proc import eal as ealmod
-from spp.proc.skeleton import APP, BOTH, EAL, Opt, Skip, address
-from spp.resources import PortRef, ResourceError, check_client_id, parse_port
+from spp.proc.skeleton import APP, BOTH, EAL, Opt
+from spp.resources import PortRef, ResourceError, parse_port
 
 log = logging.getLogger("spp.pcap")
 
@@ -53,13 +53,6 @@ class PcapOptions:
     fsize: int = DEFAULT_FSIZE
     snaplen: int = SPP_PCAP_SNAPLEN_MAX
     eal: list[str] = field(default_factory=list)
-
-
-def _client_id(value: str) -> int:
-    try:
-        return check_client_id(value)
-    except ResourceError as exc:
-        raise UsageError(f"--client-id: {exc}") from None
 
 
 def _capture_port(value: str) -> PortRef:
@@ -85,15 +78,12 @@ def _bytes(what: str, lo: int, hi: int) -> Callable[[str], int]:
 
 
 OPTIONS: skeleton.Table = (
-    Opt(("--client-id",), "client_id", BOTH, _client_id),
-    Opt(("--ctl",), "ctl", EAL, address),
-    Opt(("-s",), "ctl", APP, address, bare=True),
+    *skeleton.secondary_options(vhost=False),
     Opt(("-c",), "port", APP, _capture_port),       # upstream's captured port
     Opt(("--port",), "port", EAL, _capture_port),   # the friendly form (-c is EAL's coremask)
     Opt(("--out-dir",), "out_dir", BOTH, Path),
     Opt(("--fsize",), "fsize", BOTH, _bytes("--fsize", MIN_FSIZE, 1 << 62)),
     Opt(("--snaplen",), "snaplen", BOTH, _bytes("--snaplen", 1, SPP_PCAP_SNAPLEN_MAX)),
-    Skip(("-m", "--socket-mem")),  # memory belongs to the primary
 )
 
 
@@ -114,9 +104,7 @@ def check_out_dir(path: Path) -> Path:
 def parse_args(argv: list[str]) -> PcapOptions:
     """EAL options (and the friendly --client-id, --ctl, --port) before `--`, upstream's after."""
     opts = PcapOptions()
-    opts.eal = skeleton.parse_options(argv, OPTIONS, opts, "spp_pcap", APP_USAGE)
-    if opts.client_id is None:
-        raise UsageError("--client-id is required")
+    skeleton.parse_secondary(argv, OPTIONS, opts, "spp_pcap", APP_USAGE)
     if opts.port is None:
         raise UsageError("-c RES_UID is required (the captured port, e.g. -c phy:0)")
     opts.out_dir = check_out_dir(opts.out_dir)
@@ -330,20 +318,18 @@ class Pcap:
         return result
 
 
-def prepare(argv: list[str]) -> Pcap:
-    """Everything that can be checked before DPDK starts, then the process."""
-    opts = parse_args(argv)
-    ealmod.check_hugepages()
-    ealargs = ealmod.build_eal_args(opts.eal, proc_type="secondary", default_lcores=[2, 3, 4])
+def _check_lcores(ealargs: ealmod.EalArgs) -> None:
     workers = len(ealargs.worker_lcores)
     if workers < 2:
         raise UsageError("spp_pcap needs three lcores or more: -l MASTER,RECEIVE,WRITER[,...]")
     if workers - 1 > SPP_PCAP_MAX_WRITERS:
         raise UsageError(f"spp_pcap takes at most {SPP_PCAP_MAX_WRITERS} writer lcores")
-    if not ealmod.primary_lock_holder(ealargs.file_prefix):
-        raise UsageError(f"no SPP primary is running with file prefix "
-                         f"'{ealargs.file_prefix}': start `spp primary` first")
-    return Pcap(opts, ealargs)
+
+
+def prepare(argv: list[str]) -> Pcap:
+    """Everything that can be checked before DPDK starts, then the process."""
+    opts = parse_args(argv)
+    return Pcap(opts, skeleton.secondary_eal_args(opts.eal, [2, 3, 4], _check_lcores))
 
 
 def main(argv: list[str]) -> int:

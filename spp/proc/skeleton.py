@@ -25,13 +25,15 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from spp import rundir
+from spp.defaults import SECONDARY_ADDR
 from spp.errors import SppError, UsageError
 from spp.proc import eal as ealmod
 from spp.proc.agent import Rejected, parse_addr, serve_controller
+from spp.resources import ResourceError, check_client_id
 
 EAL = "eal"    # before `--`, among EAL's own options
 APP = "app"    # after `--`: upstream's application options
@@ -142,6 +144,71 @@ def _take(opt: Opt, name: str, eq: str, inline: str, tokens: list[tuple[str, str
     else:
         setattr(into, opt.dest, got)
     return nxt
+
+
+# ---- what the secondaries share ---------------------------------------------
+
+def client_id(flag: str) -> Callable[[str], int]:
+    """A reader of a secondary's client id; a bad one is a UsageError naming `flag`."""
+    def read(value: str) -> int:
+        try:
+            return check_client_id(value)
+        except ResourceError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
+    return read
+
+
+NO_MEMORY = Skip(("-m", "--socket-mem"))  # memory belongs to the primary
+
+
+def secondary_options(id_flag: str = "--client-id", vhost: bool = True) -> tuple[Opt | Skip, ...]:
+    """The options every secondary takes: --client-id, --ctl / -s, --vhost-client, no memory.
+
+    `id_flag` names the option a bad client id is reported under; `vhost`
+    False leaves --vhost-client out (a process without vhost ports).
+    """
+    return (
+        Opt(("--client-id",), "client_id", BOTH, client_id(id_flag)),
+        Opt(("--ctl",), "ctl", EAL, address),
+        Opt(("-s",), "ctl", APP, address, bare=True),
+        *((Opt(("--vhost-client",), "vhost_client", BOTH, None),) if vhost else ()),
+        NO_MEMORY,
+    )
+
+
+@dataclass
+class SecondaryOptions:
+    """The command line of a secondary with the common options only (spp_vf, spp_nfv, ...)."""
+
+    client_id: int | None = None
+    ctl: str = SECONDARY_ADDR
+    vhost_client: bool = False
+    eal: list[str] = field(default_factory=list)
+
+
+def parse_secondary(argv: Sequence[str], table: Table, into: Any, name: str, app_usage: str,
+                    missing: str = "--client-id is required") -> None:
+    """`parse_options` into `into` (its `eal` the EAL options left); `missing` if no client id."""
+    into.eal = parse_options(argv, table, into, name, app_usage)
+    if into.client_id is None:
+        raise UsageError(missing)
+
+
+def secondary_eal_args(eal: list[str], default_lcores: list[int],
+                       check: Callable[[ealmod.EalArgs], None] | None = None) -> ealmod.EalArgs:
+    """A secondary's EAL arguments, checked before DPDK starts.
+
+    Hugepages first, then `check` (the process's own lcore rules), then that
+    a primary holds the file prefix.
+    """
+    ealmod.check_hugepages()
+    ealargs = ealmod.build_eal_args(eal, proc_type="secondary", default_lcores=default_lcores)
+    if check is not None:
+        check(ealargs)
+    if not ealmod.primary_lock_holder(ealargs.file_prefix):
+        raise UsageError(f"no SPP primary is running with file prefix "
+                         f"'{ealargs.file_prefix}': start `spp primary` first")
+    return ealargs
 
 
 class Process(Protocol):

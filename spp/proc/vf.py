@@ -12,54 +12,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from spp.defaults import SECONDARY_ADDR, SECONDARY_PORT
-from spp.errors import Refused, UsageError
+from spp.defaults import SECONDARY_PORT
+from spp.errors import Refused
 from spp.native import check, eal_init, load
 from spp.proc import cycles, skeleton
 from spp.proc import eal as ealmod
-from spp.proc.skeleton import APP, BOTH, EAL, Opt, Skip, address
 from spp.proc.vf_dataplane import NativeDataPlane
 from spp.proc.vf_model import VfModel
-from spp.resources import ResourceError, check_client_id
 
 log = logging.getLogger("spp.vf")
 
 APP_USAGE = "--client-id N -s IP:PORT [--vhost-client]"
 
 
-@dataclass
-class VfOptions:
-    client_id: int | None = None
-    ctl: str = SECONDARY_ADDR
-    vhost_client: bool = False
-    eal: list[str] = field(default_factory=list)
-
-
-def _client_id(value: str) -> int:
-    try:
-        return check_client_id(value)
-    except ResourceError as exc:
-        raise UsageError(f"--client-id: {exc}") from None
-
-
-OPTIONS: skeleton.Table = (
-    Opt(("--client-id",), "client_id", BOTH, _client_id),
-    Opt(("--ctl",), "ctl", EAL, address),
-    Opt(("-s",), "ctl", APP, address, bare=True),
-    Opt(("--vhost-client",), "vhost_client", BOTH, None),
-    Skip(("-m", "--socket-mem")),  # memory belongs to the primary
-)
+VfOptions = skeleton.SecondaryOptions
+OPTIONS: skeleton.Table = skeleton.secondary_options()
 
 
 def parse_args(argv: list[str]) -> VfOptions:
     """EAL options (and the friendly --client-id, --ctl) before `--`, upstream's after it."""
     opts = VfOptions()
-    opts.eal = skeleton.parse_options(argv, OPTIONS, opts, "spp_vf", APP_USAGE)
-    if opts.client_id is None:
-        raise UsageError("--client-id is required")
+    skeleton.parse_secondary(argv, OPTIONS, opts, "spp_vf", APP_USAGE)
     return opts
 
 
@@ -147,12 +122,7 @@ class Vf:
 def prepare(argv: list[str]) -> Vf:
     """Everything that can be checked before DPDK starts, then the process."""
     opts = parse_args(argv)
-    ealmod.check_hugepages()
-    ealargs = ealmod.build_eal_args(opts.eal, proc_type="secondary", default_lcores=[2, 3])
-    if not ealmod.primary_lock_holder(ealargs.file_prefix):
-        raise UsageError(f"no SPP primary is running with file prefix "
-                         f"'{ealargs.file_prefix}': start `spp primary` first")
-    return Vf(opts, ealargs)
+    return Vf(opts, skeleton.secondary_eal_args(opts.eal, [2, 3]))
 
 
 def main(argv: list[str]) -> int:

@@ -32,7 +32,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -44,9 +43,9 @@ from hypothesis import HealthCheck, Phase, example, given, note, settings
 from hypothesis import strategies as st
 
 from spp import rundir
-from spp.host import netdev, vm
-from spp.testkit.stack import SPP
-from spp.testkit.wait import free_port, wait_for
+from spp.host import vm
+from spp.testkit.instance import TopoInstance
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -77,47 +76,18 @@ def sequences(draw: st.DrawFn) -> list[str]:
     return ["up", *first, "down", *then, "down"]
 
 
-class Instance:
+class Instance(TopoInstance):
     """The topology, its run directory and environment, and what is true of it now."""
 
     def __init__(self, tmp: Path) -> None:
-        self.run = tmp / "run"
-        self.api, self.metrics_port = free_port(), free_port()
-        self.env = {**os.environ, rundir.ROOT_ENV: str(self.run),
-                    "SPP_CTL": f"127.0.0.1:{self.api}"}
-        self.topology = tmp / "lc.yaml"
-        self.topology.write_text(f"""\
-name: {PREFIX}
-file_prefix: {PREFIX}
-bpf_pin_prefix: {PREFIX}_
-ctl: {{bind: 127.0.0.1, api_port: {self.api}, pri_port: {free_port()},
-      sec_port: {free_port()}, metrics_port: {self.metrics_port}}}
-namespaces: [{NS}]
-veths:
-  - ends:
-      - {{name: lc-r0, netns: {NS}}}
-      - {{name: {LINKS[0]}, phy: 0}}
-  - ends:
-      - {{name: lc-r1, netns: {NS}}}
-      - {{name: {LINKS[1]}, phy: 1}}
+        super().__init__(tmp, PREFIX, NS, (("lc-r0", LINKS[0]), ("lc-r1", LINKS[1])), "lc.yaml")
+        self.write(f"""\
 vms:
   - name: {VM}
     memory: 128
     nics:
       - {{vhost: {VHOST}, mac: "52:54:00:00:31:01", ipv4: 198.18.31.11/24, ifname: ens4}}
 """)
-
-    def spp(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*SPP, *args], capture_output=True, text=True, timeout=timeout,
-                              env=self.env)
-
-    def pid_file(self, name: str) -> Path:
-        return rundir.pid_path(name, PREFIX)
-
-    def pid(self, name: str) -> int | None:
-        """The live SPP process the pid file of `name` names, else None."""
-        pid = rundir.read_pid(self.pid_file(name))
-        return pid if pid is not None and rundir.is_ours(pid) else None
 
     def listed(self) -> set[str] | None:
         """What `spp status --json` lists (None: the controller does not answer)."""
@@ -129,45 +99,17 @@ vms:
         return {"primary" if p["type"] == "primary" else f"vf{p['client-id']}" for p in procs}
 
     def exporting(self) -> bool:
-        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        url = f"http://127.0.0.1:{self.metrics}/metrics"
         try:
             with urllib.request.urlopen(url, timeout=2) as res:
                 return bool(res.status == 200)
         except OSError:
             return False
 
-    def mine(self, pid: int) -> bool:
-        """`pid` is alive and its command line names this instance (prefix or run
-        directory): a pid the kernel gave to some other process since is not."""
-        marks = (f"--file-prefix={PREFIX}", str(self.run), str(self.topology))
-        cmd = rundir.cmdline(pid)
-        return any(m in cmd for m in marks) and rundir.pid_alive(pid)
-
-    def processes(self) -> list[int]:
-        """Live processes of this instance."""
-        return [int(d.name) for d in Path("/proc").iterdir()
-                if d.name.isdigit() and int(d.name) != os.getpid() and self.mine(int(d.name))]
-
-    def clean(self) -> None:
-        """`spp down`; what still runs of the instance after it is killed (by pid) and
-        `spp down` runs again."""
-        self.spp("down", "--topology", str(self.topology))
-        stray = self.processes()
-        for pid in stray:
-            os.kill(pid, signal.SIGKILL)
-        if stray:
-            self.spp("down", "--topology", str(self.topology))
-
     def leftovers(self) -> list[str]:
-        out = [str(p) for p in Path("/dev/hugepages").glob(f"{PREFIX}map_*")]
-        out += [str(p) for p in [Path("/var/run/dpdk", PREFIX)] if p.exists()]
-        out += [str(p) for p in Path("/sys/fs/bpf/spp", PREFIX).rglob("*")]
+        out = super().leftovers()
         out += [str(p) for p in Path("/sys/fs/bpf").glob(f"{PREFIX}_*")]
-        out += [str(p) for p in (self.run / PREFIX).glob("*.pid")]
-        out += [f"netns {ns}" for ns in netdev.list_namespaces() if ns == NS]
-        out += [f"link {n}" for n in LINKS if Path("/sys/class/net", n).exists()]
         out += [str(p) for p in [vm.vhost_socket(VHOST)] if p.exists()]
-        out += [f"pid {pid} ({rundir.cmdline(pid)[:100]})" for pid in self.processes()]
         return out
 
 

@@ -7,24 +7,16 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fakes import FakeMirror, FakePrimary, FakeVf, Stack  # noqa: E402
+from fakes import FakeMirror, FakePrimary, FakeVf, running  # noqa: E402
+from fakes import rest as call  # noqa: E402
 
 
 @pytest.fixture
 def stack():
-    s = Stack(timeout=0.5)
-    s.pri = s.add(FakePrimary())
-    s.vf = s.add(FakeVf(1))
-    s.mirror = s.add(FakeMirror(3))
-    yield s
-    s.close()
-
-
-def call(s, method, path, body=None):
-    return requests.request(method, f"{s.url}/{path}", json=body, timeout=5)
+    with running(pri=FakePrimary(), vf=FakeVf(1), mirror=FakeMirror(3)) as s:
+        yield s
 
 
 def test_processes_list_the_mirror(stack):

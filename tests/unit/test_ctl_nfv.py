@@ -6,27 +6,16 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fakes import FakeNfv, FakePrimary, FakeVf, Stack  # noqa: E402
+from fakes import FakeNfv, FakePrimary, FakeVf, running  # noqa: E402
+from fakes import rest as call  # noqa: E402
 
 
 @pytest.fixture
 def stack():
-    s = Stack(timeout=0.5)
-    s.pri = s.add(FakePrimary())
-    s.vf = s.add(FakeVf(1))
-    s.nfv = s.add(FakeNfv(2))
-    yield s
-    s.close()
-
-
-def call(s, method, path, body=None, raw=None):
-    if raw is not None:
-        return requests.request(method, f"{s.url}/{path}", data=raw, timeout=5,
-                                headers={"Content-Type": "application/json"})
-    return requests.request(method, f"{s.url}/{path}", json=body, timeout=5)
+    with running(pri=FakePrimary(), vf=FakeVf(1), nfv=FakeNfv(2)) as s:
+        yield s
 
 
 def test_processes_list_nfv_in_upstream_shape(stack):

@@ -147,3 +147,13 @@ def test_the_allowed_imports_have_no_cycle() -> None:
     import graphlib
 
     graphlib.TopologicalSorter(MAY_IMPORT).prepare()  # raises CycleError on a cycle
+
+
+def test_xdp_tx_ports_cover_every_phy_port() -> None:
+    """spp_xdp.h (built by clang alone, fed to cffi: its defines are literal numbers)
+    sizes spp_tx_ports by phy id, so its SPP_XDP_TX_PORTS is the C core's SPP_MAX_PHY."""
+    from spp.native import limits
+    from spp.xdp.defs import cdef_block, header_path, parse_defines
+
+    xdp = parse_defines(cdef_block(header_path().read_text()))
+    assert xdp["SPP_XDP_TX_PORTS"] == limits.SPP_MAX_PHY

@@ -23,17 +23,7 @@ from fakes import FakeMirrorDataPlane  # noqa: E402
 # ---- option table -----------------------------------------------------------
 
 
-def test_upstream_command_line_fills_the_options():
-    o = mirror.parse_args(["-l", "2-4", "-n", "4", "--proc-type=secondary", "--",
-                           "--client-id", "3", "-s", "192.168.1.100:6666", "--vhost-client"])
-    assert (o.client_id, o.ctl, o.vhost_client) == (3, "192.168.1.100:6666", True)
-    assert o.eal == ["-l", "2-4", "-n", "4", "--proc-type=secondary"]
-
-
-def test_friendly_start_form():
-    o = mirror.parse_args(["start", "--client-id", "2", "--ctl", "127.0.0.1:7000", "-l", "4-6"])
-    assert (o.client_id, o.ctl, o.vhost_client, o.eal) == (2, "127.0.0.1:7000", False,
-                                                          ["-l", "4-6"])
+# the upstream and friendly forms: tests/unit/test_proc_skeleton.py (with spp_nfv's)
 
 
 @pytest.mark.parametrize("argv, reason", [

@@ -10,6 +10,7 @@ import pytest
 from spp.cli import commands as C
 from spp.cli import statusfmt
 from spp.cli.complete import candidates
+from spp.defaults import SECONDARY_ADDR
 from spp.errors import Refused, UsageError
 from spp.native import NativeError
 from spp.proc import nfv
@@ -18,22 +19,12 @@ from spp.resources import PortRef
 # ---- option table -----------------------------------------------------------
 
 
-def test_upstream_command_line_fills_the_options_and_keeps_eal_n():
-    o = nfv.parse_args(["-l", "1,2", "-n", "4", "--proc-type=secondary", "--",
-                        "-n", "3", "-s", "192.168.1.100:6666", "--vhost-client"])
-    assert (o.client_id, o.ctl, o.vhost_client) == (3, "192.168.1.100:6666", True)
-    assert o.eal == ["-l", "1,2", "-n", "4", "--proc-type=secondary"]
-
-
-def test_friendly_start_form():
-    o = nfv.parse_args(["start", "--client-id", "2", "--ctl", "127.0.0.1:7000", "-l", "4,5"])
-    assert (o.client_id, o.ctl, o.vhost_client, o.eal) == (2, "127.0.0.1:7000", False,
-                                                          ["-l", "4,5"])
+# the upstream and friendly forms: tests/unit/test_proc_skeleton.py (with spp_mirror's)
 
 
 def test_bare_s_keeps_the_default_controller():
     o = nfv.parse_args(["-l", "1,2", "--", "-n", "1", "-s"])
-    assert o.ctl == nfv.SECONDARY_ADDR
+    assert o.ctl == SECONDARY_ADDR
 
 
 @pytest.mark.parametrize("argv, reason", [

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from spp.errors import UsageError
-from spp.proc import skeleton
+from spp.proc import mirror, nfv, skeleton
 from spp.proc.skeleton import APP, BOTH, EAL, Opt, Skip, address, number
 
 
@@ -67,3 +67,24 @@ def test_a_main_that_fails_before_start_prints_one_line_and_exits_2(capsys) -> N
 
     assert skeleton.run("spp test", prepare) == 2
     assert capsys.readouterr().err == "spp test: --client-id is required\n"
+
+
+# ---- the secondaries' common options ------------------------------------------
+
+
+@pytest.mark.parametrize("mod, lcores, id_opt", [
+    (mirror, "2-4", "--client-id"),
+    (nfv, "1,2", "-n"),  # upstream's secondary id; EAL's -n before `--` is kept
+])
+def test_upstream_command_line_fills_the_options(mod, lcores, id_opt):
+    o = mod.parse_args(["-l", lcores, "-n", "4", "--proc-type=secondary", "--",
+                        id_opt, "3", "-s", "192.168.1.100:6666", "--vhost-client"])
+    assert (o.client_id, o.ctl, o.vhost_client) == (3, "192.168.1.100:6666", True)
+    assert o.eal == ["-l", lcores, "-n", "4", "--proc-type=secondary"]
+
+
+@pytest.mark.parametrize("mod, lcores", [(mirror, "4-6"), (nfv, "4,5")])
+def test_friendly_start_form(mod, lcores):
+    o = mod.parse_args(["start", "--client-id", "2", "--ctl", "127.0.0.1:7000", "-l", lcores])
+    assert (o.client_id, o.ctl, o.vhost_client, o.eal) == (2, "127.0.0.1:7000", False,
+                                                          ["-l", lcores])

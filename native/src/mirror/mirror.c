@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * mirror.c - the spp_mirror secondary's control side: attach spp_vf's
- * component host (vf/vf.c) with spp_mirror's one component type. Ports,
+ * mirror.c - the spp_mirror secondary's control side: attach the
+ * component host (secondary/host.c) with spp_mirror's one component type. Ports,
  * components, lcore plans, counters, workers and detach are the host's
  * spp_vf_* calls.
  */
@@ -9,7 +9,7 @@
 
 #include "common/common.h"
 #include "mirror/mirror.h"
-#include "vf/vf.h"
+#include "secondary/host.h"
 
 /* the component types of spp_mirror, by SPP_COMP_* */
 static const struct comp_ops *const mirror_types[] = {

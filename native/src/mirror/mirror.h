@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * mirror.h - spp_mirror: the component host of spp_vf (vf/vf.c: slots,
+ * mirror.h - spp_mirror: the component host of spp_vf (secondary/host.c: slots,
  * lcore plans, ports and their ring sides, RCU) with one component type
  * of its own, `mirror` (comp_mirror.c). mirror.c attaches that host with
  * the mirror type table; every other call is the host's spp_vf_* call.

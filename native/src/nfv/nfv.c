@@ -19,6 +19,7 @@
 #include "common/mp.h"
 #include "common/shared.h"
 #include "nfv/nfv.h"
+#include "secondary/attach.h"
 
 static struct nfv_state nfv;
 
@@ -45,25 +46,11 @@ port_is_open(unsigned int handle)
 int
 spp_nfv_attach(unsigned client_id, int vhost_client)
 {
-	uint64_t lcores[2] = { 0, 0 };
-	unsigned int lcore;
-	size_t sz;
 	int ret;
 
-	if (rte_eal_process_type() != RTE_PROC_SECONDARY)
-		return spp_fail(EINVAL, "spp_nfv must run with --proc-type=secondary");
-	ret = spp_shared_attach();
+	ret = sec_attach("spp_nfv", client_id, "spp_nfv_qsbr", &nfv.qsbr);
 	if (ret < 0)
 		return ret;
-	RTE_LCORE_FOREACH(lcore)
-		lcores[lcore / 64] |= 1ULL << (lcore % 64);
-	ret = spp_mp_attach(client_id, lcores);
-	if (ret < 0)
-		return ret;
-	sz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
-	nfv.qsbr = rte_zmalloc("spp_nfv_qsbr", sz, RTE_CACHE_LINE_SIZE);
-	if (nfv.qsbr == NULL || rte_rcu_qsbr_init(nfv.qsbr, RTE_MAX_LCORE) != 0)
-		return spp_fail(ENOMEM, "cannot allocate the RCU state");
 	nfv.client_id = client_id;
 	nfv.vhost_client = vhost_client;
 	nfv.attached = 1;
@@ -108,9 +95,6 @@ nfv_stop_worker(void)
 int
 spp_nfv_detach(void)
 {
-	struct rte_mempool *pool = rte_mempool_lookup(SPP_POOL_NAME);
-	unsigned int lcore;
-
 	if (!nfv.attached)
 		return 0;
 	nfv_stop_worker();
@@ -118,11 +102,7 @@ spp_nfv_detach(void)
 		SPP_LOG(WARNING, "detach: %s", spp_last_error());
 	rte_free(nfv.plan);
 	nfv.plan = NULL;
-	if (pool != NULL)
-		RTE_LCORE_FOREACH(lcore)
-			rte_mempool_cache_flush(rte_mempool_default_cache(pool, lcore), pool);
-	if (spp_mp_detach() < 0)
-		SPP_LOG(WARNING, "detach: %s", spp_last_error());
+	sec_leave();
 	rte_free(nfv.qsbr);
 	nfv.qsbr = NULL;
 	nfv.attached = 0;
@@ -210,17 +190,10 @@ plan_users(const struct nfv_plan *plan, nfv_users users)
 static int
 side(unsigned int h, int consumer, int claim)
 {
-	const struct port *p = &nfv.port[h];
 	char owner[SPP_NAMESIZE];
 
-	if (p->kind == PORT_ETHDEV) {
-		if (!consumer)
-			return 0;
-		snprintf(owner, sizeof(owner), "spp_nfv %u", nfv.client_id);
-		return claim ? spp_queue_claim(p->res_id, p->queue, owner)
-			     : spp_queue_release(p->res_id, p->queue, owner);
-	}
-	return port_side(p, consumer, claim);
+	snprintf(owner, sizeof(owner), "spp_nfv %u", nfv.client_id);
+	return port_own(&nfv.port[h], consumer, claim, owner);
 }
 
 /* Claim what `after` uses and `before` did not; all or none. */

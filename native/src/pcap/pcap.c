@@ -24,6 +24,7 @@
 #include "common/mp.h"
 #include "common/shared.h"
 #include "pcap/pcap.h"
+#include "secondary/attach.h"
 
 #define PCAP_ACK_TIMEOUT_MS 30000  /* a writer's last ring and file end may take a while */
 
@@ -99,8 +100,7 @@ spp_pcap_attach(unsigned client_id, int res_type, unsigned res_id, unsigned queu
 	ret = spp_shared_attach();
 	if (ret < 0)
 		return ret;
-	RTE_LCORE_FOREACH(lcore)
-		lcores[lcore / 64] |= 1ULL << (lcore % 64);
+	sec_lcore_mask(lcores);
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (n == 0)
 			pcap.rx_lcore = lcore;
@@ -163,15 +163,10 @@ spp_pcap_start_workers(void)
 static int
 side(int claim)
 {
-	const struct port *p = &pcap.port;
 	char owner[SPP_NAMESIZE];
 
-	if (p->kind == PORT_ETHDEV) {
-		snprintf(owner, sizeof(owner), "spp_pcap %u", pcap.client_id);
-		return claim ? spp_queue_claim(p->res_id, p->queue, owner)
-			     : spp_queue_release(p->res_id, p->queue, owner);
-	}
-	return port_side(p, 1, claim);
+	snprintf(owner, sizeof(owner), "spp_pcap %u", pcap.client_id);
+	return port_own(&pcap.port, 1, claim, owner);
 }
 
 /* Ask every writer to finish and close; wait for them. */
@@ -326,8 +321,7 @@ spp_pcap_rx_lcore(void)
 int
 spp_pcap_detach(void)
 {
-	struct rte_mempool *pool = rte_mempool_lookup(SPP_POOL_NAME);
-	unsigned int lcore, i;
+	unsigned int i;
 
 	if (!pcap.attached)
 		return 0;
@@ -346,11 +340,7 @@ spp_pcap_detach(void)
 		}
 		pcap_out_free(&pcap.w[i].out);
 	}
-	if (pool != NULL)
-		RTE_LCORE_FOREACH(lcore)
-			rte_mempool_cache_flush(rte_mempool_default_cache(pool, lcore), pool);
-	if (spp_mp_detach() < 0)
-		SPP_LOG(WARNING, "detach: %s", spp_last_error());
+	sec_leave();
 	pcap.attached = 0;
 	return 0;
 }

@@ -10,7 +10,7 @@
  * callbacks are called once per burst, never per frame.
  *
  * A configuration (struct comp_conf) is immutable once published and
- * replaced whole (RCU, see vf/vf.c); the state (struct comp_state) is
+ * replaced whole (RCU, see secondary/host.c); the state (struct comp_state) is
  * written only by the lcore running the component. Everything else a
  * burst needs - the process's ports and this lcore's counters of them -
  * comes in a struct comp_ctx from the worker.

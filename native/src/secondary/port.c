@@ -81,3 +81,14 @@ port_side(const struct port *p, int consumer, int claim)
 		return 0;  /* directly polled devices: no ring to own */
 	return spp_mp_side(p->res_type, p->res_id, consumer, claim);
 }
+
+int
+port_own(const struct port *p, int consumer, int claim, const char *owner)
+{
+	if (p->kind != PORT_ETHDEV)
+		return port_side(p, consumer, claim);
+	if (!consumer)
+		return 0;
+	return claim ? spp_queue_claim(p->res_id, p->queue, owner)
+		     : spp_queue_release(p->res_id, p->queue, owner);
+}

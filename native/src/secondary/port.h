@@ -44,6 +44,11 @@ int port_open(struct port *p, int res_type, unsigned int res_id, unsigned int qu
 /* Claim (or give back) the reading (`consumer`) or writing side of a ring
  * port from the primary; an ethdev port has no side to own: 0. */
 int port_side(const struct port *p, int consumer, int claim);
+/* Claim (or give back) what reading (`consumer`) or writing `p` needs: its
+ * ring's side (port_side), or for a directly polled device the claim of its
+ * rx queue under `owner` (one poller per queue across the processes);
+ * writing a device needs nothing: 0. */
+int port_own(const struct port *p, int consumer, int claim, const char *owner);
 
 /* Receive a burst; `ctr` is the calling lcore's counter of this port. */
 static inline uint16_t

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * vf.c - the spp_vf secondary's control side: attach to the primary, open
+ * host.c - the component host of spp_vf and spp_mirror, their control
+ * side: attach to the primary with the process's component types, open
  * ports, publish component configurations and lcore plans, and start and
- * stop the worker lcores (worker.c). Its state (vf.h) lives here, in one
- * instance handed to the workers; every spp_vf_* call runs on the control
- * thread.
+ * stop the worker lcores (host_worker.c). Its state (host.h) lives here, in
+ * one instance handed to the workers; every spp_vf_* call (the API both
+ * processes use) runs on the control thread.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,21 +21,14 @@
 #include "common/common.h"
 #include "common/mp.h"
 #include "common/shared.h"
-#include "vf/comp_types.h"
-#include "vf/vf.h"
+#include "secondary/attach.h"
+#include "secondary/host.h"
 
 static struct vf_state vf;
 
-/* the component types of spp_vf, by SPP_COMP_* */
-static const struct comp_ops *const vf_types[] = {
-	[SPP_COMP_FORWARD] = &comp_forward_ops,
-	[SPP_COMP_MERGE] = &comp_merge_ops,
-	[SPP_COMP_CLASSIFIER] = &comp_classifier_ops,
-};
-
-/* the types this process runs (vf_types, or spp_mirror's), set at attach */
-static const struct comp_ops *const *comp_types = vf_types;
-static unsigned int nb_comp_types = RTE_DIM(vf_types);
+/* the types this process runs (spp_vf's or spp_mirror's), set at attach; none before */
+static const struct comp_ops *const *comp_types;
+static unsigned int nb_comp_types;
 
 /* ------------------------------------------------------------------ */
 /* workers                                                             */
@@ -83,37 +77,17 @@ int
 vf_host_attach(const char *who, unsigned int client_id, int vhost_client,
 	       const struct comp_ops *const *types, unsigned int nb_types)
 {
-	uint64_t lcores[2] = { 0, 0 };
-	unsigned int lcore;
-	size_t sz;
 	int ret;
 
-	if (rte_eal_process_type() != RTE_PROC_SECONDARY)
-		return spp_fail(EINVAL, "%s must run with --proc-type=secondary", who);
 	comp_types = types;
 	nb_comp_types = nb_types;
-	ret = spp_shared_attach();
+	ret = sec_attach(who, client_id, "spp_vf_qsbr", &vf.qsbr);
 	if (ret < 0)
 		return ret;
-	RTE_LCORE_FOREACH(lcore)
-		lcores[lcore / 64] |= 1ULL << (lcore % 64);
-	ret = spp_mp_attach(client_id, lcores);
-	if (ret < 0)
-		return ret;
-	sz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
-	vf.qsbr = rte_zmalloc("spp_vf_qsbr", sz, RTE_CACHE_LINE_SIZE);
-	if (vf.qsbr == NULL || rte_rcu_qsbr_init(vf.qsbr, RTE_MAX_LCORE) != 0)
-		return spp_fail(ENOMEM, "cannot allocate the RCU state");
 	vf.client_id = client_id;
 	vf.vhost_client = vhost_client;
 	vf.attached = 1;
 	return 0;
-}
-
-int
-spp_vf_attach(unsigned client_id, int vhost_client)
-{
-	return vf_host_attach("spp_vf", client_id, vhost_client, vf_types, RTE_DIM(vf_types));
 }
 
 /*
@@ -124,8 +98,7 @@ spp_vf_attach(unsigned client_id, int vhost_client)
 int
 spp_vf_detach(void)
 {
-	struct rte_mempool *pool = rte_mempool_lookup(SPP_POOL_NAME);
-	unsigned int i, lcore;
+	unsigned int i;
 
 	if (!vf.attached)
 		return 0;
@@ -136,11 +109,7 @@ spp_vf_detach(void)
 		rte_free(vf.plan[i]);
 		vf.plan[i] = NULL;
 	}
-	if (pool != NULL)
-		RTE_LCORE_FOREACH(lcore)
-			rte_mempool_cache_flush(rte_mempool_default_cache(pool, lcore), pool);
-	if (spp_mp_detach() < 0)
-		SPP_LOG(WARNING, "detach: %s", spp_last_error());
+	sec_leave();
 	rte_free(vf.qsbr);
 	vf.qsbr = NULL;
 	vf.attached = 0;

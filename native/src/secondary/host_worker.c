@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * worker.c - a worker lcore of spp_vf: loop over its plan (the components
- * placed on it) and run each ready component for one call (comp_run).
+ * host_worker.c - a worker lcore of the component host (spp_vf, spp_mirror):
+ * loop over its plan (the components placed on it) and run each ready
+ * component for one call (comp_run).
  */
 #include <rte_lcore.h>
 #include <rte_rcu_qsbr.h>
@@ -9,7 +10,7 @@
 #include "common/common.h"
 #include "common/cycles.h"
 #include "secondary/component.h"
-#include "vf/vf.h"
+#include "secondary/host.h"
 
 int
 vf_worker(void *arg)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * vf.h - the state of the spp_vf secondary, shared by its control thread
- * (vf.c) and its worker lcores (worker.c). One instance lives in vf.c and
- * is handed to each worker when it is launched.
+ * host.h - the state of the component host (spp_vf, spp_mirror), shared by
+ * its control thread (host.c) and its worker lcores (host_worker.c). One
+ * instance lives in host.c and is handed to each worker when it is launched.
  *
  * Plans and component configurations are immutable once published; the
  * control thread builds a replacement, swaps the pointer and frees the
@@ -10,8 +10,8 @@
  * so no worker ever waits for the control plane and forwarding never
  * pauses.
  */
-#ifndef SPP_VF_H
-#define SPP_VF_H
+#ifndef SPP_SEC_HOST_H
+#define SPP_SEC_HOST_H
 
 #include <stdint.h>
 #include <rte_rcu_qsbr.h>
@@ -54,8 +54,8 @@ struct vf_state {
 /*
  * Attach to the primary as process `who` (its name in errors) whose
  * components are of `types` (indexed by SPP_COMP_*; NULL: not a type of
- * this process). spp_vf_attach() uses spp_vf's types, spp_mirror_attach()
- * (mirror/mirror.c) spp_mirror's.
+ * this process). spp_vf_attach() (vf/vf_types.c) uses spp_vf's types,
+ * spp_mirror_attach() (mirror/mirror.c) spp_mirror's.
  */
 int vf_host_attach(const char *who, unsigned int client_id, int vhost_client,
 		   const struct comp_ops *const *types, unsigned int nb_types);
@@ -63,4 +63,4 @@ int vf_host_attach(const char *who, unsigned int client_id, int vhost_client,
 /* rte_eal_remote_launch() function of a worker lcore; `arg`: the struct vf_state */
 int vf_worker(void *arg);
 
-#endif /* SPP_VF_H */
+#endif /* SPP_SEC_HOST_H */
