@@ -215,6 +215,7 @@ class Primary:
             return
         if self.steering.ifaces:
             self.steering.fast.retire({})  # the fast path ends with forwarding
+            self.steering.apply_vf_offload(False)
         self.lib.spp_primary_shutdown()
         if self.steering.ifaces:
             self.steering.stop()
@@ -338,6 +339,7 @@ class Primary:
             raise Refused("no af_xdp phy port with XDP steering maps: nothing to offload")
         self.steering.offload = on == "on"
         self.steering.fast.sync(self.steering.routes(self.patches, self.forwarding))
+        self.steering.apply_vf_offload()
         return self.steering.fast_status()
 
     def cmd_clear(self, args: dict[str, Any]) -> None:
