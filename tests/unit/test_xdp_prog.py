@@ -560,7 +560,11 @@ VF_OPS = [
 ]
 
 
-@pytest.mark.parametrize("ops", VF_OPS, ids=lambda o: "+".join(f"{x[0]}{x[1]}" for x in o) or "none")
+def _ops_id(ops: list[tuple[str, int, int]]) -> str:
+    return "+".join(f"{op}{vid}" for op, vid, _ in ops) or "none"
+
+
+@pytest.mark.parametrize("ops", VF_OPS, ids=_ops_id)
 @pytest.mark.parametrize("name", sorted(VF_FRAMES))
 def test_vf_action_rewrites_vlan_tags_byte_for_byte_as_userspace_ports_do(
         prog, steer, xsk, port, peer_index, name, ops):
