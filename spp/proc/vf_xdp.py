@@ -193,6 +193,7 @@ class VfFastPath:
         self.slots: dict[str, dict[Path, int]] = {}      # ingress iface -> path -> slot
         self.plans: dict[int, Plan] = {}
         self.reasons: dict[str, list[str]] = {}          # ingress iface -> why userspace
+        self.unsteered: dict[str, str] = {}              # rx phy without XDP -> why
         self.error: str | None = None
 
     def _slot(self, iface: str, path: Path, limit: int) -> int | None:
@@ -215,10 +216,13 @@ class VfFastPath:
     def _sync(self, plans: dict[int, Plan]) -> None:
         self.plans = plans
         want_ifaces: dict[str, Plan] = {}
+        self.unsteered = {}
         for phy, plan in plans.items():
             ifc = self._iface(phy)
             if ifc is not None:
                 want_ifaces[ifc] = plan
+            else:
+                self.unsteered[f"phy:{phy}"] = "not an af_xdp port: its chain stays in userspace"
         gone = [ifc for ifc in self.written if ifc not in want_ifaces]
         if not want_ifaces and not gone:
             return
@@ -316,13 +320,16 @@ class VfFastPath:
         comp_add: dict[str, dict[str, int]] = {}
         port_add: dict[str, dict[str, int]] = {}
         datapath: dict[str, str] = {}
-        summary: dict[str, Any] = {}
+        summary: dict[str, Any] = {ref: {"userspace_reasons": [why]}
+                                   for ref, why in self.unsteered.items()}
+        if self.error:
+            summary["error"] = self.error
         if not self.written:
-            return comp_add, port_add, datapath, {"error": self.error} if self.error else {}
+            return comp_add, port_add, datapath, summary
         try:
             m = self._maps()
         except Exception as exc:  # noqa: BLE001 - status stays readable
-            return comp_add, port_add, datapath, {"error": str(exc)}
+            return comp_add, port_add, datapath, {**summary, "error": str(exc)}
         for ifc, acts in self.written.items():
             on = self.offload(m, ifc)
             slots = self.slots.get(ifc, {})
@@ -358,6 +365,4 @@ class VfFastPath:
                 "xdp_pkts": sum(c[0] for c in counts.values()),
                 "userspace_reasons": self.reasons.get(ifc, []),
             }
-        if self.error:
-            summary["error"] = self.error
         return comp_add, port_add, datapath, summary

@@ -195,3 +195,22 @@ def test_a_chain_xdp_cannot_finish_says_why_and_keeps_the_userspace_path(stack: 
     assert fast["xdp_actions"] == 0
     assert fast["userspace_reasons"] == ["ring:0 is read by no component of this spp_vf"]
     assert _components(stack)["fwd"]["datapath"] == "dpdk"
+
+
+def test_without_our_xdp_program_offload_is_refused_in_one_line_and_userspace_forwards(
+        stack: Stack) -> None:
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1", "--no-xdp-prog")
+    stack.start_vf(1, "2-3")
+    stack.vf(1, component("fwd", 3, "forward"), port("add", "phy:0", "rx", "fwd"),
+             port("add", "phy:1", "tx", "fwd"))
+    res = _spp(stack, "xdp", "offload", "on")
+    reason = res.stderr.strip()
+    print(f"\nspp xdp offload on: rc {res.returncode}: {reason}")
+    assert res.returncode != 0 and "\n" not in reason and "Traceback" not in reason
+    assert "no af_xdp phy port with XDP steering maps" in reason
+    fast = stack.vf_status()["xdp_fastpath"]
+    assert list(fast) == ["error"] and "XDP steering maps not found" in fast["error"]
+    assert "\n" not in fast["error"]
+    assert _components(stack)["fwd"]["datapath"] == "dpdk"
+    got = _send([_echo(MAC1, i) for i in range(4)])
+    assert len(got) == 4  # the userspace chain carries them

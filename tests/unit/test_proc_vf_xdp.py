@@ -164,3 +164,23 @@ def test_counters_of_xdp_paths_are_added_to_each_component_and_port_on_them() ->
     assert summary["p0"]["xdp_actions"] == 2 and summary["p0"]["xdp_pkts"] == 12
     maps.offload = False
     assert f.report()[2] == {}  # offload off: every component says dpdk
+
+
+def test_a_phy_that_is_not_af_xdp_keeps_its_chain_in_userspace_and_says_why() -> None:
+    maps, m = FakeMaps(), classify_icmp()
+    f = VfFastPath({1: "p1"}.get, lambda: maps, lambda i, e: None, ifindex=lambda n: 7)
+    f.sync(m)
+    assert maps.log == []
+    assert f.report()[3] == {"phy:0": {"userspace_reasons": [
+        "not an af_xdp port: its chain stays in userspace"]}}
+
+
+def test_maps_that_cannot_be_opened_leave_a_one_line_error_and_no_datapath() -> None:
+    def missing() -> FakeMaps:
+        raise OSError("XDP steering maps not found under /x: is the primary running?")
+
+    f = VfFastPath({0: "p0", 1: "p1"}.get, missing, lambda i, e: None)
+    f.sync(classify_icmp())
+    _, _, datapath, summary = f.report()
+    assert datapath == {} and summary == {
+        "error": "XDP steering maps not found under /x: is the primary running?"}
