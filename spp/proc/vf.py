@@ -23,7 +23,7 @@ from spp.proc import eal as ealmod
 from spp.proc.skeleton import APP, BOTH, EAL, Opt, Skip, address
 from spp.proc.vf_dataplane import NativeDataPlane
 from spp.proc.vf_model import VfModel
-from spp.proc.vf_xdp import DPDK, VfFastPath
+from spp.proc.vf_xdp import DPDK, VfFastPath, removals
 from spp.resources import ResourceError, check_client_id
 
 log = logging.getLogger("spp.vf")
@@ -130,10 +130,15 @@ class Vf:
         fn = handlers.get(cmd)
         if fn is None:
             raise Refused(f"unknown vf command '{cmd}'")
-        out = fn(args)
-        if cmd in MUTATING:  # the command committed: the XDP actions follow it
+        if cmd not in MUTATING:
+            return fn(args)
+        touches = removals(cmd, args)
+        if touches is not None:  # paths it may take away leave XDP first
+            self.fast.retire(touches)
+        try:
+            return fn(args)
+        finally:  # the XDP actions follow what the model now holds
             self.fast.sync(m)
-        return out
 
     def status(self) -> dict[str, Any]:
         assert self.model is not None

@@ -18,7 +18,13 @@ per classifier entry. What it cannot finish in XDP becomes a socket action
 (userspace finishes it), with the reason. The classifier's broadcast and
 multicast never reach the table: XDP leaves them to the socket.
 
-`VfFastPath.sync()` runs after each command that committed: devmap entries
+Before a command that can take a path away (a component stopped, a port
+detached, a table entry deleted), `VfFastPath.retire()` turns the actions
+of the paths it touches into socket actions, so their frames take the
+userspace chain, which is still in place, until `sync()` has written what
+the new configuration says.
+
+`VfFastPath.sync()` runs after each command (committed or not): devmap entries
 (and the destination peers' XDP_PASS) before the actions that use them, the
 changed actions with one hash update each, then deleted keys, then devmap
 entries nothing uses. A frame finds the old or the new action, or none
@@ -33,11 +39,12 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from spp.proc.vf_model import Attachment, Component, VfModel, Vlan
-from spp.resources import PortRef
+from spp.resources import PortRef, ResourceError, check_vlan_id, parse_table_mac
 
 log = logging.getLogger("spp.vf")
 
@@ -173,6 +180,36 @@ def compile_chains(model: VfModel) -> dict[int, Plan]:
     return out
 
 
+Touches = Callable[[Key, Path], bool]
+
+
+def _table_keys(entries: list[Any]) -> set[Key]:
+    """The keys the `del` entries of classifier_table commands name (bad ones skipped:
+    the command refuses them anyway)."""
+    keys: set[Key] = set()
+    for e in entries:
+        if not isinstance(e, dict) or e.get("action") != "del":
+            continue
+        try:
+            vlan = check_vlan_id(e.get("vlan")) if e.get("type") == "vlan" else 0
+            keys.add((vlan, parse_table_mac(e.get("mac_address"))[0]))
+        except ResourceError:
+            continue
+    return keys
+
+
+def removals(cmd: str, args: dict[str, Any]) -> Touches | None:
+    """Which paths command `cmd` may take away (retired before it runs), None: none."""
+    if cmd == "component_stop" or (cmd == "port" and args.get("action") in ("detach", "del")):
+        name = args.get("name")
+        return lambda key, path: any(n == name for n, _ in path.comps)
+    if cmd in ("classifier_table", "classifier_table_batch"):
+        entries = args.get("entries") if cmd == "classifier_table_batch" else [args]
+        keys = _table_keys(entries if isinstance(entries, list) else [])
+        return (lambda key, path: key in keys) if keys else None
+    return None
+
+
 class VfFastPath:
     """The actions this spp_vf wrote into its rx phy ports' maps, kept in step with the model.
 
@@ -191,6 +228,7 @@ class VfFastPath:
         self.written: dict[str, dict[Key, Any]] = {}   # ingress iface -> key -> VfAct
         self.devmap: dict[str, set[int]] = {}           # ingress iface -> phy ids we set
         self.slots: dict[str, dict[Path, int]] = {}      # ingress iface -> path -> slot
+        self.paths: dict[str, dict[Key, Path]] = {}      # ingress iface -> key -> its path
         self.plans: dict[int, Plan] = {}
         self.reasons: dict[str, list[str]] = {}          # ingress iface -> why userspace
         self.unsteered: dict[str, str] = {}              # rx phy without XDP -> why
@@ -255,6 +293,7 @@ class VfFastPath:
                     continue
                 assert slot is not None
                 acts[key] = VfAct(path.tx_phy, path.pops, path.push_tci, slot)
+            self.paths[ifc] = {k: p for k, p in plan.entries.items() if isinstance(p, Path)}
             old = self.written.setdefault(ifc, {})
             for key, act in acts.items():  # changed actions, one update each
                 if old.get(key) != act:
@@ -268,6 +307,23 @@ class VfFastPath:
                 m.del_tx_port(ifc, phy)
                 self.devmap[ifc].discard(phy)
             self.reasons[ifc] = sorted(set(reasons))
+
+    def retire(self, touches: Touches) -> None:
+        """Before a command: the redirecting actions of the paths it `touches` become
+        socket actions (one update each). Never raises: `sync()` follows anyway."""
+        from spp.xdp.steering import VfAct
+
+        try:
+            for ifc, acts in self.written.items():
+                paths = self.paths.get(ifc, {})
+                for key, act in list(acts.items()):
+                    path = paths.get(key)
+                    if act.tx_port is None or path is None or not touches(key, path):
+                        continue
+                    self._maps().set_vf_act(ifc, key[0], key[1], VfAct(None))
+                    acts[key] = VfAct(None)
+        except Exception as exc:  # noqa: BLE001 - the sync after the command corrects it
+            log.warning("XDP fast path of spp_vf chains not retired: %s", exc)
 
     def _ready(self, m: Any, ifc: str, phy: int) -> str | None:
         """Write the devmap entry of destination `phy` (before any action uses it)."""
@@ -292,6 +348,7 @@ class VfFastPath:
         for phy in sorted(self.devmap.get(ifc, set())):
             m.del_tx_port(ifc, phy)
         self.written.pop(ifc, None)
+        self.paths.pop(ifc, None)
         self.devmap.pop(ifc, None)
         self.reasons.pop(ifc, None)
 

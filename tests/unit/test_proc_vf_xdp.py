@@ -7,7 +7,7 @@ from typing import Any
 from test_proc_vf_model import FakeDataPlane
 
 from spp.proc.vf_model import VfModel, Vlan
-from spp.proc.vf_xdp import ANY_VLAN, Path, VfFastPath, compile_chains, compose
+from spp.proc.vf_xdp import ANY_VLAN, Path, VfFastPath, compile_chains, compose, removals
 from spp.resources import parse_mac
 from spp.xdp.defs import defs
 from spp.xdp.steering import VfAct
@@ -184,3 +184,34 @@ def test_maps_that_cannot_be_opened_leave_a_one_line_error_and_no_datapath() -> 
     _, _, datapath, summary = f.report()
     assert datapath == {} and summary == {
         "error": "XDP steering maps not found under /x: is the primary running?"}
+
+
+def test_a_deleted_entry_leaves_xdp_before_the_command_and_its_new_place_enters_after() -> None:
+    maps, m = FakeMaps(), classify_icmp()
+    f = fast(maps)
+    f.sync(m)
+    maps.log.clear()
+    batch = {"entries": [
+        {"action": "del", "type": "mac", "mac_address": MAC1, "port": "ring:0"},
+        {"action": "add", "type": "mac", "mac_address": MAC1, "port": "ring:1"}]}
+    touches = removals("classifier_table_batch", batch)
+    assert touches is not None
+    f.retire(touches)
+    assert maps.log == [("act", "p0", 0, parse_mac(MAC1), None)]  # to the socket first
+    m.classifier_table_batch(batch)
+    f.sync(m)
+    assert maps.log[1:] == [("act", "p0", 0, parse_mac(MAC1), 1)]
+    assert f.paths["p0"][(0, parse_mac(MAC1))].comps[1] == ("fwd2", "")
+
+
+def test_stopping_a_component_retires_only_the_paths_through_it() -> None:
+    maps, m = FakeMaps(), classify_icmp()
+    f = fast(maps)
+    f.sync(m)
+    maps.log.clear()
+    touches = removals("port", {"action": "detach", "name": "fwd2"})
+    assert touches is not None
+    f.retire(touches)
+    assert maps.log == [("act", "p0", 0, parse_mac(MAC2), None)]
+    assert removals("port", {"action": "attach", "name": "fwd2"}) is None
+    assert removals("classifier_table", {"action": "add"}) is None
