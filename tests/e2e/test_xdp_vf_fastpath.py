@@ -214,3 +214,36 @@ def test_without_our_xdp_program_offload_is_refused_in_one_line_and_userspace_fo
     assert _components(stack)["fwd"]["datapath"] == "dpdk"
     got = _send([_echo(MAC1, i) for i in range(4)])
     assert len(got) == 4  # the userspace chain carries them
+
+
+def test_a_path_through_a_ring_another_vf_reads_goes_to_userspace_with_the_same_bytes(
+        stack: Stack) -> None:
+    """vf 1: cls -> MAC1 -> ring:0 (read by vf 2's fwd2 -> ring:2), MAC2 -> ring:1; mgr
+    merges ring:1 and ring:2 onto phy:1 tagged VLAN 5. MAC1's path leaves the vf, so XDP
+    cannot do it; MAC2's stays inside it."""
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1", "--rings", "4")
+    stack.start_vf(1, "2-4")
+    stack.start_vf(2, "5-6")
+    stack.vf(1, component("cls", 3, "classifier"), component("mgr", 4, "merge"),
+             port("add", "phy:0", "rx", "cls"), port("add", "ring:0", "tx", "cls"),
+             port("add", "ring:1", "tx", "cls"), port("add", "ring:1", "rx", "mgr"),
+             port("add", "ring:2", "rx", "mgr"),
+             port("add", "phy:1", "tx", "mgr", {"operation": "add", "id": 5, "pcp": 0}),
+             table("add", MAC1, "ring:0"), table("add", MAC2, "ring:1"))
+    stack.vf(2, component("fwd2", 6, "forward"), port("add", "ring:0", "rx", "fwd2"),
+             port("add", "ring:2", "tx", "fwd2"))
+    fast = _fast(stack)
+    assert fast["xdp_actions"] == 1 and fast["socket_actions"] == 1
+    assert fast["userspace_reasons"] == ["ring:0 is read by no component of this spp_vf"]
+    sent = [_echo(MAC1, i) for i in range(3)] + [_echo(MAC2, 10 + i) for i in range(3)]
+    via_xdp = _send(sent)
+    assert _fast(stack)["xdp_pkts"] == 3  # MAC2's only
+    f2 = stack.vf_status(2)["components"]
+    assert next(c for c in f2 if c.get("name") == "fwd2")["counters"]["tx"] == 3
+    _offload(stack, "off")
+    via_dpdk = _send(sent)
+    print(f"\nxdp: {len(via_xdp)} frames, userspace: {len(via_dpdk)} frames, "
+          f"identical: {sorted(via_xdp) == sorted(via_dpdk)}")
+    assert len(via_xdp) == 6 and sorted(via_xdp) == sorted(via_dpdk)
+    assert {frames.parse_frame(d).vid for d in via_xdp} == {5}
+    assert _fast(stack)["xdp_pkts"] == 3
