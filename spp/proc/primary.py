@@ -205,6 +205,12 @@ class Primary:
             phys, _vhosts = primary_status.devices(self.ffi, self.lib)
             self.steering.set_phys({p["id"]: p["iface"] for p in phys})
 
+    def tick(self) -> None:
+        """Every second: XDP actions of an spp_vf that left without clearing them go."""
+        if self.steering.phys:
+            phys, _vhosts = primary_status.devices(self.ffi, self.lib)
+            self.steering.reap_vf_actions({p["iface"]: p["reader"] is None for p in phys})
+
     def ready(self) -> str:
         return (f"ready: {self.lib.spp_primary_nb_phy()} phy, "
                 f"{self.lib.spp_primary_nb_rings()} rings, lcores {self.ealargs.lcores}; "

@@ -466,6 +466,18 @@ class XdpSteering:
                 int(val.tci) if val.flags & push else None, int(val.slot))
         return out
 
+    def clear_vf_acts(self, iface: str | int) -> int:
+        """Delete every spp_vf action of ``iface``; how many there were."""
+        port = self._port(iface)
+        fd = port.fds[MAP_VF_ACT]
+        n = 0
+        for key in self._keys(fd, "struct spp_fdb_key"):
+            try:
+                n += int(self.sys.delete(fd, key))
+            except OSError as exc:
+                raise self._wrap(exc, f"delete a vf action of {port.ifname}") from None
+        return n
+
     def vf_stats(self, iface: str | int, slots: list[int]) -> dict[int, tuple[int, int]]:
         """What the spp_vf fast path of ``iface`` sent per counter slot: (pkts, bytes)."""
         port = self._port(iface)

@@ -13,6 +13,7 @@ duplicates nothing. Run under the e2e lock, e.g.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -247,3 +248,24 @@ def test_a_path_through_a_ring_another_vf_reads_goes_to_userspace_with_the_same_
     assert len(via_xdp) == 6 and sorted(via_xdp) == sorted(via_dpdk)
     assert {frames.parse_frame(d).vid for d in via_xdp} == {5}
     assert _fast(stack)["xdp_pkts"] == 3
+
+
+def test_the_xdp_actions_of_a_killed_vf_go_and_its_frames_go_to_the_socket(
+        stack: Stack) -> None:
+    from spp.xdp import XdpSteering, instance_dir
+
+    _recipes(stack)
+    assert len(_send([_echo(MAC1, 1)])) == 1
+    with XdpSteering(instance_dir("spp")) as x:
+        assert len(x.vf_acts("spp-p0")) == 2
+        stack.stop("vf1", signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while x.vf_acts("spp-p0") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = x.vf_acts("spp-p0")
+        to_spp = x.counters("spp-p0")["to_spp_pkts"]
+    print(f"\nactions left {time.monotonic() - deadline + 10:.1f} s after the kill: {len(left)}")
+    assert left == {}
+    assert _send([_echo(MAC1, i) for i in range(3)]) == []  # nobody forwards them now
+    with XdpSteering(instance_dir("spp")) as x:
+        assert x.counters("spp-p0")["to_spp_pkts"] == to_spp + 3  # the socket took them
