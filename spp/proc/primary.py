@@ -206,10 +206,13 @@ class Primary:
             self.steering.set_phys({p["id"]: p["iface"] for p in phys})
 
     def tick(self) -> None:
-        """Every second: XDP actions of an spp_vf that left without clearing them go."""
-        if self.steering.phys:
-            phys, _vhosts = primary_status.devices(self.ffi, self.lib)
-            self.steering.reap_vf_actions({p["iface"]: p["reader"] is None for p in phys})
+        """Periodically: XDP actions of an spp_vf that left without clearing them go."""
+        if not self.steering.phys:
+            return
+        info = self.ffi.new("struct spp_dev_info *")
+        unread = {ifc: self.lib.spp_primary_phy_info(pid, info) == 0 and info.reader_pid == 0
+                  for pid, ifc in self.steering.phys.items()}
+        self.steering.reap_vf_actions(unread)
 
     def ready(self) -> str:
         return (f"ready: {self.lib.spp_primary_nb_phy()} phy, "

@@ -104,7 +104,6 @@ class PrimarySteering:
         self.phys: dict[int, str] = {}  # phy id -> steered interface with pinned maps
         self.attach: dict[str, str | None] = {}  # iface -> native / generic XDP
         self.vf_errors: dict[str, str] = {}  # iface -> why its vf chain offload flag is stale
-        self._unread: set[str] = set()  # ifaces without reader at the last check
         pass_obj = xdp_prog.parent / PASS_OBJECT.name if xdp_prog is not None else PASS_OBJECT
         self.peers = PeerPrograms(pass_obj)
         self.fast = FastPath(self._maps, socket.if_nametoindex, self._prepare_route)
@@ -170,15 +169,11 @@ class PrimarySteering:
                 log.warning("%s: %s", ifc, self.vf_errors[ifc])
 
     def reap_vf_actions(self, no_reader: dict[str, bool]) -> None:
-        """Remove the spp_vf chain actions of a port nobody has read for two checks in a
-        row: the spp_vf that wrote them died (it clears them when it stops), and its
-        frames must go to the socket as they would without XDP."""
+        """Remove the spp_vf chain actions of a port nobody reads: the spp_vf that wrote
+        them died (one that stops clears them, and one that starts claims the port before
+        it writes any), so its frames go to the socket as they would without XDP."""
         for ifc in self.phys.values():
             if not no_reader.get(ifc, False):
-                self._unread.discard(ifc)
-                continue
-            if ifc not in self._unread:
-                self._unread.add(ifc)  # the next check decides
                 continue
             try:
                 n = self._maps().clear_vf_acts(ifc)

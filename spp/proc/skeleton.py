@@ -171,7 +171,7 @@ def request_exit(proc: Process) -> None:
         asyncio.get_running_loop().call_later(0.1, proc.stop.set)
 
 
-TICK_S = 1.0  # period of a process's `tick()`, if it has one
+TICK_S = 0.2  # period of a process's `tick()`, if it has one
 
 
 async def _ticks(tick: Callable[[], None]) -> None:
