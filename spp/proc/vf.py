@@ -84,7 +84,8 @@ class Vf:
         self.ffi, self.lib = load()
         self.dp = NativeDataPlane(self.ffi, self.lib, opts.client_id, ealargs.file_prefix)
         self.model: VfModel | None = None
-        self.fast = VfFastPath(self.dp.phy_iface, self.dp.xdp_maps, self.dp.prepare_redirect)
+        self.fast = VfFastPath(self.dp.phy_iface, self.dp.xdp_maps, self.dp.prepare_redirect,
+                               attach=self.dp.xdp_attach)
         self.stop: asyncio.Event | None = None
         self.started = False
 

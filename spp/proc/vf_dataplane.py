@@ -235,6 +235,12 @@ class NativeDataPlane:
             self._peers = PeerPrograms()
         self._peers.ensure(egress, attach_mode(link(ingress)))
 
+    def xdp_attach(self, iface: str) -> str | None:
+        """How the XDP program of `iface` is attached: native, generic (skb mode)."""
+        from spp.xdp.peer import attach_mode, link
+
+        return attach_mode(link(iface))
+
     def phy_iface(self, phy: int) -> str | None:
         """The netdev of af_xdp port phy:`phy`, None for other drivers."""
         return self._iface(phy)

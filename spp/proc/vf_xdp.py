@@ -220,8 +220,10 @@ class VfFastPath:
     """
 
     def __init__(self, iface: Any, maps: Any, prepare: Any,
-                 ifindex: Any = socket.if_nametoindex) -> None:
+                 ifindex: Any = socket.if_nametoindex, attach: Any = None) -> None:
         self._iface = iface
+        self._attach = attach  # iface -> "native" / "generic" XDP (None: not known)
+        self.attach: dict[str, str | None] = {}
         self._maps = maps
         self._prepare = prepare
         self._ifindex = ifindex
@@ -294,6 +296,8 @@ class VfFastPath:
                 assert slot is not None
                 acts[key] = VfAct(path.tx_phy, path.pops, path.push_tci, slot)
             self.paths[ifc] = {k: p for k, p in plan.entries.items() if isinstance(p, Path)}
+            if ifc not in self.attach and self._attach is not None:
+                self.attach[ifc] = self._attach(ifc)
             old = self.written.setdefault(ifc, {})
             for key, act in acts.items():  # changed actions, one update each
                 if old.get(key) != act:
@@ -417,6 +421,7 @@ class VfFastPath:
                     p["tx"] = p.get("tx", 0) + n
             summary[ifc] = {
                 "offload": on,
+                "xdp_attach": self.attach.get(ifc) or "unknown",
                 "xdp_actions": sum(1 for a in acts.values() if a.tx_port is not None),
                 "socket_actions": sum(1 for a in acts.values() if a.tx_port is None),
                 "xdp_pkts": sum(c[0] for c in counts.values()),

@@ -92,6 +92,7 @@ def test_classify_icmp_from_the_recipes_goes_through_xdp_and_counters_match(
     assert st["port_counters"]["phy:1"]["tx"] == len(echoes) == 12
     # ... and all of it was XDP: neither the af_xdp socket nor the vf's lcores saw a frame
     assert st["xdp_fastpath"]["spp-p0"]["xdp_pkts"] == 12
+    assert st["xdp_fastpath"]["spp-p0"]["xdp_attach"] == "native"
     assert stack.primary_status()["phy_ports"][0]["stats"]["ipackets"] == p0_in
 
     _offload(stack, "off")
