@@ -152,10 +152,47 @@ class Runner:
                       " limit against xdp_redirect", ref_label="dpdk-testpmd io-fwd af_xdp",
                       summary=summary)
 
-    def vf_stack(self, lcores: str, cores: tuple[int, int, int]) -> Stack:
+    def vf_icmp_xdp(self) -> Result:
+        """The vf pipeline phy:0 -> cls -> ring:0 -> fwd -> ring:1 -> mgr -> phy:1 in the XDP
+        fast path of spp_vf chains, against testpmd io-fwd over af_xdp (`ratio`) and bare
+        XDP devmap redirect (`limit`), as primary-patch-xdp."""
+        if self.generator != "xdp":
+            raise BenchError("vf-icmp-xdp needs the in-kernel generator (--generator xdp)")
+        a = anchor_runs
+        with contextlib.ExitStack() as stack:
+            xdpgen.attach(stack, SINK_NS, SINK_IF, xdpgen.DROP_OBJ)
+            xdpgen.threaded_napi(stack, SINK_NS, SINK_IF, a.SINK_CPU, a.SINK_PRIO)
+            limit = a.xdp_redirect(self.procs, TRIALS, WARMUP_S)
+            ref = a.testpmd_afxdp(self.procs, TRIALS, WARMUP_S)
+            st = self.vf_stack("2-5", (3, 4, 5), offload="on")
+            try:
+                paths = {c["name"]: c.get("datapath") for c in st.vf_status()["components"]
+                         if "name" in c}
+                if set(paths.values()) != {"xdp"}:
+                    raise BenchError(f"the vf chain is not in the XDP fast path: {paths}")
+                with contextlib.ExitStack() as napi:
+                    xdpgen.threaded_napi(napi, a.ROOT_NS, PORT_A, a.FWD_CPU)
+                    rate = self.traffic()
+                fast = st.vf_status().get("xdp_fastpath", {}).get(PORT_A, {})
+            finally:
+                st.close()
+        run = a.Anchor("vf-icmp-xdp", rate,
+                       f"vf cls->fwd->mgr phy:0->phy:1 in XDP ({PORT_A}'s threaded NAPI "
+                       f"@CPU{a.FWD_CPU}, {fast.get('xdp_pkts', 0)} frames via XDP); vf lcores "
+                       "3,4,5 and primary bridge lcore 1 polling rings and sockets the fast "
+                       "path leaves empty")
+        ratio, lim = rate.delivered / ref.rate.delivered, rate.delivered / limit.rate.delivered
+        summary = f"vf-icmp-xdp {rate.delivered:.0f} pps ratio={ratio:.2f} limit={lim:.2f}"
+        return Result(rate.delivered, "pps", ref.rate.delivered,
+                      a.detail([run, ref, limit], TRIALS) + "; ratio against testpmd_afxdp,"
+                      " limit against xdp_redirect", ref_label="dpdk-testpmd io-fwd af_xdp",
+                      summary=summary)
+
+    def vf_stack(self, lcores: str, cores: tuple[int, int, int],
+                 offload: str = "off") -> Stack:
         """Primary and spp_vf with phy:0 -> cls -> ring:0 -> fwd -> ring:1 -> mgr -> phy:1,
         cls, fwd and mgr on `cores`; the caller stops it."""
-        st = self.stack()
+        st = self.stack(offload)
         try:
             st.start_vf(1, lcores, eal=("--no-pci",))
             for (name, role), core in zip((("cls", "classifier"), ("fwd", "forward"),
@@ -364,6 +401,7 @@ CASES: dict[str, Callable[[Runner], Result]] = {
     "primary-patch-xdp": Runner.primary_patch_xdp,
     "vf-icmp-1lcore": Runner.vf_icmp_1lcore,
     "vf-icmp-lcores": Runner.vf_icmp_lcores,
+    "vf-icmp-xdp": Runner.vf_icmp_xdp,
     "classifier-entries": Runner.classifier_entries,
     "vf-icmp-cycles": Runner.vf_icmp_cycles,
     "vm-tcp": Runner.vm_tcp,

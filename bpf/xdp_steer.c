@@ -26,6 +26,10 @@
  * Patch fast path (xdp_patch.h): a frame bound for a socket that exists is
  * redirected to the patch's destination netdev instead while spp_patch[0]
  * is on and its spp_tx_ports entry exists.
+ *
+ * spp_vf chain fast path (xdp_vf.h): otherwise, while the port's
+ * SPP_XDP_F_VF_OFFLOAD flag is on, such a frame takes the action the spp_vf
+ * reading this port compiled into spp_vf_act, if that action redirects.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -34,6 +38,7 @@
 
 #include "spp_xdp.h"
 #include "xdp_patch.h"
+#include "xdp_vf.h"
 
 #define VLAN_VID_MASK 0x0fff
 
@@ -100,14 +105,18 @@ static __always_inline int verdict(int action, __u64 bytes)
 	return action;
 }
 
-static __always_inline int to_spp(struct xdp_md *ctx, __u64 bytes)
+static __always_inline int to_spp(struct xdp_md *ctx, __u64 bytes, __u32 flags)
 {
 	__u32 queue = ctx->rx_queue_index;
 	int action;
 
-	/* The fast path takes only frames a socket would have received. */
-	if (bpf_map_lookup_elem(&xsks_map, &queue) && patch_redirect(bytes) == XDP_REDIRECT)
-		return XDP_REDIRECT;
+	/* The fast paths take only frames a socket would have received. */
+	if (bpf_map_lookup_elem(&xsks_map, &queue)) {
+		if (patch_redirect(bytes) == XDP_REDIRECT)
+			return XDP_REDIRECT;
+		if ((flags & SPP_XDP_F_VF_OFFLOAD) && vf_redirect(ctx, bytes) == XDP_REDIRECT)
+			return XDP_REDIRECT;
+	}
 	/* XDP_PASS when no socket sits at this queue (lower flag bits = fallback). */
 	action = bpf_redirect_map(&xsks_map, queue, XDP_PASS);
 	return verdict(action, bytes);
@@ -145,15 +154,15 @@ int spp_xdp_steer(struct xdp_md *ctx)
 	}
 
 	if (mode != SPP_XDP_MODE_REGISTERED)
-		return to_spp(ctx, bytes);
+		return to_spp(ctx, bytes, flags);
 
 	/* Broadcast and multicast: SPP's switch floods/learns them. */
 	if (eth->h_dest[0] & 1)
-		return to_spp(ctx, bytes);
+		return to_spp(ctx, bytes, flags);
 
 	__builtin_memcpy(key.mac, eth->h_dest, ETH_ALEN);
 	if (bpf_map_lookup_elem(&spp_fdb, &key))
-		return to_spp(ctx, bytes);
+		return to_spp(ctx, bytes, flags);
 
 	if (flags & SPP_XDP_F_DROP_UNKNOWN)
 		return verdict(XDP_DROP, bytes);

@@ -163,6 +163,11 @@ CPU: tuple[tuple[str, tuple[Panel, ...]], ...] = (
         Panel("Component cycles per packet since start", (
             (f"spp_component_cycles_per_packet{{{VF}}}", "{{component}}"),
         ), unit="short", kind="stat"),
+        Panel("Components in the XDP fast path", (
+            (f"spp_component_xdp{{{VF}}}", "{{component}}"),
+        ), unit="short", kind="stat",
+            description="1: the component's frames take the XDP fast path (its counters "
+                        "include XDP's), 0: the userspace path."),
         Panel("Busy cycles per frame sent, all lcores", ((
             f"sum({rate('spp_lcore_busy_cycles_total')}) / "
             f"sum({rate('spp_phy_tx_packets_total')})",

@@ -151,6 +151,13 @@ SPECS: tuple[Spec, ...] = (
         (*_COMP, "outcome"),
     ),
     Spec(
+        "spp_component_xdp",
+        "gauge",
+        "1 while a vf component's frames take the XDP fast path (its counters include "
+        "what XDP did), 0 while they take the userspace path.",
+        _COMP,
+    ),
+    Spec(
         "spp_component_busy_cycles_total",
         "counter",
         "TSC cycles of a component's burst calls that moved frames "
@@ -404,6 +411,8 @@ class Families:
                 if key.startswith("drop_") and len(key) > 5:
                     reason = key[5:]
                     self.add("spp_component_dropped_total", [*labels, reason], counters[key])
+            if "datapath" in c:
+                self.add("spp_component_xdp", labels, int(c.get("datapath") == "xdp"))
             if ctype in ("classifier", "classifier_mac"):
                 for key, outcome in CLS_OUTCOMES:
                     self.add("spp_classifier_packets_total", [*labels, outcome], counters.get(key))

@@ -100,6 +100,9 @@ class Mirror(Vf):
     def status(self) -> dict[str, Any]:
         out = super().status()
         out.pop("xdp_steering", None)  # spp_mirror has no classifier, so steers nothing
+        out.pop("xdp_fastpath", None)  # nor XDP chains: its copies are userspace's
+        for comp in out["components"]:
+            comp.pop("datapath", None)
         return out
 
 

@@ -205,6 +205,15 @@ class Primary:
             phys, _vhosts = primary_status.devices(self.ffi, self.lib)
             self.steering.set_phys({p["id"]: p["iface"] for p in phys})
 
+    def tick(self) -> None:
+        """Periodically: XDP actions of an spp_vf that left without clearing them go."""
+        if not self.steering.phys:
+            return
+        info = self.ffi.new("struct spp_dev_info *")
+        unread = {ifc: self.lib.spp_primary_phy_info(pid, info) == 0 and info.reader_pid == 0
+                  for pid, ifc in self.steering.phys.items()}
+        self.steering.reap_vf_actions(unread)
+
     def ready(self) -> str:
         return (f"ready: {self.lib.spp_primary_nb_phy()} phy, "
                 f"{self.lib.spp_primary_nb_rings()} rings, lcores {self.ealargs.lcores}; "
@@ -215,6 +224,7 @@ class Primary:
             return
         if self.steering.ifaces:
             self.steering.fast.retire({})  # the fast path ends with forwarding
+            self.steering.apply_vf_offload(False)
         self.lib.spp_primary_shutdown()
         if self.steering.ifaces:
             self.steering.stop()
@@ -338,6 +348,7 @@ class Primary:
             raise Refused("no af_xdp phy port with XDP steering maps: nothing to offload")
         self.steering.offload = on == "on"
         self.steering.fast.sync(self.steering.routes(self.patches, self.forwarding))
+        self.steering.apply_vf_offload()
         return self.steering.fast_status()
 
     def cmd_clear(self, args: dict[str, Any]) -> None:

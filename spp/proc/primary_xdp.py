@@ -12,6 +12,11 @@ The patch fast path (spp.xdp.fastpath): while offload is on, a forwarded
 `patch phy:A phy:B` between two steered ports is done by the XDP program of
 A (bpf_redirect_map to B's netdev); the primary's DPDK patch stays in place
 and forwards whatever still reaches A's socket.
+
+spp_vf chains (spp.proc.vf_xdp): the spp_vf writes its chains' actions; the
+primary only allows them per port (SPP_XDP_F_VF_OFFLOAD, following the same
+offload switch) and removes, at exit, the XDP_PASS programs spp_vf put on
+the destinations' veth peers.
 """
 
 from __future__ import annotations
@@ -98,6 +103,7 @@ class PrimarySteering:
         self.offload = offload
         self.phys: dict[int, str] = {}  # phy id -> steered interface with pinned maps
         self.attach: dict[str, str | None] = {}  # iface -> native / generic XDP
+        self.vf_errors: dict[str, str] = {}  # iface -> why its vf chain offload flag is stale
         pass_obj = xdp_prog.parent / PASS_OBJECT.name if xdp_prog is not None else PASS_OBJECT
         self.peers = PeerPrograms(pass_obj)
         self.fast = FastPath(self._maps, socket.if_nametoindex, self._prepare_route)
@@ -148,6 +154,35 @@ class PrimarySteering:
         self.phys = {i: ifc for i, ifc in phys.items()
                      if ifc in self.ifaces and ifc not in self.errors}
         self.attach = {ifc: attach_mode(link(ifc)) for ifc in self.phys.values()}
+        self.apply_vf_offload()
+
+    def apply_vf_offload(self, on: bool | None = None) -> None:
+        """Allow spp_vf chains in XDP on every steered port while offload is on (one flag
+        update per port: a frame finds the fast path on or off, and off means the socket)."""
+        want = self.offload if on is None else on
+        for ifc in self.phys.values():
+            try:
+                self._maps().set_vf_offload(ifc, want)
+                self.vf_errors.pop(ifc, None)
+            except Exception as exc:  # the vf chains then stay in userspace
+                self.vf_errors[ifc] = f"cannot switch the spp_vf fast path: {exc}"
+                log.warning("%s: %s", ifc, self.vf_errors[ifc])
+
+    def reap_vf_actions(self, no_reader: dict[str, bool]) -> None:
+        """Remove the spp_vf chain actions of a port nobody reads: the spp_vf that wrote
+        them died (one that stops clears them, and one that starts claims the port before
+        it writes any), so its frames go to the socket as they would without XDP."""
+        for ifc in self.phys.values():
+            if not no_reader.get(ifc, False):
+                continue
+            try:
+                n = self._maps().clear_vf_acts(ifc)
+            except Exception as exc:  # the next check tries again
+                log.warning("%s: cannot remove the XDP actions of a gone spp_vf: %s", ifc, exc)
+                continue
+            if n:
+                log.warning("%s: removed %d XDP action(s) of an spp_vf that left without "
+                            "clearing them", ifc, n)
 
     def routes(self, patches: list[tuple[str, str]], forwarding: bool) -> dict[str, Any]:
         """The patches the fast path would forward with this configuration."""
@@ -172,7 +207,7 @@ class PrimarySteering:
 
     def fast_status(self) -> dict[str, Any]:
         return {"enabled": self.offload, "attach_mode": dict(self.attach),
-                "errors": dict(self.fast.errors)}
+                "errors": {**self.vf_errors, **self.fast.errors}}
 
     def status(self) -> dict[str, Any]:
         """Per interface: steering mode and verdict counters, or why they are missing."""
@@ -197,7 +232,10 @@ class PrimarySteering:
             self.fast.retire({})
         except Exception as exc:
             log.warning("could not turn the XDP fast path off: %s", exc)
+        if self.phys:
+            self.apply_vf_offload(False)
         self.peers.release_all()
+        self.peers.release_peers_of(list(self.phys.values()))  # those spp_vf put there
         if self._steer is not None:
             self._steer.close()
             self._steer = None

@@ -238,9 +238,28 @@ def request_exit(proc: Process) -> None:
         asyncio.get_running_loop().call_later(0.1, proc.stop.set)
 
 
+TICK_S = 0.2  # period of a process's `tick()`, if it has one
+
+
+async def _ticks(tick: Callable[[], None]) -> None:
+    """Call `tick()` every TICK_S on the loop's thread (never alongside a command)."""
+    while True:
+        await asyncio.sleep(TICK_S)
+        try:
+            tick()
+        except Exception:  # noqa: BLE001 - a failed tick must not end the process
+            logging.getLogger("spp.proc").exception("periodic check failed")
+
+
 async def _serve(proc: Process) -> None:
     proc.stop = asyncio.Event()
-    await serve_controller(proc.ctl, proc.ctl_port, proc.hello, proc.handle, proc.stop)
+    tick = getattr(proc, "tick", None)
+    ticker = asyncio.create_task(_ticks(tick)) if callable(tick) else None
+    try:
+        await serve_controller(proc.ctl, proc.ctl_port, proc.hello, proc.handle, proc.stop)
+    finally:
+        if ticker is not None:
+            ticker.cancel()
 
 
 def run(label: str, prepare: Callable[[], Process]) -> int:

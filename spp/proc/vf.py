@@ -21,10 +21,14 @@ from spp.proc import cycles, skeleton
 from spp.proc import eal as ealmod
 from spp.proc.vf_dataplane import NativeDataPlane
 from spp.proc.vf_model import VfModel
+from spp.proc.vf_xdp import DPDK, VfFastPath, removals
 
 log = logging.getLogger("spp.vf")
 
 APP_USAGE = "--client-id N -s IP:PORT [--vhost-client]"
+# the commands that change the chains (the XDP actions are synced after each)
+MUTATING = ("component_start", "component_stop", "port", "classifier_table",
+            "classifier_table_batch")
 
 
 VfOptions = skeleton.SecondaryOptions
@@ -55,6 +59,8 @@ class Vf:
         self.ffi, self.lib = load()
         self.dp = NativeDataPlane(self.ffi, self.lib, opts.client_id, ealargs.file_prefix)
         self.model: VfModel | None = None
+        self.fast = VfFastPath(self.dp.phy_iface, self.dp.xdp_maps, self.dp.prepare_redirect,
+                               attach=self.dp.xdp_attach)
         self.stop: asyncio.Event | None = None
         self.started = False
 
@@ -74,6 +80,7 @@ class Vf:
     def shutdown(self) -> None:
         if not self.started:
             return
+        self.fast.clear()  # frames go back to the socket before the components stop
         if self.model is not None:
             for name in list(self.model.components):
                 try:
@@ -99,7 +106,15 @@ class Vf:
         fn = handlers.get(cmd)
         if fn is None:
             raise Refused(f"unknown vf command '{cmd}'")
-        return fn(args)
+        if cmd not in MUTATING:
+            return fn(args)
+        touches = removals(cmd, args)
+        if touches is not None:  # paths it may take away leave XDP first
+            self.fast.retire(touches)
+        try:
+            return fn(args)
+        finally:  # the XDP actions follow what the model now holds
+            self.fast.sync(m)
 
     def status(self) -> dict[str, Any]:
         assert self.model is not None
@@ -112,7 +127,19 @@ class Vf:
                 if comp["name"] in slots:
                     comp["cycles"] = cycles.component_cycles(self.ffi, self.lib,
                                                              slots[comp["name"]])
+        add_comp, add_port, datapath, fast = self.fast.report()
+        for comp in out["components"]:
+            if "name" in comp:
+                ctr = comp["counters"]
+                for key, n in add_comp.get(comp["name"], {}).items():
+                    ctr[key] = ctr.get(key, 0) + n
+                comp["datapath"] = datapath.get(comp["name"], DPDK)
+        for ref, add in add_port.items():
+            if ref in port_ctr:
+                for key, n in add.items():
+                    port_ctr[ref][key] += n
         out["port_counters"] = port_ctr
+        out["xdp_fastpath"] = fast
         out["xdp_steering"] = {"failures": self.dp.steer_failures,
                                "last_error": self.dp.steer_error}
         out.update(cycles.cycle_fields(self.ffi, self.lib, self.ealargs.worker_lcores))

@@ -66,6 +66,7 @@ class NativeDataPlane:
         self.proc_name = proc_name  # in the owner of rx claims: "component 'x' of spp_vf 1"
         self.file_prefix = file_prefix
         self._steer: Any = None
+        self._peers: Any = None
         self._phy_iface: dict[int, str] = {}
         self._claims: dict[int, dict[int, bytes]] = {}  # slot -> rx handle -> owner text
         self._entry_pack: tuple[Callable[..., None], int] | None = None
@@ -213,6 +214,36 @@ class NativeDataPlane:
         self.steer_error = f"{iface}: {exc}"
         log.warning("XDP steering of %s not updated (in registered mode its unicast "
                     "stays with the kernel): %s", iface, exc)
+
+    def xdp_maps(self) -> Any:
+        """The instance's XDP maps (opened once); raises XdpMapsNotFound without them."""
+        from spp.xdp import XdpSteering, instance_dir
+
+        if self._steer is None:
+            self._steer = XdpSteering(instance_dir(self.file_prefix))
+        return self._steer
+
+    def prepare_redirect(self, ingress: str, egress: str) -> None:
+        """Make XDP redirects from `ingress` to `egress` deliverable (a veth peer's NAPI).
+
+        The XDP_PASS program stays on the peer until the primary exits (which
+        removes it), so it never disappears under another path's traffic.
+        """
+        from spp.xdp.peer import PeerPrograms, attach_mode, link
+
+        if self._peers is None:
+            self._peers = PeerPrograms()
+        self._peers.ensure(egress, attach_mode(link(ingress)))
+
+    def xdp_attach(self, iface: str) -> str | None:
+        """How the XDP program of `iface` is attached: native, generic (skb mode)."""
+        from spp.xdp.peer import attach_mode, link
+
+        return attach_mode(link(iface))
+
+    def phy_iface(self, phy: int) -> str | None:
+        """The netdev of af_xdp port phy:`phy`, None for other drivers."""
+        return self._iface(phy)
 
     def _iface(self, phy: int) -> str | None:
         if phy not in self._phy_iface:

@@ -168,6 +168,21 @@ class PeerPrograms:
                  peer.ifname, peer.netns, dst_ifname)
         return "attached"
 
+    def release_peers_of(self, ifnames: list[str]) -> None:
+        """Remove XDP_PASS from the peers of `ifnames` that `spp host up` created.
+
+        spp_vf puts it there for its chains' fast path and leaves it (another
+        path may still send there); the primary, which owns the ports, takes
+        it away when it exits.
+        """
+        links = topology_links(self.run_dir)
+        for ifname in ifnames:
+            peer = veth_peer(ifname)
+            if peer is None or peer not in links:
+                continue
+            if prog_name(link(peer.ifname, peer.netns)) == PASS_PROG_NAME:
+                _ip(peer.netns, "link", "set", "dev", peer.ifname, "xdpdrv", "off")
+
     def release_all(self) -> None:
         """Remove our XDP_PASS programs (only where ours still runs)."""
         for peer in self.attached:

@@ -11,6 +11,8 @@ them under its instance's directory, named after its DPDK file prefix:
                                           /spp_patch      (patch fast path)
                                           /spp_tx_ports   (its devmap)
                                           /spp_fwd_stats  (what it sent, per destination)
+                                          /spp_vf_act     (spp_vf chain fast path)
+                                          /spp_vf_stats   (what it sent, per counter slot)
 
 This module is the one home of that layout: the primary pins and unpins
 there, spp_vf and `spp xdp` open maps there, `spp host down` removes an
@@ -33,7 +35,7 @@ PIN_PARENT = "spp"
 DEFAULT_INSTANCE = FILE_PREFIX
 PROG_NAME = "spp_xdp_steer"
 MAP_NAMES = ("spp_fdb", "spp_port_cfg", "spp_xdp_stats", "spp_patch", "spp_tx_ports",
-             "spp_fwd_stats")
+             "spp_fwd_stats", "spp_vf_act", "spp_vf_stats")
 XDP_FLAGS_NONE = 0
 
 

@@ -28,7 +28,10 @@ MAP_STATS = "spp_xdp_stats"
 MAP_PATCH = "spp_patch"
 MAP_TX_PORTS = "spp_tx_ports"
 MAP_FWD_STATS = "spp_fwd_stats"
-PINNED_MAPS = (MAP_FDB, MAP_PORT_CFG, MAP_STATS, MAP_PATCH, MAP_TX_PORTS, MAP_FWD_STATS)
+MAP_VF_ACT = "spp_vf_act"
+MAP_VF_STATS = "spp_vf_stats"
+PINNED_MAPS = (MAP_FDB, MAP_PORT_CFG, MAP_STATS, MAP_PATCH, MAP_TX_PORTS, MAP_FWD_STATS,
+               MAP_VF_ACT, MAP_VF_STATS)
 
 MODES = ("all", "registered")
 STEER_FIELDS = (  # struct spp_xdp_counters
@@ -50,7 +53,22 @@ _LAYOUT = {
     MAP_PATCH: ("__u32", "struct spp_xdp_patch"),
     MAP_TX_PORTS: ("__u32", "__u32"),
     MAP_FWD_STATS: ("__u32", "struct spp_xdp_fwd_counters"),
+    MAP_VF_ACT: ("struct spp_fdb_key", "struct spp_xdp_vf_act"),
+    MAP_VF_STATS: ("__u32", "struct spp_xdp_fwd_counters"),
 }
+
+
+@dataclass(frozen=True)
+class VfAct:
+    """struct spp_xdp_vf_act: what an spp_vf chain does with a frame (bpf/xdp_vf.h).
+
+    `tx_port` None: the frame goes to the AF_XDP socket (userspace finishes it).
+    """
+
+    tx_port: int | None
+    pops: int = 0
+    push_tci: int | None = None  # PCP << 13 | VID
+    slot: int = 0
 
 
 @dataclass(frozen=True)
@@ -223,6 +241,7 @@ class XdpSteering:
         cfg = self.ffi.new("struct spp_xdp_port_cfg *")
         cfg.mode = self.defs.const("SPP_XDP_MODE_" + mode.upper())
         cfg.flags = self.defs.const("SPP_XDP_F_DROP_UNKNOWN") if drop_unknown else 0
+        cfg.flags |= self._cfg(port).flags & self.defs.const("SPP_XDP_F_VF_OFFLOAD")
         try:
             self.sys.update(port.fds[MAP_PORT_CFG], self._zero(), cfg)
         except OSError as exc:
@@ -236,6 +255,26 @@ class XdpSteering:
         self.sys.update(port.fds[MAP_PORT_CFG], self._zero(),
                         self.ffi.new("struct spp_xdp_port_cfg *"))
         return was
+
+    def _cfg(self, port: _Port) -> Any:
+        cfg = self.ffi.new("struct spp_xdp_port_cfg *")
+        self.sys.lookup(port.fds[MAP_PORT_CFG], self._zero(), cfg)
+        return cfg
+
+    def set_vf_offload(self, iface: str | int, on: bool) -> None:
+        """Allow (or stop) the spp_vf chain fast path of ``iface``: one update of its flags."""
+        port = self._port(iface)
+        cfg = self._cfg(port)
+        bit = self.defs.const("SPP_XDP_F_VF_OFFLOAD")
+        cfg.flags = (cfg.flags | bit) if on else (cfg.flags & ~bit)
+        try:
+            self.sys.update(port.fds[MAP_PORT_CFG], self._zero(), cfg)
+        except OSError as exc:
+            raise self._wrap(exc, f"set the vf offload of {port.ifname}") from None
+
+    def vf_offload(self, iface: str | int) -> bool:
+        """Whether the spp_vf chain fast path of ``iface`` is allowed."""
+        return bool(self._cfg(self._port(iface)).flags & self.defs.const("SPP_XDP_F_VF_OFFLOAD"))
 
     def get_mode(self, iface: str | int) -> PortMode:
         port = self._port(iface)
@@ -371,6 +410,85 @@ class XdpSteering:
         if not self.sys.lookup(port.fds[MAP_PATCH], self._zero(), val):
             return None
         return int(val.tx_port) if val.flags & self.defs.const("SPP_XDP_PATCH_ON") else None
+
+    # -- spp_vf chain fast path (bpf/xdp_vf.h) -----------------------------------
+    def _vf_key(self, vlan: int, mac: bytes | None) -> Any:
+        """None MAC: the reserved MAC (a default; with SPP_XDP_VF_ANY_VLAN: every frame)."""
+        key = self.ffi.new("struct spp_fdb_key *")
+        key.vlan = vlan
+        key.mac = list(mac if mac is not None else b"\xff" * 6)
+        return key
+
+    def set_vf_act(self, iface: str | int, vlan: int, mac: bytes | None, act: VfAct) -> None:
+        """Write the action of {vlan, mac} (one hash update: old or new, never a mix)."""
+        port = self._port(iface)
+        val = self.ffi.new("struct spp_xdp_vf_act *")
+        if act.tx_port is not None:
+            self._tx_key(act.tx_port)
+            val.flags = self.defs.const("SPP_XDP_VF_REDIRECT")
+            val.tx_port = act.tx_port
+        if act.push_tci is not None:
+            val.flags |= self.defs.const("SPP_XDP_VF_PUSH")
+            val.tci = act.push_tci
+        if not 0 <= act.pops <= self.defs.const("SPP_XDP_VF_MAX_POPS"):
+            raise XdpValueError(f"{act.pops} VLAN pops (at most "
+                                f"{self.defs.const('SPP_XDP_VF_MAX_POPS')})")
+        if not 0 <= act.slot < self.defs.const("SPP_XDP_VF_SLOTS"):
+            raise XdpValueError(f"counter slot {act.slot} out of range")
+        val.pops = act.pops
+        val.slot = act.slot
+        try:
+            self.sys.update(port.fds[MAP_VF_ACT], self._vf_key(vlan, mac), val)
+        except OSError as exc:
+            raise self._wrap(exc, f"set a vf action of {port.ifname}") from None
+
+    def del_vf_act(self, iface: str | int, vlan: int, mac: bytes | None) -> bool:
+        port = self._port(iface)
+        try:
+            return self.sys.delete(port.fds[MAP_VF_ACT], self._vf_key(vlan, mac))
+        except OSError as exc:
+            raise self._wrap(exc, f"delete a vf action of {port.ifname}") from None
+
+    def vf_acts(self, iface: str | int) -> dict[tuple[int, bytes | None], VfAct]:
+        """Every action of ``iface`` by (vlan, mac); mac None = the reserved MAC."""
+        port = self._port(iface)
+        fd = port.fds[MAP_VF_ACT]
+        out: dict[tuple[int, bytes | None], VfAct] = {}
+        redirect = self.defs.const("SPP_XDP_VF_REDIRECT")
+        push = self.defs.const("SPP_XDP_VF_PUSH")
+        for key in self._keys(fd, "struct spp_fdb_key"):
+            val = self.ffi.new("struct spp_xdp_vf_act *")
+            if not self.sys.lookup(fd, key, val):
+                continue
+            mac = bytes(key.mac)
+            out[(int(key.vlan), None if mac == b"\xff" * 6 else mac)] = VfAct(
+                int(val.tx_port) if val.flags & redirect else None, int(val.pops),
+                int(val.tci) if val.flags & push else None, int(val.slot))
+        return out
+
+    def clear_vf_acts(self, iface: str | int) -> int:
+        """Delete every spp_vf action of ``iface``; how many there were."""
+        port = self._port(iface)
+        fd = port.fds[MAP_VF_ACT]
+        n = 0
+        for key in self._keys(fd, "struct spp_fdb_key"):
+            try:
+                n += int(self.sys.delete(fd, key))
+            except OSError as exc:
+                raise self._wrap(exc, f"delete a vf action of {port.ifname}") from None
+        return n
+
+    def vf_stats(self, iface: str | int, slots: list[int]) -> dict[int, tuple[int, int]]:
+        """What the spp_vf fast path of ``iface`` sent per counter slot: (pkts, bytes)."""
+        port = self._port(iface)
+        vals = self.ffi.new("struct spp_xdp_fwd_counters[]", self.ncpus)
+        out: dict[int, tuple[int, int]] = {}
+        for slot in slots:
+            if not self.sys.lookup(port.fds[MAP_VF_STATS], self.ffi.new("__u32 *", slot), vals):
+                continue
+            out[slot] = (sum(int(vals[c].pkts) for c in range(self.ncpus)),
+                         sum(int(vals[c].bytes) for c in range(self.ncpus)))
+        return out
 
     # -- counters -------------------------------------------------------------
     def fwd_counters(self, iface: str | int) -> dict[int, tuple[int, int]]:

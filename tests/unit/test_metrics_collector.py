@@ -74,6 +74,7 @@ VF1 = {
                 "default": 8,
             },
             "cycles": {"busy": 250000, "packets": 1000, "per_packet": 250.0},
+            "datapath": "xdp",
         },
         {
             "core": 3,
@@ -607,3 +608,13 @@ def test_odd_contract_fields_are_skipped(ctl: FakeCtl, bad: dict[str, Any]) -> N
     reg = scrape(ctl.url)
     assert val(reg, "spp_up", process="primary") == 1
     assert val(reg, "spp_ring_tx_packets_total", port="ring:0") == 60
+
+
+def test_a_vf_component_says_whether_xdp_carries_it(ctl: FakeCtl) -> None:
+    ctl.standard()
+    reg = scrape(ctl.url)
+    cls = {"client_id": "1", "component": "cls", "type": "classifier", "core": "2", "proc": "vf"}
+    fwd1 = {**cls, "component": "fwd1", "type": "forward", "core": "3"}
+    assert val(reg, "spp_component_xdp", **cls) == 1
+    assert val(reg, "spp_component_rx_packets_total", **fwd1) == 990
+    assert val(reg, "spp_component_xdp", **fwd1) is None  # no datapath reported

@@ -197,8 +197,8 @@ def test_object_has_one_xdp_program_first_and_pins_nothing_itself(obj_path, tmp_
         bare.rmdir()
 
 
-SPP_MAPS = ["spp_fdb", "spp_fwd_stats", "spp_patch", "spp_port_cfg", "spp_tx_ports",
-            "spp_xdp_stats"]
+SPP_MAPS = ["spp_fdb", "spp_fwd_stats", "spp_patch", "spp_port_cfg", "spp_tx_ports", "spp_vf_act",
+            "spp_vf_stats", "spp_xdp_stats"]
 
 
 def test_pinned_port_maps_are_the_spp_maps(prog, pin_root, port):
@@ -518,3 +518,121 @@ def test_a_whole_classifier_table_registers_at_once(prog, pin_root, port, backen
         for e in steer.macs(port):
             steer.del_mac(port, e.mac, e.vlan)
         steer.close()
+
+
+# --- spp_vf chain fast path (bpf/xdp_vf.h) ------------------------------------------------
+
+def _push(f: bytes, tci: int) -> bytes:
+    """vlan.h spp_vlan_push: rewrite the outer tag's TCI, or push an 802.1Q tag."""
+    if f[12:14] in (b"\x81\x00", b"\x88\xa8"):
+        return f[:14] + struct.pack("!H", tci) + f[16:]
+    return f[:12] + struct.pack("!HH", 0x8100, tci) + f[12:]
+
+
+def _pop(f: bytes) -> bytes:
+    """vlan.h spp_vlan_pop: strip the outer tag if there is one."""
+    return f[:12] + f[16:] if f[12:14] in (b"\x81\x00", b"\x88\xa8") else f
+
+
+def _userspace(f: bytes, ops: list[tuple[str, int, int]]) -> bytes:
+    for op, vid, pcp in ops:
+        f = _push(f, pcp << 13 | vid) if op == "add" else _pop(f) if op == "del" else f
+    return f
+
+
+VF_FRAMES = {
+    "untagged": frame(MAC_OTHER, size=64),
+    "tagged": frame(MAC_OTHER, vlan=10, size=64),
+    "qinq": frame(MAC_OTHER, vlan=20, tpid=0x88A8, size=64),
+    "double": frame(MAC_OTHER, vlan=30, size=60)[:16] + struct.pack("!HH", 0x8100, 31)
+    + frame(MAC_OTHER, size=60)[12:],
+    "priority": frame(MAC_OTHER, vlan=5 << 13, size=64),
+}
+VF_OPS = [
+    [],
+    [("add", 100, 3)],
+    [("del", 0, 0)],
+    [("del", 0, 0), ("add", 200, 1)],
+    [("add", 100, 0), ("del", 0, 0)],
+    [("add", 7, 0), ("add", 8, 6)],
+    [("del", 0, 0), ("del", 0, 0)],
+    [("add", 4095, 7), ("del", 0, 0), ("del", 0, 0), ("add", 1, 0)],
+]
+
+
+def _ops_id(ops: list[tuple[str, int, int]]) -> str:
+    return "+".join(f"{op}{vid}" for op, vid, _ in ops) or "none"
+
+
+@pytest.mark.parametrize("ops", VF_OPS, ids=_ops_id)
+@pytest.mark.parametrize("name", sorted(VF_FRAMES))
+def test_vf_action_rewrites_vlan_tags_byte_for_byte_as_userspace_ports_do(
+        prog, steer, xsk, port, peer_index, name, ops):
+    from spp.proc.vf_model import Vlan
+    from spp.proc.vf_xdp import compose
+    from spp.xdp.steering import VfAct
+
+    pops, push = compose([Vlan(op, vid, pcp) for op, vid, pcp in ops])
+    steer.set_vf_offload(port, True)
+    steer.set_tx_port(port, 1, peer_index)
+    steer.set_vf_act(port, 65535, None, VfAct(1, pops, push, slot=2))
+    f = VF_FRAMES[name]
+    res = prog.test_run(f, ingress_ifindex=prog.test_ifindex, rx_queue_index=0)
+    assert res.retval == XDP_REDIRECT
+    assert res.data == _userspace(f, ops)
+    assert steer.vf_stats(port, [2]) == {2: (1, len(f))}
+    assert steer.counters(port)["to_spp_pkts"] == 0  # not the socket
+
+
+def test_vf_actions_need_the_offload_flag_and_their_devmap_entry(prog, steer, xsk, port,
+                                                                 peer_index):
+    from spp.xdp.steering import VfAct
+
+    tagged = frame(MAC_OTHER, vlan=10)
+    steer.set_vf_act(port, 65535, None, VfAct(1, pops=1, slot=0))
+    assert not steer.vf_offload(port)
+    res = prog.test_run(tagged, ingress_ifindex=prog.test_ifindex)
+    assert (res.retval, res.data) == (XDP_REDIRECT, tagged)  # the socket, unchanged
+    steer.set_vf_offload(port, True)
+    res = prog.test_run(tagged, ingress_ifindex=prog.test_ifindex)
+    assert (res.retval, res.data) == (XDP_REDIRECT, tagged)  # no devmap entry: the socket
+    steer.set_mode(port, "all")  # a mode change keeps the offload flag
+    assert steer.vf_offload(port)
+    steer.set_tx_port(port, 1, peer_index)
+    res = prog.test_run(tagged, ingress_ifindex=prog.test_ifindex)
+    assert res.data == _pop(tagged)
+    assert steer.counters(port)["to_spp_pkts"] == 2 and steer.vf_stats(port, [0])[0][0] == 1
+
+
+def test_vf_classifier_keys_exact_then_own_default_then_general_default(prog, steer, xsk, port,
+                                                                       peer_index):
+    """As cls_decide: an exact entry, the VLAN's own default, else the general default;
+    broadcast/multicast and an entry only userspace finishes go to the socket."""
+    from spp.xdp.steering import VfAct
+
+    steer.set_vf_offload(port, True)
+    steer.set_tx_port(port, 1, peer_index)
+    steer.set_vf_act(port, 0, mac(MAC_SPP), VfAct(1, slot=1))
+    steer.set_vf_act(port, 10, None, VfAct(1, push_tci=11, slot=2))   # VLAN 10's default
+    steer.set_vf_act(port, 0, None, VfAct(1, push_tci=99, slot=3))    # the general default
+    steer.set_vf_act(port, 20, None, VfAct(None))                     # VLAN 20: userspace
+    steer.set_vf_act(port, 0, mac(MAC_HOST), VfAct(None))             # userspace
+
+    def out(f: bytes) -> tuple[int, bytes]:
+        res = prog.test_run(f, ingress_ifindex=prog.test_ifindex)
+        return res.retval, res.data
+
+    assert out(frame(MAC_SPP)) == (XDP_REDIRECT, frame(MAC_SPP))
+    assert out(frame(MAC_OTHER, vlan=10)) == (XDP_REDIRECT, frame(MAC_OTHER, vlan=11))
+    assert out(frame(MAC_OTHER, vlan=30)) == (XDP_REDIRECT, frame(MAC_OTHER, vlan=99))
+    assert out(frame(MAC_OTHER)) == (XDP_REDIRECT, _push(frame(MAC_OTHER), 99))
+    for f in (frame(MAC_OTHER, vlan=20), frame(MAC_HOST), frame("ff:ff:ff:ff:ff:ff"),
+              frame("01:00:5e:00:00:01")):
+        assert out(f) == (XDP_REDIRECT, f)  # the socket, unchanged
+    assert {s: n for s, (n, _) in steer.vf_stats(port, [1, 2, 3]).items()} == {1: 1, 2: 1, 3: 2}
+    assert steer.counters(port)["to_spp_pkts"] == 4
+    assert set(steer.vf_acts(port)) == {(0, mac(MAC_SPP)), (10, None), (0, None), (20, None),
+                                        (0, mac(MAC_HOST))}
+    assert steer.del_vf_act(port, 0, None) is True
+    assert out(frame(MAC_OTHER)) == (XDP_REDIRECT, frame(MAC_OTHER))  # now the socket's
+    assert steer.counters(port)["to_spp_pkts"] == 5
