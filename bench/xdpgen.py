@@ -65,7 +65,9 @@ def udp_frame(dst: str = TARGET_MAC, src: str = GEN_SRC_MAC, src_ip: str = GEN_S
     return frames.ethernet(dst, src, 0x0800, bytes(ip) + udp)
 
 
-PACE_CALLS_PER_S = 200  # a paced generator's calls per second (its frames come in bursts)
+# a paced generator's calls per second: each call costs a few ms of set-up (its page
+# pool), so few large calls; its frames come in bursts of 1/PACE_CALLS_PER_S s of frames
+PACE_CALLS_PER_S = 20
 
 
 def gen_argv(ifname: str = GEN_IF, frame: bytes | None = None, cpu: int = GEN_CPU,
