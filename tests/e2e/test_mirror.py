@@ -147,7 +147,8 @@ def test_a_mirror_with_one_tx_port_says_why_it_forwards_nothing_and_harms_nothin
     patching; with the second tx port it mirrors."""
     stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
     stack.start_nfv(2, "7,8")
-    stack.client.put("/nfvs/2/ports", {"action": "add", "port": "ring:1"})
+    for ring in ("ring:1", "ring:2"):
+        stack.client.put("/nfvs/2/ports", {"action": "add", "port": ring})
     stack.client.put("/nfvs/2/patches", {"src": "ring:1", "dst": "ring:2"})
     stack.start_mirror(1, "2,3")
     mirror_cmds(stack, component("mr1", 3, "mirror"),
