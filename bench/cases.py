@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import anchors as anchor_runs
-from bench import table_updates, testpmd, vm_tcp, xdpgen
+from bench import family, table_updates, testpmd, vm_tcp, xdpgen
 from bench.anchors import run_case as run_anchors
 from bench.meter import OFFERED_SENT, OFFERED_XDP, TRIALS, WARMUP_S, WINDOW_S, Rate, measure
 from bench.procs import BenchError, Procs
@@ -350,6 +350,23 @@ class Runner:
         return Result(by["testpmd_afxdp"], "pps", by["xdp_redirect"], note,
                       ref_label="bare XDP redirect (devmap)", summary=summary)
 
+    def pcap(self) -> Result:
+        """spp_pcap's capture rate against tcpdump's on the same veth (bench/family.py)."""
+        if self.generator != "xdp":
+            raise BenchError("pcap needs the in-kernel generator (--generator xdp)")
+        r = family.pcap_case(self.procs)
+        return Result(r.pcap_rate, "pps", r.tcpdump_rate, r.note,
+                      ref_label="tcpdump -w, same veth", summary=r.summary)
+
+    def mirror(self) -> Result:
+        """spp_mirror rx -> two tx against testpmd io-fwd on the same veths (bench/family.py)."""
+        ref = self.reference()
+        rate = family.mirror_run(self.procs)
+        ratio = rate.delivered / ref.delivered if ref.delivered else 0.0
+        return Result(rate.delivered, "pps", ref.delivered, family.mirror_note(rate, ref),
+                      summary=f"mirror {rate.delivered:.0f} pps ratio={ratio:.2f} "
+                              f"copy={rate.also[0]:.0f} pps")
+
     def vm_tcp(self) -> Result:
         mbit, ref, note = vm_tcp.run_case(self.procs)
         return Result(mbit, "Mbit/s", ref, note,
@@ -407,4 +424,6 @@ CASES: dict[str, Callable[[Runner], Result]] = {
     "vm-tcp": Runner.vm_tcp,
     "table-updates": Runner.table_updates,
     "anchors": Runner.anchors,
+    "pcap": Runner.pcap,
+    "mirror": Runner.mirror,
 }
