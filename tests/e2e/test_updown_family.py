@@ -35,11 +35,11 @@ import pytest
 
 from spp import rundir
 from spp.client import Client
-from spp.host import netdev
 from spp.testkit import frames, pcapfile
 from spp.testkit.capture import send_frames
+from spp.testkit.instance import TopoInstance
 from spp.testkit.stack import SPP, component, port
-from spp.testkit.wait import free_port, wait_for
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -49,87 +49,33 @@ LINKS = ("fam-p0", "fam-p1")
 NAMES = ("ctl", "primary", "vf1", "nfv2", "mirror3", "metrics")  # pid file names
 
 
-class Family:
+class Family(TopoInstance):
     def __init__(self, tmp: Path, others: str | None = None) -> None:
         """`others`: the processes: lines after vf (SEC the secondaries' port), by default
         an nfv 2 and a mirror 3."""
-        self.run = tmp / "run"
-        self.api, self.metrics = free_port(), free_port()
-        pri, self.sec = free_port(), free_port()
+        super().__init__(tmp, PREFIX, NS, (("fam-r0", LINKS[0]), ("fam-r1", LINKS[1])),
+                         "family.yaml")
         if others is None:
             others = ("  nfv: -l 5,6 -n 4 --proc-type=secondary -- -n 2 -s 127.0.0.1:SEC\n"
                       "  mirror:\n"
                       "    - -l 7,8 -n 4 --proc-type=secondary -- --client-id 3 "
                       "-s 127.0.0.1:SEC\n")
-        self.env = {**os.environ, rundir.ROOT_ENV: str(self.run),
-                    "SPP_CTL": f"127.0.0.1:{self.api}"}
-        self.topology = tmp / "family.yaml"
-        self.topology.write_text(f"""\
-name: {PREFIX}
-file_prefix: {PREFIX}
-bpf_pin_prefix: {PREFIX}_
-ctl: {{bind: 127.0.0.1, api_port: {self.api}, pri_port: {pri}, sec_port: {self.sec},
-      metrics_port: {self.metrics}}}
-namespaces: [{NS}]
-veths:
-  - ends:
-      - {{name: fam-r0, netns: {NS}}}
-      - {{name: {LINKS[0]}, phy: 0}}
-  - ends:
-      - {{name: fam-r1, netns: {NS}}}
-      - {{name: {LINKS[1]}, phy: 1}}
+        self.write(f"""\
 processes:
-  primary: -l 0,1 -n 4 --proc-type=primary -- -p 0x03 -n 10 -s 127.0.0.1:{pri}
+  primary: -l 0,1 -n 4 --proc-type=primary -- -p 0x03 -n 10 -s 127.0.0.1:{self.pri}
   vf: -l 2-4 -n 4 --proc-type=secondary -- --client-id 1 -s 127.0.0.1:{self.sec}
 """ + others.replace("SEC", str(self.sec)))
         self.client = Client(f"127.0.0.1:{self.api}", timeout=10)
-
-    def spp(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*SPP, *args], capture_output=True, text=True, timeout=timeout,
-                              env=self.env)
 
     def up(self) -> str:
         res = self.spp("up", "--topology", str(self.topology))
         assert res.returncode == 0, res.stdout + res.stderr
         return res.stdout
 
-    def pid(self, name: str) -> int | None:
-        pid = rundir.read_pid(rundir.pid_path(name, PREFIX))
-        return pid if pid is not None and rundir.is_ours(pid) else None
-
     def exported(self) -> str:
         url = f"http://127.0.0.1:{self.metrics}/metrics"
         with urllib.request.urlopen(url, timeout=5) as res:
             return str(res.read().decode())
-
-    def mine(self, pid: int) -> bool:
-        cmd = rundir.cmdline(pid)
-        marks = (f"--file-prefix={PREFIX}", f"--file-prefix {PREFIX} ", str(self.run),
-                 str(self.topology))
-        return any(m in cmd for m in marks) and rundir.pid_alive(pid)
-
-    def processes(self) -> list[int]:
-        return [int(d.name) for d in Path("/proc").iterdir()
-                if d.name.isdigit() and int(d.name) != os.getpid() and self.mine(int(d.name))]
-
-    def leftovers(self) -> list[str]:
-        out = [str(p) for p in Path("/dev/hugepages").glob(f"{PREFIX}map_*")]
-        out += [str(p) for p in [Path("/var/run/dpdk", PREFIX)] if p.exists()]
-        out += [str(p) for p in Path("/sys/fs/bpf/spp", PREFIX).rglob("*")]
-        out += [str(p) for p in (self.run / PREFIX).glob("*.pid")]
-        out += [f"netns {ns}" for ns in netdev.list_namespaces() if ns == NS]
-        out += [f"link {n}" for n in LINKS if Path("/sys/class/net", n).exists()]
-        out += [f"pid {pid} ({rundir.cmdline(pid)[:100]})" for pid in self.processes()]
-        return out
-
-    def clean(self) -> None:
-        """`spp down`; what still runs of the instance is killed by pid, then down again."""
-        self.spp("down", "--topology", str(self.topology))
-        stray = self.processes()
-        for pid in stray:
-            os.kill(pid, signal.SIGKILL)
-        if stray:
-            self.spp("down", "--topology", str(self.topology))
 
 
 @pytest.fixture
