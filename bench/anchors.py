@@ -152,14 +152,19 @@ def _bridge(stack: contextlib.ExitStack) -> None:
     xdpgen.run(["ip", "link", "set", "dev", BRIDGE, "up"])
 
 
-def xdp_redirect(procs: Procs, trials: int, warmup: float) -> Anchor:
+def fifo_text(prio: int) -> str:
+    return f" SCHED_FIFO {prio}" if prio > 0 else ""
+
+
+def xdp_redirect(procs: Procs, trials: int, warmup: float, fifo_prio: int = 0) -> Anchor:
+    """The bare redirect; its NAPI thread at SCHED_FIFO `fifo_prio` when > 0."""
     with contextlib.ExitStack() as stack:
         xdpgen.attach(stack, ROOT_NS, PORT_A, xdpgen.REDIRECT_OBJ, PORT_B)
-        napi = xdpgen.threaded_napi(stack, ROOT_NS, PORT_A, FWD_CPU)
+        napi = xdpgen.threaded_napi(stack, ROOT_NS, PORT_A, FWD_CPU, fifo_prio)
         rate, cost = traffic(procs, trials, warmup, napi_watch(napi))
     return Anchor("xdp_redirect", rate,
                   f"xdp_redirect_dev {PORT_A}->{PORT_B} (devmap) in {PORT_A}'s threaded "
-                  f"NAPI @CPU{FWD_CPU}", cost)
+                  f"NAPI @CPU{FWD_CPU}{fifo_text(fifo_prio)}", cost)
 
 
 def linux_bridge(procs: Procs, trials: int, warmup: float) -> Anchor:

@@ -18,6 +18,10 @@ from bench.topo import PORT_A, PORT_B, SINK_IF, SINK_NS, TARGET_MAC
 from spp.testkit.stack import Stack
 
 TABLE_ENTRIES = 4096
+# primary-patch-xdp: the forwarding NAPI thread of the fast path and of the bare redirect
+# it is compared with, both @CPU1 at this SCHED_FIFO priority (as the anchors' sink): what
+# else runs on CPU 1 of a shared machine then delays neither (0: SCHED_OTHER)
+FWD_NAPI_PRIO = 50
 # the pps and cycles cases' generator: "xdp", the in-kernel one (bench/xdpgen.py), or
 # "testpmd", dpdk-testpmd txonly over af_xdp (bench/testpmd.py); `python -m bench
 # --generator`, or BENCH_GEN in the environment (`make bench BENCH_GEN=testpmd`)
@@ -135,7 +139,7 @@ class Runner:
             xdpgen.attach(stack, SINK_NS, SINK_IF, xdpgen.DROP_OBJ)
             xdpgen.threaded_napi(stack, SINK_NS, SINK_IF, a.SINK_CPU, a.SINK_PRIO)
             ref = a.testpmd_afxdp(self.procs, TRIALS, WARMUP_S)
-            before = a.xdp_redirect(self.procs, TRIALS, WARMUP_S)
+            before = a.xdp_redirect(self.procs, TRIALS, WARMUP_S, FWD_NAPI_PRIO)
             st = self.stack(offload="on")
             try:
                 st.patch_and_forward("phy:0", "phy:1")
@@ -145,20 +149,22 @@ class Runner:
                 pid = st.procs["primary"].pid
                 bridge = worker_threads(pid).get(1)
                 with contextlib.ExitStack() as napi:
-                    pids = xdpgen.threaded_napi(napi, a.ROOT_NS, PORT_A, a.FWD_CPU)
+                    pids = xdpgen.threaded_napi(napi, a.ROOT_NS, PORT_A, a.FWD_CPU,
+                                                FWD_NAPI_PRIO)
                     watch = a.napi_watch(pids)
                     if bridge is not None:
                         watch["bridge lcore 1"] = (pid, bridge)
                     rate, cost = a.traffic(self.procs, TRIALS, WARMUP_S, watch)
             finally:
                 st.close()
-            after = a.xdp_redirect(self.procs, TRIALS, WARMUP_S)
+            after = a.xdp_redirect(self.procs, TRIALS, WARMUP_S, FWD_NAPI_PRIO)
         after.name = "xdp_redirect (after)"
         limit = (before.rate.delivered + after.rate.delivered) / 2
         fast = a.Anchor("primary-patch-xdp", rate,
                         f"primary patch phy:0->phy:1 in XDP ({PORT_A}'s threaded NAPI "
-                        f"@CPU{a.FWD_CPU}); primary lcore 0 @CPU0, bridge lcore 1 @CPU1 "
-                        "polling its sockets, which the fast path leaves empty", cost)
+                        f"@CPU{a.FWD_CPU}{a.fifo_text(FWD_NAPI_PRIO)}); primary lcore 0 "
+                        "@CPU0, bridge lcore 1 @CPU1 polling its sockets, which the fast "
+                        "path leaves empty", cost)
         ratio, lim = rate.delivered / ref.rate.delivered, rate.delivered / limit
         summary = (f"primary-patch-xdp {rate.delivered:.0f} pps ratio={ratio:.2f} "
                    f"limit={lim:.2f}")
