@@ -30,6 +30,8 @@ PACKET_AUXDATA = 8
 TP_STATUS_VLAN_VALID = 1 << 4
 TP_STATUS_VLAN_TPID_VALID = 1 << 6
 PACKET_OUTGOING = 4
+PACKET_STATISTICS = 6
+SO_RCVBUFFORCE = 33
 _AUX = struct.Struct("=IIIHHHH")
 
 
@@ -85,9 +87,13 @@ def _drain(sock: socket.socket, sink: list[Frame], stop: threading.Event) -> Non
 class Capture:
     """Background capture from `start()` (or `with`) to `stop()`; frames in arrival order."""
 
-    def __init__(self, ns: str, ifname: str) -> None:
+    def __init__(self, ns: str, ifname: str, rcvbuf: int | None = None) -> None:
+        """`rcvbuf`: the socket's receive buffer in bytes (SO_RCVBUFFORCE), for streams
+        faster than the reader thread drains them."""
         self.ns = ns
         self.ifname = ifname
+        self.rcvbuf = rcvbuf
+        self.dropped = 0  # frames the kernel dropped because the socket buffer was full
         self._frames: list[Frame] = []
         self._stop = threading.Event()
         self._sock: socket.socket | None = None
@@ -95,6 +101,8 @@ class Capture:
 
     def start(self) -> Capture:
         self._sock = open_packet_socket(self.ns, self.ifname)
+        if self.rcvbuf is not None:
+            self._sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, self.rcvbuf)
         self._thread = threading.Thread(
             target=_drain, args=(self._sock, self._frames, self._stop), daemon=True
         )
@@ -109,6 +117,10 @@ class Capture:
             self._thread.join()
             self._thread = None
         if self._sock is not None:
+            # tpacket_stats {packets, drops}; reading them resets them
+            _packets, drops = struct.unpack(
+                "II", self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+            self.dropped += drops
             self._sock.close()
             self._sock = None
         return list(self._frames)
