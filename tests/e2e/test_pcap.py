@@ -334,12 +334,22 @@ def test_a_full_capture_directory_names_the_error_counts_drops_and_harms_nothing
     with tmpfs.mounted(tmp_path / "small", 64 * 1024) as small:
         stack.start_pcap(1, LCORES, "-c", "phy:0", "--out-dir", str(small))
         capture(stack, "start")
-        n = 400  # about 480 KB of incompressible frames into 64 KiB
+        # about 1.2 MB of incompressible frames into 64 KiB: each writer's share is more
+        # than its stage buffer (PCAP_STAGE_SIZE), so each one compresses into a file
+        n = 1000
         for start in range(0, n, 50):
             send_frames("spp-remote", "r-eth0", [noise(i) for i in range(start, start + 50)])
             time.sleep(0.02)
-        wait_for(lambda: status(stack)["counters"]["received"] >= n, 10, "the frames received")
-        st = status(stack)
+        def settled() -> dict[str, Any] | None:
+            """Status once every frame is received and the writers have taken each one
+            (written or dropped) and one of them met the full directory."""
+            st = status(stack)
+            c = st["counters"]
+            done = (c["received"] >= n and c["received"] == c["written"] + c["dropped"]
+                    and any(w.get("error") for w in st["core"] if w["role"] == "write"))
+            return st if done else None
+
+        st = wait_for(settled, 10, "the writers to take every frame and meet the full directory")
         errors = [c.get("error") for c in st["core"] if c["role"] == "write"]
         assert "No space left on device" in errors, st
         c = st["counters"]
