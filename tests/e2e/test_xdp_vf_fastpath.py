@@ -24,6 +24,7 @@ from classify_icmp import MAC1, MAC2, NOBODY, REMOTE0
 
 from spp.testkit import frames
 from spp.testkit.capture import Capture, send_frames
+from spp.testkit.seqstream import SeqGen, SeqSink
 from spp.testkit.stack import SPP, Stack, component, port, table
 from spp.testkit.stream import Stream
 
@@ -270,3 +271,59 @@ def test_the_xdp_actions_of_a_killed_vf_go_and_its_frames_go_to_the_socket(
     assert _send([_echo(MAC1, i) for i in range(3)]) == []  # nobody forwards them now
     with XdpSteering(instance_dir("spp")) as x:
         assert x.counters("spp-p0")["to_spp_pkts"] == to_spp + 3  # the socket took them
+
+
+SEQ_COUNT, SEQ_PPS = 1_000_000, 100_000  # 10 s of stream
+
+
+def test_switching_under_a_100kpps_stream_loses_and_duplicates_no_numbered_frame(
+        stack: Stack, tmp_path: Path) -> None:
+    """1,000,000 numbered frames at 100 kpps from the in-kernel generator while offload
+    goes off and on, MAC1's entry moves to fwd2 and back, and a port XDP cannot reach is
+    added to cls and removed again; the sink on r-eth1 sees every number exactly once."""
+    with SeqSink("spp-remote", "r-eth1", SEQ_COUNT) as sink:
+        _recipes(stack)
+        entry = "ring:0"
+        with SeqGen("spp-remote", "r-eth0", MAC1, REMOTE0, SEQ_COUNT, SEQ_PPS,
+                    tmp_path) as gen:
+
+            def move(to: str) -> None:
+                nonlocal entry
+                stack.vf(1, ("PUT", "/classifier_table", [
+                    {"action": "del", "type": "mac", "mac_address": MAC1, "port": entry},
+                    {"action": "add", "type": "mac", "mac_address": MAC1, "port": to}]))
+                entry = to
+
+            steps: list[tuple[float, str, Any]] = [
+                (1.0, "offload off", lambda: _offload(stack, "off")),
+                (2.0, "offload on", lambda: _offload(stack, "on")),
+                (3.0, "MAC1 -> ring:1", lambda: move("ring:1")),
+                (4.0, "ring:5 added", lambda: stack.vf(1, port("add", "ring:5", "tx", "cls"),
+                                                       table("add", OTHER, "ring:5"))),
+                (5.0, "ring:5 removed", lambda: stack.vf(1, table("del", OTHER, "ring:5"),
+                                                         port("del", "ring:5", "tx", "cls"))),
+                (6.0, "MAC1 -> ring:0", lambda: move("ring:0")),
+                (7.0, "offload off", lambda: _offload(stack, "off")),
+                (8.0, "offload on", lambda: _offload(stack, "on")),
+            ]
+            xdp_at: list[int] = []
+            for at, what, step in steps:
+                time.sleep(max(0.0, at - gen.elapsed()))
+                xdp_at.append(_fast(stack)["xdp_pkts"])
+                step()
+                print(f"\n{gen.elapsed():5.2f} s: {what}", end="")
+            ran = gen.wait()
+        time.sleep(1.0)  # the last frames leave the rings
+        got = sink.stats()
+        missing = sink.missing() if got["unique"] != SEQ_COUNT else []
+    fast = _fast(stack)
+    c = {n: x["counters"] for n, x in _components(stack).items()}
+    xdp = fast["xdp_pkts"]
+    print(f"\ngenerator ran {ran} times for {SEQ_COUNT} numbered frames; sink: {got}; "
+          f"lost {SEQ_COUNT - got['unique']} (first: {missing}), duplicated {got['dup']}; "
+          f"via XDP {xdp}, via userspace {c['cls']['rx'] - xdp}; xdp_pkts before each "
+          f"step {xdp_at}")
+    assert ran >= SEQ_COUNT  # every numbered frame went out of r-eth0
+    assert got == {"unique": SEQ_COUNT, "dup": 0, "range": 0}, missing
+    assert 0 < xdp < SEQ_COUNT  # both paths carried part of it
+    assert c["cls"]["rx"] == c["mgr"]["tx"] == SEQ_COUNT, c
