@@ -11,7 +11,7 @@ so after the stream: lost = count - unique, duplicated = dup.
     with SeqSink("spp-remote", "r-eth1", count) as sink:   # before the primary starts
         with SeqGen("spp-remote", "r-eth0", dst, src, count, pps, logdir) as gen:
             ... change things ...
-            gen.wait()
+            gen.wait(sink)
         sink.stats()                                      # {"unique": .., "dup": .., ..}
 
 The receiving veth's peer gets frames through ndo_xdp_xmit only while the receiving veth
@@ -125,24 +125,35 @@ class SeqSink:
         return self
 
     def _dump(self, name: str) -> list[int]:
+        """The values of pinned array map `name` by key (bpftool's BTF-formatted dump)."""
         rows = json.loads(self._bpftool("map", "dump", "pinned", str(self.dir / name)))
-        return [int(r["value"]) for r in sorted(rows, key=lambda r: int(r["key"]))]
+        vals = {int(r["formatted"]["key"]): int(r["formatted"]["value"]) for r in rows}
+        return [vals[k] for k in sorted(vals)]
 
     def stats(self) -> dict[str, int]:
         """Numbers seen once ("unique"), seen again ("dup"), >= count ("range")."""
         return dict(zip(STATS, self._dump("seq_stats"), strict=True))
 
-    def missing(self, limit: int = 10) -> list[int]:
-        """The first `limit` numbers below `count` never seen."""
-        out: list[int] = []
+    def missing(self, limit: int = 10) -> list[tuple[int, int]]:
+        """The first `limit` runs [first, last] of numbers below `count` never seen."""
+        out: list[tuple[int, int]] = []
+        start = None
         for word, bits in enumerate(self._dump("seq_seen")):
             for bit in range(64):
                 seq = word * 64 + bit
-                if seq < self.count and not bits >> bit & 1:
-                    out.append(seq)
+                seen = seq >= self.count or bool(bits >> bit & 1)
+                if not seen and start is None:
+                    start = seq
+                elif seen and start is not None:
+                    out.append((start, seq - 1))
+                    start = None
                     if len(out) == limit:
                         return out
         return out
+
+    def arrived(self) -> int:
+        """Stream frames that reached the sink so far."""
+        return sum(self.stats().values())
 
     def close(self) -> None:
         if self.attached:
@@ -158,19 +169,18 @@ class SeqSink:
 
 
 class SeqGen:
-    """The paced in-kernel generator in `ns`: exactly `count` numbered frames from
-    `ifname` to `dst` at `pps`, started on enter; killed (by pid) on exit if still
-    running."""
+    """The paced in-kernel generator in `ns`: `count` numbered frames from `ifname`
+    to `dst` at `pps` (later runs send nothing), started on enter, stopped by `wait`;
+    killed (by pid) on exit if still running."""
 
     def __init__(self, ns: str, ifname: str, dst: str, src: str, count: int, pps: int,
                  logdir: Path, cpu: int = 0) -> None:
         self.count, self.pps = count, pps
         obj = build("seq_gen", count)
-        seconds = count / pps + 1.0  # the program stops numbering at `count`
         repeat = max(BATCH, pps // CALLS_PER_S)
         self.argv = _in_ns(ns, ["taskset", "-c", str(cpu), str(build_helper()), "gen", ifname,
-                                str(obj), seq_frame(dst, src).hex(), str(repeat), str(BATCH),
-                                f"{seconds:g}", str(pps)])
+                                str(obj), seq_frame(dst, src).hex(), str(repeat), str(BATCH), "0",
+                                str(pps)])
         self.log = logdir / "seqgen.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.t0 = 0.0
@@ -185,11 +195,26 @@ class SeqGen:
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
 
-    def wait(self) -> int:
-        """Waits for the generator to finish; returns the frames it ran the program on
-        (>= count means all `count` numbered frames went out)."""
+    def wait(self, sink: SeqSink, stall: float = 1.0) -> int:
+        """Lets the generator run until `sink` has seen `count` frames, or no new one for
+        `stall` s after the stream's due end, or for 3x its due time; then stops it
+        (SIGINT) and returns how many times it ran the program (>= count: all `count`
+        numbered frames went out of its veth)."""
         assert self.proc is not None
-        rc = self.proc.wait(self.count / self.pps + 30)
+        due = self.count / self.pps
+        last, last_t = -1, time.monotonic()
+        while self.proc.poll() is None and self.elapsed() < 3 * due:
+            n = sink.arrived()
+            if n >= self.count:
+                break
+            if n != last:
+                last, last_t = n, time.monotonic()
+            elif self.elapsed() > due and time.monotonic() - last_t > stall:
+                break
+            time.sleep(0.1)
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGINT)
+        rc = self.proc.wait(10)
         out = self.log.read_text()
         if rc != 0 or not out.startswith("sent "):
             raise RuntimeError(f"generator exited {rc}: {out}")

@@ -312,8 +312,7 @@ def test_switching_under_a_100kpps_stream_loses_and_duplicates_no_numbered_frame
                 xdp_at.append(_fast(stack)["xdp_pkts"])
                 step()
                 print(f"\n{gen.elapsed():5.2f} s: {what}", end="")
-            ran = gen.wait()
-        time.sleep(1.0)  # the last frames leave the rings
+            ran = gen.wait(sink)
         got = sink.stats()
         missing = sink.missing() if got["unique"] != SEQ_COUNT else []
     fast = _fast(stack)
