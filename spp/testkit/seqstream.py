@@ -1,9 +1,11 @@
 """A paced stream of numbered frames from the in-kernel generator, each number checked
 where it arrives.
 
-The generator is build/bench/xdp_bench gen (BPF_PROG_TEST_RUN with live frames) running
-spp/testkit/bpf/seq_gen.c in the sending namespace: it sends exactly `count` 64-byte
-UDP frames, numbered 0..count-1, out of the sending veth at `pps` frames per second.
+The generator (`generate`, run as `python -m spp.testkit.seqstream` in the sending
+namespace) runs spp/testkit/bpf/seq_gen.c with BPF_PROG_TEST_RUN and live frames, as
+the bench's in-kernel generator does: it sends exactly `count` 64-byte UDP frames,
+numbered 0..count-1, out of the sending veth at `pps` frames per second, in bursts of
+pps / CALLS_PER_S frames.
 On the receiving veth spp/testkit/bpf/seq_sink.c (native XDP) sets one bit per number
 and counts numbers seen once, numbers seen again (duplicates) and numbers out of range,
 so after the stream: lost = count - unique, duplicated = dup.
@@ -16,7 +18,8 @@ so after the stream: lost = count - unique, duplicated = dup.
 
 The receiving veth's peer gets frames through ndo_xdp_xmit only while the receiving veth
 has an XDP program: the sink is that program. Everything is undone on exit: the sink's
-XDP program and its pinned maps, the generator process (by pid).
+XDP program and its pinned maps, the generator process (by pid), the generator's
+anchor veth pair.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ import json
 import os
 import shutil
 import signal
+import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,7 +44,6 @@ from spp.testkit import frames
 ROOT = Path(__file__).resolve().parents[2]
 SRC_DIR = Path(__file__).resolve().parent / "bpf"
 BUILD_DIR = ROOT / "build" / "testkit"
-HELPER = ROOT / "build" / "bench" / "xdp_bench"
 BPFFS = Path("/sys/fs/bpf")
 
 SEQ_PORT = 0x5351  # UDP destination port of stream frames: nothing else uses it
@@ -47,7 +51,12 @@ FRAME_LEN = 64     # Ethernet + IPv4 + UDP + 22 bytes of payload, no FCS
 SEQ_OFF = 14 + 20 + 8  # the sequence number: first 4 payload bytes
 STATS = ("unique", "dup", "range")  # seq_stats slots, in this order
 BATCH = 64  # frames per live-frames batch (as the bench)
-CALLS_PER_S = 50  # generator calls per second: each sends pps / CALLS_PER_S frames
+# generator calls per second: each sends pps / CALLS_PER_S frames back to back (a burst
+# the userspace chain's rings must absorb), then it sleeps until the next is due
+CALLS_PER_S = 400
+# the generator runs SCHED_FIFO at this priority: its wake-ups pre-empt busy-polling
+# lcores on its CPU, or calls come late and bursts grow
+GEN_FIFO_PRIO = 10
 
 
 def seq_frame(dst: str, src: str, src_ip: str = "198.18.0.1",
@@ -81,13 +90,6 @@ def build(name: str, count: int) -> Path:
                     f"-I/usr/include/{arch}", *_defines(count), "-c", str(src), "-o",
                     str(out)], check=True, capture_output=True, text=True)
     return out
-
-
-def build_helper() -> Path:
-    """build/bench/xdp_bench (its Makefile; a no-op when up to date)."""
-    subprocess.run(["make", "-s", "-C", str(ROOT / "bench")], check=True,
-                   capture_output=True, text=True)
-    return HELPER
 
 
 def _in_ns(ns: str, argv: list[str]) -> list[str]:
@@ -168,60 +170,130 @@ class SeqSink:
         self.close()
 
 
+# the netdev the generator's program is attached to: one end of a veth pair of its own
+# (this kernel has no dummy driver), both ends down, so nothing is sent on it
+GEN_ANCHOR, GEN_ANCHOR_PEER = "spp-seqgen", "spp-seqgen1"
+BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1
+XDP_FLAGS_SKB_MODE = 1 << 1
+
+
+def generate(ifname: str, obj: Path, frame: bytes, count: int, pps: int, anchor: str) -> int:
+    """Runs `obj`'s program with BPF_PROG_TEST_RUN + live frames on `frame` from `ifname`
+    (in this process's netns) until it has run `count` times, pps / CALLS_PER_S runs a
+    call, paced to `pps`; stops early on SIGINT/SIGTERM. Returns the runs made.
+
+    A test run with repeat > 1 adds its program to the kernel's XDP dispatcher and takes
+    it out again, each a synchronize_rcu() (about 25 ms a call), unless the program is
+    already there: so it is first attached (generic mode) to netdev `anchor`, which
+    nothing sends on."""
+    import cffi
+
+    from spp.xdp.loader import XdpObject
+
+    stop: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: stop.append(signum))
+    xffi = cffi.FFI()
+    xffi.cdef("int bpf_xdp_attach(int ifindex, int prog_fd, uint32_t flags, const void *opts);")
+    xlib = xffi.dlopen("libbpf.so.1")
+    with XdpObject(obj) as prog:
+        ret = xlib.bpf_xdp_attach(socket.if_nametoindex(anchor), prog.prog_fd,
+                                  XDP_FLAGS_SKB_MODE, xffi.NULL)
+        if ret < 0:
+            raise OSError(-ret, f"attach to {anchor}: {os.strerror(-ret)}")
+        ffi, lib = prog.ffi, prog.lib
+        data = ffi.from_buffer(frame)
+        ctx = ffi.new("struct xdp_md *")
+        ctx.data_end = len(frame)
+        ctx.ingress_ifindex = socket.if_nametoindex(ifname)
+        opts = ffi.new("struct bpf_test_run_opts *")
+        opts.sz = ffi.sizeof("struct bpf_test_run_opts")
+        opts.data_in, opts.data_size_in = data, len(frame)
+        opts.ctx_in, opts.ctx_size_in = ctx, ffi.sizeof(ctx[0])
+        opts.flags, opts.batch_size = BPF_F_TEST_XDP_LIVE_FRAMES, BATCH
+        per_call = max(BATCH, pps // CALLS_PER_S)
+        sent, t0 = 0, time.monotonic()
+        while sent < count and not stop:
+            opts.repeat = min(per_call, count - sent)
+            ret = lib.bpf_prog_test_run_opts(prog.prog_fd, opts)
+            if ret < 0:
+                raise OSError(-ret, f"test run: {os.strerror(-ret)}")
+            sent += opts.repeat
+            ahead = t0 + sent / pps - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+        took = time.monotonic() - t0
+    print(f"sent {sent} frames in {took:.3f} s ({sent / took:.0f} pps)", flush=True)
+    return sent
+
+
 class SeqGen:
-    """The paced in-kernel generator in `ns`: `count` numbered frames from `ifname`
-    to `dst` at `pps` (later runs send nothing), started on enter, stopped by `wait`;
-    killed (by pid) on exit if still running."""
+    """`generate` in netns `ns` (its own process): `count` numbered frames from `ifname`
+    to `dst` at `pps`, started on enter; `wait` returns how many went out. On exit the
+    process is killed (by pid) if still running and the anchor veth pair is deleted."""
 
     def __init__(self, ns: str, ifname: str, dst: str, src: str, count: int, pps: int,
                  logdir: Path, cpu: int = 0) -> None:
-        self.count, self.pps = count, pps
+        self.ns, self.count, self.pps = ns, count, pps
         obj = build("seq_gen", count)
-        repeat = max(BATCH, pps // CALLS_PER_S)
-        self.argv = _in_ns(ns, ["taskset", "-c", str(cpu), str(build_helper()), "gen", ifname,
-                                str(obj), seq_frame(dst, src).hex(), str(repeat), str(BATCH), "0",
-                                str(pps)])
+        self.argv = _in_ns(ns, ["chrt", "-f", str(GEN_FIFO_PRIO), "taskset", "-c", str(cpu),
+                                sys.executable, "-m", "spp.testkit.seqstream", ifname,
+                                str(obj), seq_frame(dst, src).hex(), str(count), str(pps),
+                                GEN_ANCHOR])
         self.log = logdir / "seqgen.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.t0 = 0.0
+        self.anchor = False
+
+    def _ip(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["ip", *([] if self.ns == ROOT_NS else ["-n", self.ns]), *args],
+                              capture_output=True, text=True, check=False)
 
     def __enter__(self) -> SeqGen:
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+        res = self._ip("link", "add", GEN_ANCHOR, "type", "veth", "peer", "name", GEN_ANCHOR_PEER)
+        if res.returncode != 0:
+            raise RuntimeError(f"ip link add {GEN_ANCHOR}: {res.stderr.strip()}")
+        self.anchor = True
+        try:
+            with open(self.log, "wb") as log:
+                self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
+                                             start_new_session=True, cwd=ROOT)
+        except BaseException:
+            self.close()
+            raise
         self.t0 = time.monotonic()
         return self
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
 
-    def wait(self, sink: SeqSink, stall: float = 1.0) -> int:
-        """Lets the generator run until `sink` has seen `count` frames, or no new one for
-        `stall` s after the stream's due end, or for 3x its due time; then stops it
-        (SIGINT) and returns how many times it ran the program (>= count: all `count`
-        numbered frames went out of its veth)."""
+    def wait(self, sink: SeqSink, settle: float = 0.5) -> int:
+        """Waits for the generator to finish, then until `sink` has all `count` frames or
+        saw none for `settle` s; returns how many numbered frames the generator sent."""
         assert self.proc is not None
-        due = self.count / self.pps
-        last, last_t = -1, time.monotonic()
-        while self.proc.poll() is None and self.elapsed() < 3 * due:
-            n = sink.arrived()
-            if n >= self.count:
-                break
-            if n != last:
-                last, last_t = n, time.monotonic()
-            elif self.elapsed() > due and time.monotonic() - last_t > stall:
-                break
-            time.sleep(0.1)
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGINT)
-        rc = self.proc.wait(10)
+        rc = self.proc.wait(3 * self.count / self.pps + 10)
         out = self.log.read_text()
         if rc != 0 or not out.startswith("sent "):
             raise RuntimeError(f"generator exited {rc}: {out}")
+        last = -1
+        while (n := sink.arrived()) < self.count and n != last:
+            last = n
+            time.sleep(settle)
         return int(out.split()[1])
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+        if self.anchor:
+            self._ip("link", "del", GEN_ANCHOR)  # its peer and attached program with it
+            self.anchor = False
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+if __name__ == "__main__":
+    generate(sys.argv[1], Path(sys.argv[2]), bytes.fromhex(sys.argv[3]), int(sys.argv[4]),
+             int(sys.argv[5]), sys.argv[6])
