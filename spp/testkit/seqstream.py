@@ -175,6 +175,28 @@ class SeqSink:
 GEN_ANCHOR, GEN_ANCHOR_PEER = "spp-seqgen", "spp-seqgen1"
 BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1
 XDP_FLAGS_SKB_MODE = 1 << 1
+# the libbpf calls `generate` makes (libbpf 1.x ABI; struct layouts as in bpf/libbpf.h)
+LIBBPF_CDEF = """
+struct bpf_object;
+struct bpf_program;
+struct bpf_object *bpf_object__open_file(const char *path, const void *opts);
+long libbpf_get_error(const void *ptr);
+int bpf_object__load(struct bpf_object *obj);
+void bpf_object__close(struct bpf_object *obj);
+struct bpf_program *bpf_object__next_program(const struct bpf_object *obj,
+                                             struct bpf_program *prog);
+int bpf_program__fd(const struct bpf_program *prog);
+int bpf_xdp_attach(int ifindex, int prog_fd, uint32_t flags, const void *opts);
+struct xdp_md { uint32_t data, data_end, data_meta, ingress_ifindex, rx_queue_index,
+                egress_ifindex; };
+struct bpf_test_run_opts {
+    size_t sz; const void *data_in; void *data_out; uint32_t data_size_in;
+    uint32_t data_size_out; const void *ctx_in; void *ctx_out; uint32_t ctx_size_in;
+    uint32_t ctx_size_out; uint32_t retval; int repeat; uint32_t duration; uint32_t flags;
+    uint32_t cpu; uint32_t batch_size;
+};
+int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts *opts);
+"""
 
 
 def generate(ifname: str, obj: Path, frame: bytes, count: int, pps: int, anchor: str) -> int:
@@ -188,20 +210,21 @@ def generate(ifname: str, obj: Path, frame: bytes, count: int, pps: int, anchor:
     nothing sends on."""
     import cffi
 
-    from spp.xdp.loader import XdpObject
-
     stop: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: stop.append(signum))
-    xffi = cffi.FFI()
-    xffi.cdef("int bpf_xdp_attach(int ifindex, int prog_fd, uint32_t flags, const void *opts);")
-    xlib = xffi.dlopen("libbpf.so.1")
-    with XdpObject(obj) as prog:
-        ret = xlib.bpf_xdp_attach(socket.if_nametoindex(anchor), prog.prog_fd,
-                                  XDP_FLAGS_SKB_MODE, xffi.NULL)
+    ffi = cffi.FFI()
+    ffi.cdef(LIBBPF_CDEF)
+    lib = ffi.dlopen("libbpf.so.1")
+    bpf_obj = lib.bpf_object__open_file(str(obj).encode(), ffi.NULL)
+    if lib.libbpf_get_error(bpf_obj) or lib.bpf_object__load(bpf_obj):
+        raise OSError(f"cannot load {obj}")
+    try:
+        prog_fd = lib.bpf_program__fd(lib.bpf_object__next_program(bpf_obj, ffi.NULL))
+        ret = lib.bpf_xdp_attach(socket.if_nametoindex(anchor), prog_fd, XDP_FLAGS_SKB_MODE,
+                                 ffi.NULL)
         if ret < 0:
             raise OSError(-ret, f"attach to {anchor}: {os.strerror(-ret)}")
-        ffi, lib = prog.ffi, prog.lib
         data = ffi.from_buffer(frame)
         ctx = ffi.new("struct xdp_md *")
         ctx.data_end = len(frame)
@@ -215,7 +238,7 @@ def generate(ifname: str, obj: Path, frame: bytes, count: int, pps: int, anchor:
         sent, t0 = 0, time.monotonic()
         while sent < count and not stop:
             opts.repeat = min(per_call, count - sent)
-            ret = lib.bpf_prog_test_run_opts(prog.prog_fd, opts)
+            ret = lib.bpf_prog_test_run_opts(prog_fd, opts)
             if ret < 0:
                 raise OSError(-ret, f"test run: {os.strerror(-ret)}")
             sent += opts.repeat
@@ -223,6 +246,8 @@ def generate(ifname: str, obj: Path, frame: bytes, count: int, pps: int, anchor:
             if ahead > 0:
                 time.sleep(ahead)
         took = time.monotonic() - t0
+    finally:
+        lib.bpf_object__close(bpf_obj)
     print(f"sent {sent} frames in {took:.3f} s ({sent / took:.0f} pps)", flush=True)
     return sent
 
