@@ -337,6 +337,9 @@ def test_switching_under_a_100kpps_stream_loses_and_duplicates_no_numbered_frame
     c = {n: x["counters"] for n, x in _components(stack).items()}
     f3 = next(x for x in stack.vf_status(2)["components"] if x.get("name") == "fwd3")
     xdp = _fast(stack)["xdp_pkts"]
+    pp = stack.primary_status()["phy_ports"]
+    print(f"\nprimary phy_ports: phy:0 rx {pp[0]['rx']} (XDP {pp[0]['xdp_fwd']['rx']}), "
+          f"phy:1 tx {pp[1]['tx']} (XDP {pp[1]['xdp_fwd']['tx']})", end="")
     print(f"\nsent {sent} numbered frames; sink: {got}: lost {SEQ_COUNT - got['unique']} "
           f"(first runs: {missing}), duplicated {got['dup']}; via XDP {xdp}, via userspace "
           f"{c['cls']['rx'] - xdp} (of which vf 2's fwd3 {f3['counters']['tx']}); xdp_pkts "
@@ -348,3 +351,6 @@ def test_switching_under_a_100kpps_stream_loses_and_duplicates_no_numbered_frame
     assert detour_xdp[0] == detour_xdp[1]  # MAC1 through ring:4: none of it in XDP
     assert f3["counters"]["tx"] > 0
     assert c["cls"]["rx"] == c["mgr"]["tx"] == SEQ_COUNT, c
+    # the primary's port counters hold what the chain forwarded in XDP too
+    assert pp[0]["xdp_fwd"]["rx"] == pp[1]["xdp_fwd"]["tx"] == xdp
+    assert pp[0]["rx"] == pp[1]["tx"] == SEQ_COUNT, pp
