@@ -198,7 +198,8 @@ class PrimarySteering:
         tx: dict[int, int] = {}
         for pid, ifc in self.phys.items():
             try:
-                per_dst = self._maps().fwd_counters(ifc)
+                per_dst = {dst: pkts for dst, (pkts, _bytes) in
+                           self._maps().fwd_counters(ifc).items()}
                 vf_dst = self._vf_fwd(ifc)
             except Exception as exc:  # status stays readable without the maps
                 log.warning("%s: fast path counters not readable: %s", ifc, exc)
