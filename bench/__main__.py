@@ -41,6 +41,8 @@ def _parse(argv: list[str]) -> tuple[list[str], str]:
                     help=f"generator of the pps and cycles cases (default: ${GEN_ENV} or "
                          f"{GENERATORS[0]})")
     args = ap.parse_args(argv)
+    # `make bench CASES=pcap,mirror`: one word of cases separated by commas
+    args.cases = [c for word in args.cases for c in word.split(",") if c]
     unknown = [c for c in args.cases if c not in CASES]
     if unknown:
         ap.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")

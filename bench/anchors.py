@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import meter, testpmd, xdpgen
 from bench.meter import Rate
 from bench.procs import BenchError, Procs
+from bench.schedstat import run_ns
 from bench.topo import GEN_IF, GEN_NS, PORT_A, PORT_B, SINK_IF, SINK_NS, TARGET_MAC
 
 GEN_NAME = "xgen"
@@ -46,6 +47,27 @@ class Anchor:
     name: str
     rate: Rate
     pins: str
+    # CPU time per delivered frame of each forwarding thread, ns (label -> ns/frame)
+    cost: dict[str, float] = field(default_factory=dict)
+
+
+# a thread whose run time is charged to the frames: label -> (pid, tid); a kernel
+# thread (NAPI) is its own pid
+Watch = dict[str, tuple[int, int]]
+
+
+def frame_cost(watch: Watch, window: float = meter.WINDOW_S,
+               offered: tuple[str, ...] = meter.OFFERED_XDP) -> dict[str, float]:
+    """Nanoseconds each watched thread ran per frame delivered, over one window
+    (schedstat run time / sink rx_packets): what a forwarder costs its CPU per frame,
+    whatever else shares that CPU."""
+    run0 = {k: run_ns(*ids) for k, ids in watch.items()}
+    rate = meter.measure_once(window, offered)
+    run1 = {k: run_ns(*ids) for k, ids in watch.items()}
+    frames = rate.delivered * window
+    if frames <= 0:
+        return {}
+    return {k: (run1[k] - run0[k]) / frames for k in watch}
 
 
 def _mpps(pps: float) -> str:
@@ -58,6 +80,15 @@ def summary_line(anchors: list[Anchor]) -> str:
     parts = [f"{a.name}={_mpps(a.rate.delivered)}" for a in anchors]
     offered = min((a.rate.offered for a in anchors), default=0.0)
     return " ".join(["anchors", *parts, f"offered={_mpps(offered)}"])
+
+
+def cost_text(cost: dict[str, float]) -> str:
+    """`; CPU per frame: NAPI 180 ns + bridge lcore 25 ns = 205 ns`, or nothing."""
+    if not cost:
+        return ""
+    parts = " + ".join(f"{k} {v:.0f} ns" for k, v in cost.items())
+    total = f" = {sum(cost.values()):.0f} ns" if len(cost) > 1 else ""
+    return f"; CPU per frame: {parts}{total}"
 
 
 def detail(anchors: list[Anchor], trials: int) -> str:
@@ -73,19 +104,32 @@ def detail(anchors: list[Anchor], trials: int) -> str:
         bound = (f", bound by the offered rate (CPU{xdpgen.GEN_CPU})"
                  if a.rate.loss < GEN_BOUND_LOSS else "")
         per.append(f"{a.name}: {a.pins}; offered {_mpps(a.rate.offered)} Mpps, delivered "
-                   f"{_mpps(a.rate.delivered)} Mpps (loss {a.rate.loss:.1%}{bound})")
+                   f"{_mpps(a.rate.delivered)} Mpps (loss {a.rate.loss:.1%}{bound})"
+                   + cost_text(a.cost))
     return "; ".join([common, *per])
 
 
-def _traffic(procs: Procs, trials: int, warmup: float) -> Rate:
-    """The generator on for one measurement."""
+def traffic(procs: Procs, trials: int, warmup: float,
+            watch: Watch | None = None) -> tuple[Rate, dict[str, float]]:
+    """The generator on for one measurement, and one more window for the CPU time per
+    frame of the `watch` threads (none: no cost)."""
     xdpgen.start(procs, GEN_NAME)
     try:
         rate = meter.measure(trials, warmup, offered=meter.OFFERED_XDP)
+        cost = frame_cost(watch) if watch else {}
         procs.check_alive(GEN_NAME)
     finally:
         procs.stop(GEN_NAME)
-    return rate
+    return rate, cost
+
+
+def _traffic(procs: Procs, trials: int, warmup: float) -> Rate:
+    return traffic(procs, trials, warmup)[0]
+
+
+def napi_watch(pids: list[int]) -> Watch:
+    """The NAPI thread(s) of an interface as `Watch` entries."""
+    return {("NAPI" if len(pids) == 1 else f"NAPI {p}"): (p, p) for p in pids}
 
 
 def _quiet(argv: list[str]) -> None:
@@ -108,14 +152,19 @@ def _bridge(stack: contextlib.ExitStack) -> None:
     xdpgen.run(["ip", "link", "set", "dev", BRIDGE, "up"])
 
 
-def xdp_redirect(procs: Procs, trials: int, warmup: float) -> Anchor:
+def fifo_text(prio: int) -> str:
+    return f" SCHED_FIFO {prio}" if prio > 0 else ""
+
+
+def xdp_redirect(procs: Procs, trials: int, warmup: float, fifo_prio: int = 0) -> Anchor:
+    """The bare redirect; its NAPI thread at SCHED_FIFO `fifo_prio` when > 0."""
     with contextlib.ExitStack() as stack:
         xdpgen.attach(stack, ROOT_NS, PORT_A, xdpgen.REDIRECT_OBJ, PORT_B)
-        xdpgen.threaded_napi(stack, ROOT_NS, PORT_A, FWD_CPU)
-        rate = _traffic(procs, trials, warmup)
+        napi = xdpgen.threaded_napi(stack, ROOT_NS, PORT_A, FWD_CPU, fifo_prio)
+        rate, cost = traffic(procs, trials, warmup, napi_watch(napi))
     return Anchor("xdp_redirect", rate,
                   f"xdp_redirect_dev {PORT_A}->{PORT_B} (devmap) in {PORT_A}'s threaded "
-                  f"NAPI @CPU{FWD_CPU}")
+                  f"NAPI @CPU{FWD_CPU}{fifo_text(fifo_prio)}", cost)
 
 
 def linux_bridge(procs: Procs, trials: int, warmup: float) -> Anchor:

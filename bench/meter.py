@@ -23,6 +23,7 @@ _SCRIPT = "{ra}; sleep {w}; {rb}; echo $a $b"
 class Rate:
     delivered: float  # frames/s received by the sink interface
     offered: float    # frames/s the generator put on the wire
+    also: tuple[float, ...] = ()  # frames/s received by the `also` interfaces, in order
 
     @property
     def loss(self) -> float:
@@ -59,15 +60,32 @@ OFFERED_SENT = ("tx_packets",)
 OFFERED_XDP = ("tx_packets", "tx_dropped")
 
 
-def measure_once(window: float = WINDOW_S, offered: tuple[str, ...] = OFFERED_SENT) -> Rate:
+def measure_once(window: float = WINDOW_S, offered: tuple[str, ...] = OFFERED_SENT,
+                 also: tuple[tuple[str, str], ...] = ()) -> Rate:
+    """One window; `also`: more (netns, interface) sinks whose rx rate is read in it."""
     sink = _window(SINK_NS, SINK_IF, ("rx_packets",), window)
     gen = _window(GEN_NS, GEN_IF, offered, window)
-    return Rate(delivered=_rate(sink, window), offered=_rate(gen, window))
+    more = [_window(ns, ifname, ("rx_packets",), window) for ns, ifname in also]
+    return Rate(delivered=_rate(sink, window), offered=_rate(gen, window),
+                also=tuple(_rate(m, window) for m in more))
 
 
 def measure(trials: int = TRIALS, warmup: float = WARMUP_S,
-            offered: tuple[str, ...] = OFFERED_SENT) -> Rate:
+            offered: tuple[str, ...] = OFFERED_SENT,
+            also: tuple[tuple[str, str], ...] = ()) -> Rate:
     """Best of `trials` windows after `warmup` seconds of traffic."""
     time.sleep(warmup)
-    return max((measure_once(offered=offered) for _ in range(trials)),
+    return max((measure_once(offered=offered, also=also) for _ in range(trials)),
                key=lambda r: r.delivered)
+
+
+def counters(ns: str, ifname: str, names: tuple[str, ...]) -> int:
+    """The sum of counters `names` of `ifname` in `ns` now."""
+    script = _READ.format(var="a", files=" ".join(
+        f"/sys/class/net/{ifname}/statistics/{c}" for c in names)) + "; echo $a"
+    res = subprocess.run(["ip", "netns", "exec", ns, "sh", "-c", script], capture_output=True,
+                         text=True, check=False)
+    try:
+        return int(res.stdout)
+    except ValueError:
+        raise BenchError(f"cannot read {ns}/{ifname} counters: {res.stderr.strip()}") from None

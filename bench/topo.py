@@ -15,6 +15,9 @@ SINK_NS, SINK_IF = "spp-vm2", "vm2-eth0"
 PORT_A, PORT_B = "spp-vm1", "spp-vm2"
 # not an address of the sink: its kernel drops the frames right after counting them
 TARGET_MAC = "02:00:00:00:be:02"
+# a third port of the default topology (phy:1 of the e2e stack), for a mirror's copy:
+# spp-p1 -> r-eth1 in spp-remote
+COPY_PORT, COPY_NS, COPY_IF = "spp-p1", "spp-remote", "r-eth1"
 
 
 @dataclass

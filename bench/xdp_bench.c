@@ -2,13 +2,15 @@
 /*
  * xdp_bench.c - bench helper: in-kernel traffic generator and XDP attach.
  *
- *   xdp_bench gen IFNAME OBJ FRAME_HEX [REPEAT [BATCH [SECONDS]]]
+ *   xdp_bench gen IFNAME OBJ FRAME_HEX [REPEAT [BATCH [SECONDS [PPS]]]]
  *	Loads the first program of OBJ (build/bpf/xdp_gen_tx.o) and runs it
  *	with BPF_PROG_TEST_RUN + BPF_F_TEST_XDP_LIVE_FRAMES on the frame
  *	FRAME_HEX (hex bytes), ingress_ifindex = IFNAME (resolved in this
  *	process's netns). Each call sends REPEAT frames (default 10000000) in
  *	batches of BATCH (default 64); calls repeat until SECONDS have passed
- *	(0 = until SIGINT or SIGTERM). Prints, on exit, one line:
+ *	(0 = until SIGINT or SIGTERM). With PPS > 0 it paces itself: after each
+ *	call it sleeps until FRAMES / PPS seconds have passed since it began
+ *	(give a REPEAT of a few ms of frames). Prints, on exit, one line:
  *	"sent FRAMES frames in SECONDS s (PPS pps)", counting completed calls.
  *
  *   xdp_bench attach IFNAME OBJ [TX_IFNAME]
@@ -104,7 +106,7 @@ static int cmd_gen(int argc, char **argv)
 	struct bpf_object *obj;
 	struct sigaction sa = { .sa_handler = on_signal };
 	unsigned long long sent = 0;
-	double seconds = 0, t0, t;
+	double seconds = 0, pps = 0, t0, t;
 	int len, fd, err = 0, repeat = 10000000, batch = 64;
 
 	if (argc < 3)
@@ -121,7 +123,9 @@ static int cmd_gen(int argc, char **argv)
 		batch = atoi(argv[4]);
 	if (argc > 5)
 		seconds = atof(argv[5]);
-	if (repeat <= 0 || batch <= 0 || seconds < 0)
+	if (argc > 6)
+		pps = atof(argv[6]);
+	if (repeat <= 0 || batch <= 0 || seconds < 0 || pps < 0)
 		return 2;
 	ctx.ingress_ifindex = ifindex_of(argv[0]);
 	if (!ctx.ingress_ifindex)
@@ -152,6 +156,12 @@ static int cmd_gen(int argc, char **argv)
 			break;
 		}
 		sent += repeat;
+		/* paced: sleep until the frames sent so far are due */
+		while (pps > 0 && !stop && (t = t0 + sent / pps - now()) > 0) {
+			struct timespec ts = { .tv_sec = (time_t)t,
+					       .tv_nsec = (long)((t - (time_t)t) * 1e9) };
+			nanosleep(&ts, NULL);
+		}
 	}
 	t = now() - t0;
 	printf("sent %llu frames in %.3f s (%.0f pps)\n", sent, t,
@@ -216,7 +226,7 @@ int main(int argc, char **argv)
 		ret = cmd_attach(argc - 2, argv + 2);
 	if (ret == 2)
 		fprintf(stderr,
-			"usage: xdp_bench gen IFNAME OBJ FRAME_HEX [REPEAT [BATCH [SECONDS]]]\n"
+			"usage: xdp_bench gen IFNAME OBJ FRAME_HEX [REPEAT [BATCH [SECONDS [PPS]]]]\n"
 			"       xdp_bench attach IFNAME OBJ [TX_IFNAME]\n");
 	return ret;
 }

@@ -65,13 +65,22 @@ def udp_frame(dst: str = TARGET_MAC, src: str = GEN_SRC_MAC, src_ip: str = GEN_S
     return frames.ethernet(dst, src, 0x0800, bytes(ip) + udp)
 
 
+# a paced generator's calls per second: each call costs a few ms of set-up (its page
+# pool), so few large calls; its frames come in bursts of 1/PACE_CALLS_PER_S s of frames
+PACE_CALLS_PER_S = 20
+
+
 def gen_argv(ifname: str = GEN_IF, frame: bytes | None = None, cpu: int = GEN_CPU,
-             repeat: int = REPEAT, batch: int = BATCH, seconds: float = 0) -> list[str]:
+             repeat: int = REPEAT, batch: int = BATCH, seconds: float = 0,
+             pps: float = 0) -> list[str]:
     """Command line of the generator: taskset to `cpu`, then xdp_bench gen (until SIGINT
-    when `seconds` is 0)."""
+    when `seconds` is 0; paced to `pps` frames per second when > 0, in calls of
+    1/PACE_CALLS_PER_S s of frames)."""
     data = udp_frame() if frame is None else frame
+    if pps > 0:
+        repeat = max(batch, int(pps / PACE_CALLS_PER_S))
     return ["taskset", "-c", str(cpu), str(HELPER), "gen", ifname, str(GEN_OBJ), data.hex(),
-            str(repeat), str(batch), f"{seconds:g}"]
+            str(repeat), str(batch), f"{seconds:g}", *([f"{pps:.0f}"] if pps > 0 else [])]
 
 
 def attach_argv(ifname: str, obj: Path, tx_ifname: str | None = None) -> list[str]:

@@ -4,7 +4,7 @@ Everything that treats secondaries alike reads this table: `pri; launch`
 (REST `PUT /v1/primary/launch` and the primary's launcher), the topology's
 `processes:` section with `spp up` / `spp down`, the controller's saved
 configurations, the Prometheus exporter and `spp top`. A new secondary type
-(spp_pcap) is one more entry in SECONDARY_KINDS.
+is one more entry in SECONDARY_KINDS.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 # application options every secondary takes (`-s` the controller, `--vhost-client`)
 _COMMON_APP = ("--client-id", "-s", "--vhost-client")
+# spp_pcap's (spp.proc.pcap): the captured port, where and how large its files are;
+# it opens no vhost port, so it takes no --vhost-client
+_PCAP_APP = ("--client-id", "-s", "-c", "--out-dir", "--fsize", "--snaplen")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ SECONDARY_KINDS: dict[str, SecondaryKind] = {
         SecondaryKind("nfv", "nfvs", ("-n", "--client-id"), ("-n", *_COMMON_APP),
                       saved="patches"),
         SecondaryKind("mirror", "mirrors", ("--client-id",), _COMMON_APP, saved="components"),
+        # a capture is started by hand (`pcap N; start`) and names files by the time it
+        # began: nothing of it is restored to a process that starts again
+        SecondaryKind("pcap", "pcaps", ("--client-id",), _PCAP_APP),
     )
 }
 

@@ -85,6 +85,8 @@ def mirror_status(st: dict[str, Any]) -> str:
         lines.append(f"    - rx: {rx[0]['port'] if rx else ''}")
         tx = [a["port"] for a in comp.get("tx_port", [])]
         lines.append(f"    - tx: [{', '.join(tx)}]" if tx else "    - tx: ")
+        if comp.get("waiting"):  # short of ports: why it forwards nothing yet
+            lines.append(f"    - waiting: {comp['waiting']}")
     return "\n".join(lines + restored_lines(st))
 
 
@@ -107,6 +109,8 @@ def pcap_status(st: dict[str, Any]) -> str:
             lines.append(f"    - rx: {rx[0]['port'] if rx else ''}")
         else:
             lines.append(f"    - filename: {core.get('filename', '')}")
+            if core.get("error"):  # the write error that stopped this writer's files
+                lines.append(f"    - error: {core['error']}")
     c = st.get("counters")
     if isinstance(c, dict):
         lines.append(f"Counters: received {c.get('received')}, written {c.get('written')}, "

@@ -1,7 +1,8 @@
 """`spp top`: a live terminal view of packet rates, drops, lcore load and ring fill.
 
 It reads the controller's REST API once per interval (GET /processes, /primary/status
-and /vfs/{id}, /nfvs/{id}, /mirrors/{id}: the same documents scripts read) and shows,
+and /vfs/{id}, /nfvs/{id}, /mirrors/{id}, /pcaps/{id}: the same documents scripts read)
+and shows,
 per interval:
 
 - ports of the primary (phy, vhost, ring) and of each secondary (vf, nfv, mirror):
@@ -9,7 +10,8 @@ per interval:
   the interval are counted in a caption instead, unless `--all`);
 - components of each vf and mirror, and patches of each nfv (type `patch`, the rate
   its source port reads): rx / tx packets per second, drops per second by reason,
-  busy cycles per packet in the interval;
+  busy cycles per packet in the interval; the capture of each pcap as one row
+  (`capture PORT`, type `pcap`: frames taken, written, dropped for full writers);
 - worker lcores of every process: busy share and busy cycles per second.
 
 `--once` takes two samples one interval apart, prints one view and exits (for scripts).
@@ -105,8 +107,24 @@ def _lcores(s: Sample, proc: str, st: dict[str, Any]) -> None:
         s.counters[("hz", proc)] = hz
 
 
+def _capture(s: Sample, proc: str, st: dict[str, Any]) -> None:
+    """A pcap's capture as one component row: `capture PORT` on its receive lcore, rx the
+    frames taken from the port, tx those written to files, drop_writer_full the others."""
+    counters = st.get("counters")
+    if not isinstance(counters, dict) or "received" not in counters:
+        return
+    rx = next((c for c in st.get("core", []) or [] if isinstance(c, dict)
+               and c.get("role") == "receive"), {})
+    port = next((p.get("port") for p in rx.get("rx_port", []) or [] if isinstance(p, dict)), "")
+    name = f"capture {port}".strip()
+    s.comps.append({"vf": proc, "name": name, "type": "pcap", "core": rx.get("core", "")})
+    for key, counter in (("rx", "received"), ("tx", "written"), ("drop_writer_full", "dropped")):
+        _put(s.counters, ("comp", proc, name, key), counters.get(counter))
+
+
 def _secondary(s: Sample, kind: str, cid: int, st: dict[str, Any]) -> None:
-    """A secondary's ports, components (vf, mirror) or patches (nfv), and lcores."""
+    """A secondary's ports, components (vf, mirror), capture (pcap) or patches (nfv), and
+    lcores."""
     c, vf = s.counters, f"{kind}:{cid}"
     for name, pc in (st.get("port_counters") or {}).items():
         if not isinstance(pc, dict):
@@ -126,6 +144,7 @@ def _secondary(s: Sample, kind: str, cid: int, st: dict[str, Any]) -> None:
         if isinstance(cyc, dict):
             _put(c, ("comp", vf, name, "_busy"), cyc.get("busy"))
             _put(c, ("comp", vf, name, "_pkts"), cyc.get("packets"))
+    _capture(s, vf, st)
     for patch in st.get("patches", []) or []:
         if not isinstance(patch, dict) or not isinstance(patch.get("src"), str):
             continue

@@ -134,7 +134,7 @@ class Vm:
 class Processes:
     """Command lines (after `spp primary` / `spp vf`) that `spp up --topology` runs.
 
-    `others` holds the other secondaries (spp.kinds: nfv, mirror), in file order:
+    `others` holds the other secondaries (spp.kinds: nfv, mirror, pcap), in file order:
     (type, command line after `spp TYPE`), one per client id.
     """
 
@@ -348,7 +348,7 @@ def _command_line(value: Any, where: str) -> tuple[str, ...]:
 
 def _parse_processes(raw: Any) -> Processes:
     """`primary:` and `vf:` are one command line each; the other secondaries (nfv,
-    mirror) one command line or a list of them (one per client id)."""
+    mirror, pcap) one command line or a list of them (one per client id)."""
     if raw is None:
         return Processes()
     if not isinstance(raw, dict):

@@ -131,6 +131,19 @@ DATAPLANE: tuple[tuple[str, tuple[Panel, ...]], ...] = (
             (rate("spp_xdp_packets_total"), "{{iface}} {{verdict}}"),
         ), unit="pps"),
     )),
+    ("Capture (pcap)", (
+        Panel("Capture frames per second", (
+            (rate("spp_pcap_packets_total", VF), "pcap {{client_id}} {{port}} {{outcome}}"),
+        ), unit="pps",
+            description="received: taken from the captured port; written: in the files; "
+                        "dropped: the writer lcores could not take them (counted, never "
+                        "held back on the port)."),
+        Panel("Capture write bytes/s", (
+            (rate("spp_pcap_written_bytes_total", VF), "pcap {{client_id}} core {{core}}"),
+        ), unit="Bps", description="Bytes each writer lcore wrote, before compression."),
+        Panel("Capturing", ((f"spp_pcap_capturing{{{VF}}}", "pcap {{client_id}}"),),
+              kind="stat"),
+    )),
     ("Rings and memory", (
         Panel("Ring fill", (
             ("spp_ring_entries / spp_ring_capacity", "{{port}}"),

@@ -202,6 +202,19 @@ SPECS: tuple[Spec, ...] = (
         ("proc", "client_id"),
     ),
     Spec("spp_classifier_entries", "gauge", "Entries in a vf's classifier table.", ("client_id",)),
+    # ---- spp_pcap -------------------------------------------------------------------
+    Spec(
+        "spp_pcap_packets_total",
+        "counter",
+        "Frames of a pcap's captured port by outcome: received (taken from the port), "
+        "written (in its files), dropped (the writers could not take them).",
+        ("client_id", "port", "outcome"),
+    ),
+    Spec("spp_pcap_capturing", "gauge", "1 while a pcap captures, 0 while it idles.",
+         ("client_id",)),
+    Spec("spp_pcap_written_bytes_total", "counter",
+         "Bytes a writer lcore of a pcap wrote to its files (before LZ4 compression).",
+         ("client_id", "core")),
     Spec(
         "spp_xdp_packets_total",
         "counter",
@@ -395,8 +408,9 @@ class Families:
             self.add("spp_forwarding", [proc, cid], int(forwarding))
 
     def add_secondary(self, kind: str, client_id: int, status: Mapping[str, Any]) -> None:
-        """A secondary's status (GET /v1/vfs/N, /nfvs/N, /mirrors/N): its process and
-        lcores, components (vf, mirror), port counters, patches (nfv) and table (vf)."""
+        """A secondary's status (GET /v1/vfs/N, /nfvs/N, /mirrors/N, /pcaps/N): its process
+        and lcores, components (vf, mirror), port counters, patches (nfv), table (vf) and
+        capture counters (pcap)."""
         cid = str(client_id)
         self.add_process(f"{kind}:{cid}", status)
         for c in _dicts(status.get("components")):
@@ -438,3 +452,23 @@ class Families:
         table = status.get("classifier_table")
         if isinstance(table, list):
             self.add("spp_classifier_entries", [cid], len(table))
+        if kind == "pcap":
+            self._add_pcap(cid, status)
+
+    def _add_pcap(self, cid: str, status: Mapping[str, Any]) -> None:
+        """A pcap's counters (GET /v1/pcaps/N `counters`), capture state and writers."""
+        cores = list(_dicts(status.get("core")))
+        rx_port = next((p.get("port") for c in cores if c.get("role") == "receive"
+                        for p in _dicts(c.get("rx_port"))), "")
+        counters = status.get("counters")
+        if isinstance(counters, dict):
+            for outcome in ("received", "written", "dropped"):
+                self.add("spp_pcap_packets_total", [cid, _text(rx_port), outcome],
+                         counters.get(outcome))
+        state = status.get("status")
+        if isinstance(state, str):
+            self.add("spp_pcap_capturing", [cid], int(state == "running"))
+        for c in cores:
+            if c.get("role") == "write":
+                self.add("spp_pcap_written_bytes_total", [cid, str(c.get("core", ""))],
+                         c.get("bytes"))

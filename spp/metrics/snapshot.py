@@ -21,7 +21,7 @@ class Snapshot:
     ctl: dict[str, Any] | None = None
     primary_listed: bool = False
     primary: dict[str, Any] | None = None
-    # (type, client id) -> status, for the types of spp.kinds (vf, nfv, mirror)
+    # (type, client id) -> status, for the types of spp.kinds (vf, nfv, mirror, pcap)
     secondaries: dict[tuple[str, int], dict[str, Any] | None] = field(default_factory=dict)
     others: list[str] = field(default_factory=list)  # listed types with no status route
 

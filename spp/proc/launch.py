@@ -1,7 +1,7 @@
 """Secondaries a primary starts itself (upstream's `launch`), and what became of them.
 
 Each launched process runs `spp KIND EAL -- APP` (KIND a secondary type of
-spp.kinds: vf, nfv, mirror) in its own session with its output in
+spp.kinds: vf, nfv, mirror, pcap) in its own session with its output in
 <run dir>/<file prefix>/KINDN.log; `launched()` tells whether it runs and,
 once it has exited, its exit code and its own last word.
 """

@@ -51,14 +51,22 @@ class MirrorModel(VfModel):
     types_text = "mirror"
 
     def status(self) -> dict[str, Any]:
-        """Upstream's document: ports are `{"port": UID}` (a VLAN operation, if any, added)."""
+        """Upstream's document: ports are `{"port": UID}` (a VLAN operation, if any, added);
+        a mirror short of ports says in `waiting` why it forwards nothing yet."""
         out = super().status()
         del out["classifier_table"]
+        rx_need, tx_need = self.role_limits["mirror"]
         for comp in out["components"]:
             for key in ("rx_port", "tx_port"):
                 for port in comp.get(key, []):
                     if port.get("vlan", {}).get("operation") == "none":
                         del port["vlan"]
+            if comp.get("type") != "mirror":
+                continue
+            rx, tx = len(comp.get("rx_port", [])), len(comp.get("tx_port", []))
+            if (rx, tx) != (rx_need, tx_need):
+                comp["waiting"] = (f"forwards nothing until it has {rx_need} rx and {tx_need} "
+                                   f"tx ports (has {rx} rx, {tx} tx)")
         return out
 
 

@@ -97,18 +97,24 @@ def test_killed_vf_gets_seed_21_back_without_any_command_and_classifies_again(
     assert "vf:1 restarted" in text and "restored 4 components, 10 ports" in text
 
 
+def kill_and_restart_primary(stack: Stack) -> dict[str, Any]:
+    """kill -9 of the primary on spp-p0/spp-p1, a new one, and its status once restored."""
+    stack.stop("primary", signal.SIGKILL)
+    wait_for(lambda: all(p["type"] != "primary" for p in stack.client.processes()), 10,
+             "the controller to drop the killed primary")
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
+    st: dict[str, Any] = wait_for(lambda: (st := stack.primary_status()).get("restored") and st,
+                                  10, "the primary to report its restored configuration")
+    return st
+
+
 def test_killed_primary_gets_its_patches_back(stack: Stack) -> None:
     stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
     for src, dst in (("phy:0", "phy:1"), ("phy:1", "phy:0")):
         stack.client.request("PUT", "/primary/patches", {"src": src, "dst": dst})
     stack.client.request("PUT", "/primary/forward", {"action": "start"})
     before = stack.primary_status()
-    stack.stop("primary", signal.SIGKILL)
-    wait_for(lambda: all(p["type"] != "primary" for p in stack.client.processes()), 10,
-             "the controller to drop the killed primary")
-    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
-    st = wait_for(lambda: (st := stack.primary_status()).get("restored") and st, 10,
-                  "the primary to report its restored patches")
+    st = kill_and_restart_primary(stack)
     assert st["patches"] == before["patches"] and st["forwarding"] is True
     assert st["restored"]["patches"] == 2 and st["restored"]["failed"] == []
     with Capture("spp-remote", "r-eth1") as cap:
@@ -124,12 +130,7 @@ def test_killed_primary_keeps_the_xdp_offload_setting_the_operator_chose(stack: 
     stack.client.request("PUT", "/primary/forward", {"action": "start"})
     assert stack.primary_status()["xdp_offload"]["enabled"] is True  # the process's default
     stack.client.request("PUT", "/primary/xdp_offload", {"action": "off"})
-    stack.stop("primary", signal.SIGKILL)
-    wait_for(lambda: all(p["type"] != "primary" for p in stack.client.processes()), 10,
-             "the controller to drop the killed primary")
-    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
-    st = wait_for(lambda: (st := stack.primary_status()).get("restored") and st, 10,
-                  "the primary to report its restored configuration")
+    st = kill_and_restart_primary(stack)
     assert st["restored"]["failed"] == []
     assert st["xdp_offload"]["enabled"] is False
     assert [p.get("datapath") for p in st["patches"]] == ["dpdk"]

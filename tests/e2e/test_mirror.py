@@ -140,6 +140,45 @@ def test_bad_commands_get_one_line_reasons(mirror_stack: Stack, method: str, pat
     assert cli.returncode == 1 and cli.stderr.count("\n") == 1, cli.stderr
 
 
+def test_a_mirror_with_one_tx_port_says_why_it_forwards_nothing_and_harms_nothing(
+        stack: Stack) -> None:
+    """mr1 with phy:0 rx and only phy:1 tx: the process stays up, sends nothing, and its
+    status (JSON and text) says in one line what it waits for; the nfv next to it keeps
+    patching; with the second tx port it mirrors."""
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
+    stack.start_nfv(2, "7,8")
+    for ring in ("ring:1", "ring:2"):
+        stack.client.put("/nfvs/2/ports", {"action": "add", "port": ring})
+    stack.client.put("/nfvs/2/patches", {"src": "ring:1", "dst": "ring:2"})
+    stack.start_mirror(1, "2,3")
+    mirror_cmds(stack, component("mr1", 3, "mirror"),
+                port("add", "phy:0", "rx", "mr1"), port("add", "phy:1", "tx", "mr1"))
+    reason = "forwards nothing until it has 1 rx and 2 tx ports (has 1 rx, 1 tx)"
+    comp = next(c for c in mirror_status(stack)["components"] if c.get("name") == "mr1")
+    assert comp["waiting"] == reason
+    text = subprocess.run([*SPP, "mirror", "1", "status"], capture_output=True, text=True,
+                          env={"SPP_CTL": f"127.0.0.1:{stack.api}", "PATH": "/usr/bin"})
+    assert text.returncode == 0 and f"    - waiting: {reason}\n" in text.stdout + "\n"
+    with Capture("spp-remote", "r-eth1") as out:
+        send_frames("spp-remote", "r-eth0", [echo(i) for i in range(20)])
+        time.sleep(1.0)
+    assert ours([f.parse() for f in out.frames(received_only=True)]) == [], \
+        "a mirror with one tx port sent frames"
+    assert stack.procs["mirror1"].poll() is None
+    assert stack.nfv_status(2)["patches"] == [{"src": "ring:1", "dst": "ring:2"}]
+    procs = stack.client.processes()
+    assert {"type": "mirror", "client-id": 1} in procs and {"type": "nfv", "client-id": 2} in procs
+    # the second tx port completes it: what arrives now leaves on phy:1 (and ring:0)
+    mirror_cmds(stack, port("add", "ring:0", "tx", "mr1"))
+    assert "waiting" not in next(c for c in mirror_status(stack)["components"]
+                                 if c.get("name") == "mr1")
+    with Capture("spp-remote", "r-eth1") as out:
+        send_frames("spp-remote", "r-eth0", [echo(i) for i in range(100, 120)])
+        wait_for(lambda: set(range(100, 120)) <= set(
+            ours([f.parse() for f in out.frames(received_only=True)])), 5,
+                 "the frames sent after the second tx port on r-eth1")
+
+
 def test_processes_list_the_mirror_and_exit_ends_it(mirror_stack: Stack) -> None:
     stack = mirror_stack
     assert {"type": "mirror", "client-id": 1} in stack.client.processes()

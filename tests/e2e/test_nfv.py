@@ -164,3 +164,30 @@ def test_two_patches_through_a_ring(stack: Stack) -> None:
     assert ring0["tx"] == ring0["rx"] == c["ring:0"]["tx"]
     text = cli(stack, "1", "status").stdout
     assert "  - phy:0 -> ring:0\n" in text and "  - ring:0 -> phy:1\n" in text
+
+
+def test_a_patch_to_a_port_another_nfv_owns_is_refused_and_both_keep_working(
+        stack: Stack) -> None:
+    """ring:3 is nfv 2's (added there), not nfv 1's: nfv 1's `patch phy:0 ring:3` gets one
+    line, over REST and the CLI; nfv 1 still carries phy:0 -> phy:1, nfv 2 keeps its port,
+    patch and forwarding, and both stay up."""
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1")
+    stack.start_nfv(1, "7,8")
+    stack.start_nfv(2, "9,10")
+    for port in ("ring:3", "ring:4"):
+        stack.client.put("/nfvs/2/ports", {"action": "add", "port": port})
+    stack.client.put("/nfvs/2/patches", {"src": "ring:3", "dst": "ring:4"})
+    stack.client.put("/nfvs/2/forward", {"action": "start"})
+    stack.client.put("/nfvs/1/patches", {"src": "phy:0", "dst": "phy:1"})
+    stack.client.put("/nfvs/1/forward", {"action": "start"})
+    nfv2 = {k: stack.nfv_status(2)[k] for k in ("ports", "patches", "status")}
+    with pytest.raises(SppError) as err:
+        stack.client.put("/nfvs/1/patches", {"src": "phy:0", "dst": "ring:3"})
+    assert (err.value.status, err.value.reason) == (400, "ring:3 not added (`add` it first)")
+    res = cli(stack, "1", "patch", "phy:0", "ring:3")
+    assert res.returncode == 1 and res.stderr == "Error: ring:3 not added (`add` it first)\n"
+    assert stack.nfv_status(1)["patches"] == [{"src": "phy:0", "dst": "phy:1"}]
+    got, _ = send(range(300, 310))
+    assert got == list(range(300, 310)), "nfv 1 stopped carrying phy:0 -> phy:1"
+    assert {k: stack.nfv_status(2)[k] for k in ("ports", "patches", "status")} == nfv2
+    assert stack.procs["nfv1"].poll() is None and stack.procs["nfv2"].poll() is None

@@ -10,6 +10,7 @@ sent within each writer's files, and the counters add up.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -23,7 +24,7 @@ from classify_icmp import REMOTE0
 from spp.client import SppError
 from spp.native.limits import SPP_PCAP_RING_SIZE
 from spp.proc.pcap import HOLD_ENV
-from spp.testkit import frames, pcapfile
+from spp.testkit import frames, pcapfile, tmpfs
 from spp.testkit.capture import send_frames
 from spp.testkit.stack import SPP, Stack
 from spp.testkit.wait import wait_for
@@ -247,6 +248,59 @@ def test_start_twice_and_stop_when_idle_are_refused_and_exit_ends_it(
     assert not list(out_dir.glob("*.tmp")) and len(list(out_dir.glob("*.pcap.lz4"))) == 2
     wait_for(lambda: all(p["type"] != "pcap" for p in stack.client.processes()), 2,
              "pcap gone")
+
+
+def noise(seq: int, size: int = 1200) -> bytes:
+    """An echo request with `size` random bytes of payload: LZ4 cannot shrink it."""
+    return frames.ethernet(DST, REMOTE0, 0x0800, frames.ipv4_icmp_echo(
+        "198.18.0.1", "198.18.0.11", seq=seq, payload=os.urandom(size)))
+
+
+def test_a_full_capture_directory_names_the_error_counts_drops_and_harms_nothing_else(
+        pcap_stack: Stack, tmp_path: Path) -> None:
+    """--out-dir on a 64 KiB tmpfs: the writers hit ENOSPC; each says so in one line, what
+    they cannot write is dropped and counted, the process and the primary go on, and
+    once there is room again the next capture writes."""
+    stack = pcap_stack
+    with tmpfs.mounted(tmp_path / "small", 64 * 1024) as small:
+        stack.start_pcap(1, LCORES, "-c", "phy:0", "--out-dir", str(small))
+        capture(stack, "start")
+        n = 400  # about 480 KB of incompressible frames into 64 KiB
+        for start in range(0, n, 50):
+            send_frames("spp-remote", "r-eth0", [noise(i) for i in range(start, start + 50)])
+            time.sleep(0.02)
+        wait_for(lambda: status(stack)["counters"]["received"] >= n, 10, "the frames received")
+        st = status(stack)
+        errors = [c.get("error") for c in st["core"] if c["role"] == "write"]
+        assert "No space left on device" in errors, st
+        c = st["counters"]
+        assert c["dropped"] > 0 and c["written"] < n
+        # the text status names the error on one line of its own
+        text = subprocess.run([*SPP, "pcap", "1", "status"], capture_output=True, text=True,
+                              env={"SPP_CTL": f"127.0.0.1:{stack.api}", "PATH": "/usr/bin"},
+                              timeout=30)
+        assert text.returncode == 0 and "    - error: No space left on device\n" in text.stdout
+        capture(stack, "stop")
+        st = status(stack)
+        c = st["counters"]
+        assert st["status"] == "idle" and c["received"] == c["written"] + c["dropped"], c
+        # nothing else is harmed: the primary answers, both processes are listed
+        assert stack.primary_status()["phy_ports"][0]["id"] == 0
+        procs = stack.client.processes()
+        assert {"type": "pcap", "client-id": 1} in procs and {"type": "primary"} in procs
+        # room again: the next capture writes every frame
+        for f in small.iterdir():
+            f.unlink()
+        capture(stack, "start")
+        send(100)
+        wait_for(lambda: status(stack)["counters"]["received"] >= 100, 10, "the frames")
+        capture(stack, "stop")
+        st = status(stack)
+        assert [c.get("error") for c in st["core"] if c["role"] == "write"] == [None, None]
+        assert sorted(s for files in writer_files(st) for s in ours(read_writer(files))) \
+            == list(range(100))
+        stack.client.delete("/pcaps/1")
+        assert stack.procs["pcap1"].wait(15) == 0
 
 
 @pytest.mark.parametrize("args, reason", [

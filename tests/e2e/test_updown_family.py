@@ -1,4 +1,4 @@
-"""`spp up --topology` with the whole family: primary, spp_vf, spp_nfv and spp_mirror.
+"""`spp up --topology` with the whole family: primary, spp_vf, spp_nfv, spp_mirror, spp_pcap.
 
 One small instance of its own (file prefix, run directory, namespace, veths,
 controller and exporter ports) whose `processes:` section names an nfv and a
@@ -13,6 +13,10 @@ mirror besides the primary and vf 1:
 - a kill -9 of the mirror and of the nfv, then `spp up`: both are started again and
   the controller gives each its configuration back (`restored` in their status);
 - `spp down` exits them all and leaves nothing of the instance.
+
+And with a pcap in `processes:` (upstream's command line, `-c phy:0 --out-dir DIR`):
+`up` starts it, it captures every frame the remote sends, the exporter and `spp top`
+show it, `pri; launch pcap 6 ... -- ... -c phy:1` adds one, `down` exits both.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,9 +35,11 @@ import pytest
 
 from spp import rundir
 from spp.client import Client
-from spp.host import netdev
+from spp.testkit import frames, pcapfile
+from spp.testkit.capture import send_frames
+from spp.testkit.instance import TopoInstance
 from spp.testkit.stack import SPP, component, port
-from spp.testkit.wait import free_port, wait_for
+from spp.testkit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -42,83 +49,33 @@ LINKS = ("fam-p0", "fam-p1")
 NAMES = ("ctl", "primary", "vf1", "nfv2", "mirror3", "metrics")  # pid file names
 
 
-class Family:
-    def __init__(self, tmp: Path) -> None:
-        self.run = tmp / "run"
-        self.api, self.metrics = free_port(), free_port()
-        pri, self.sec = free_port(), free_port()
-        self.env = {**os.environ, rundir.ROOT_ENV: str(self.run),
-                    "SPP_CTL": f"127.0.0.1:{self.api}"}
-        self.topology = tmp / "family.yaml"
-        self.topology.write_text(f"""\
-name: {PREFIX}
-file_prefix: {PREFIX}
-bpf_pin_prefix: {PREFIX}_
-ctl: {{bind: 127.0.0.1, api_port: {self.api}, pri_port: {pri}, sec_port: {self.sec},
-      metrics_port: {self.metrics}}}
-namespaces: [{NS}]
-veths:
-  - ends:
-      - {{name: fam-r0, netns: {NS}}}
-      - {{name: {LINKS[0]}, phy: 0}}
-  - ends:
-      - {{name: fam-r1, netns: {NS}}}
-      - {{name: {LINKS[1]}, phy: 1}}
+class Family(TopoInstance):
+    def __init__(self, tmp: Path, others: str | None = None) -> None:
+        """`others`: the processes: lines after vf (SEC the secondaries' port), by default
+        an nfv 2 and a mirror 3."""
+        super().__init__(tmp, PREFIX, NS, (("fam-r0", LINKS[0]), ("fam-r1", LINKS[1])),
+                         "family.yaml")
+        if others is None:
+            others = ("  nfv: -l 5,6 -n 4 --proc-type=secondary -- -n 2 -s 127.0.0.1:SEC\n"
+                      "  mirror:\n"
+                      "    - -l 7,8 -n 4 --proc-type=secondary -- --client-id 3 "
+                      "-s 127.0.0.1:SEC\n")
+        self.write(f"""\
 processes:
-  primary: -l 0,1 -n 4 --proc-type=primary -- -p 0x03 -n 10 -s 127.0.0.1:{pri}
+  primary: -l 0,1 -n 4 --proc-type=primary -- -p 0x03 -n 10 -s 127.0.0.1:{self.pri}
   vf: -l 2-4 -n 4 --proc-type=secondary -- --client-id 1 -s 127.0.0.1:{self.sec}
-  nfv: -l 5,6 -n 4 --proc-type=secondary -- -n 2 -s 127.0.0.1:{self.sec}
-  mirror:
-    - -l 7,8 -n 4 --proc-type=secondary -- --client-id 3 -s 127.0.0.1:{self.sec}
-""")
+""" + others.replace("SEC", str(self.sec)))
         self.client = Client(f"127.0.0.1:{self.api}", timeout=10)
-
-    def spp(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*SPP, *args], capture_output=True, text=True, timeout=timeout,
-                              env=self.env)
 
     def up(self) -> str:
         res = self.spp("up", "--topology", str(self.topology))
         assert res.returncode == 0, res.stdout + res.stderr
         return res.stdout
 
-    def pid(self, name: str) -> int | None:
-        pid = rundir.read_pid(rundir.pid_path(name, PREFIX))
-        return pid if pid is not None and rundir.is_ours(pid) else None
-
     def exported(self) -> str:
         url = f"http://127.0.0.1:{self.metrics}/metrics"
         with urllib.request.urlopen(url, timeout=5) as res:
             return str(res.read().decode())
-
-    def mine(self, pid: int) -> bool:
-        cmd = rundir.cmdline(pid)
-        marks = (f"--file-prefix={PREFIX}", f"--file-prefix {PREFIX} ", str(self.run),
-                 str(self.topology))
-        return any(m in cmd for m in marks) and rundir.pid_alive(pid)
-
-    def processes(self) -> list[int]:
-        return [int(d.name) for d in Path("/proc").iterdir()
-                if d.name.isdigit() and int(d.name) != os.getpid() and self.mine(int(d.name))]
-
-    def leftovers(self) -> list[str]:
-        out = [str(p) for p in Path("/dev/hugepages").glob(f"{PREFIX}map_*")]
-        out += [str(p) for p in [Path("/var/run/dpdk", PREFIX)] if p.exists()]
-        out += [str(p) for p in Path("/sys/fs/bpf/spp", PREFIX).rglob("*")]
-        out += [str(p) for p in (self.run / PREFIX).glob("*.pid")]
-        out += [f"netns {ns}" for ns in netdev.list_namespaces() if ns == NS]
-        out += [f"link {n}" for n in LINKS if Path("/sys/class/net", n).exists()]
-        out += [f"pid {pid} ({rundir.cmdline(pid)[:100]})" for pid in self.processes()]
-        return out
-
-    def clean(self) -> None:
-        """`spp down`; what still runs of the instance is killed by pid, then down again."""
-        self.spp("down", "--topology", str(self.topology))
-        stray = self.processes()
-        for pid in stray:
-            os.kill(pid, signal.SIGKILL)
-        if stray:
-            self.spp("down", "--topology", str(self.topology))
 
 
 @pytest.fixture
@@ -221,3 +178,97 @@ def test_up_starts_nfv_and_mirror_and_down_leaves_nothing(family: Family) -> Non
     for line in ("Exit vf 1.", "Exit nfv 2.", "Exit mirror 3.", "Exit nfv 4.", "Exit primary."):
         assert line in down.stdout, down.stdout
     assert fam.leftovers() == []
+
+
+# ---- spp_pcap: spp up / pri; launch / spp down ------------------------------------
+
+PCAP_DST = "02:00:00:00:20:01"
+
+
+def pcap_echo(seq: int) -> bytes:
+    return frames.icmp_echo_frame(PCAP_DST, "02:00:00:00:20:00", "198.19.0.1", "198.19.0.2",
+                                  seq=seq)
+
+
+def captured(status: dict[str, Any]) -> list[int]:
+    """Sequence numbers of our echo requests in the files of a pcap's status, by writer."""
+    seqs: list[int] = []
+    for core in status["core"]:
+        if core["role"] != "write":
+            continue
+        for name in core["files"]:
+            for rec in pcapfile.read(Path(name))[1]:
+                f = frames.parse_frame(rec.data)
+                if f.dst == PCAP_DST and f.icmp_type == 8:
+                    assert rec.data == pcap_echo(f.icmp_seq), "a frame differs from the sent one"
+                    seqs.append(f.icmp_seq)
+    return seqs
+
+
+@pytest.fixture
+def pcap_family(e2e_lock: object, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Family, Path]]:
+    """The primary, vf 1 and pcap 5 capturing phy:0 into tmp/cap (upstream's command line)."""
+    monkeypatch.setenv(rundir.ROOT_ENV, str(tmp_path / "run"))
+    cap = tmp_path / "cap"
+    cap.mkdir()
+    fam = Family(tmp_path, f"  pcap: -l 5,6,7 -n 4 --proc-type=secondary -- --client-id 5 "
+                           f"-s 127.0.0.1:SEC -c phy:0 --out-dir {cap}\n")
+    try:
+        yield fam, cap
+    finally:
+        fam.clean()
+
+
+def test_up_starts_pcap_that_captures_launch_adds_one_and_down_leaves_nothing(
+        pcap_family: tuple[Family, Path]) -> None:
+    fam, cap = pcap_family
+    assert fam.leftovers() == [], "the instance is not clean before the test"
+    out = fam.up()
+    pid = fam.pid("pcap5")
+    assert pid is not None and re.search(rf"^pcap 5 started \(pid {pid}\): spp pcap ", out,
+                                         re.M), out
+    assert re.search(rf"^pcap 5 already running \(pid {pid}\)", fam.up(), re.M)
+    status = fam.spp("status")
+    assert status.returncode == 0 and "5: pcap:5" in status.stdout, status.stdout
+
+    # pcap 5 captures what the remote sends to phy:0: every frame, once, in the files
+    fam.client.put("pcaps/5/capture", {"action": "start"})
+    n = 2000
+    for start in range(0, n, 250):
+        send_frames(NS, "fam-r0", [pcap_echo(i) for i in range(start, start + 250)])
+        time.sleep(0.02)
+    wait_for(lambda: fam.client.pcap_status(5)["counters"]["received"] >= n, 15,
+             "pcap 5 to receive the frames")
+    text = wait_for(lambda: (t := fam.exported()) and "spp_pcap_packets_total" in t and t, 15,
+                    "pcap in the exposition")
+    assert 'spp_up{process="pcap:5"} 1.0' in text
+    assert 'spp_pcap_capturing{client_id="5"} 1.0' in text
+    assert re.search(r'spp_pcap_packets_total\{client_id="5",outcome="received",'
+                     r'port="phy:0"\} (\d+)', text), text
+    top = subprocess.run([*SPP, "top", "--once", "--all", "--interval", "0.5"],
+                         capture_output=True, text=True, timeout=60,
+                         env={**fam.env, "COLUMNS": "200"})
+    assert top.returncode == 0 and "capture phy:0" in top.stdout, top.stdout + top.stderr
+    fam.client.put("pcaps/5/capture", {"action": "stop"})
+    st = fam.client.pcap_status(5)
+    assert st["counters"]["dropped"] == 0
+    assert sorted(captured(st)) == list(range(n))
+    assert all(Path(f).parent == cap for c in st["core"] for f in c.get("files", []))
+
+    # pri; launch pcap 6 as upstream's CLI sends it: -c and --out-dir after --
+    launched = fam.spp("primary", "launch", "pcap", "6", "-l", "8,9,10", "--file-prefix",
+                       PREFIX, "--", "--client-id", "6", "-s", f"127.0.0.1:{fam.sec}",
+                       "-c", "phy:1", "--out-dir", str(cap))
+    assert launched.returncode == 0, launched.stdout + launched.stderr
+    assert "Send request to launch pcap:6." in launched.stdout
+    assert "pcap:6 is up." in launched.stdout
+    assert fam.client.pcap_status(6)["core"][0]["rx_port"] == [{"port": "phy:1"}]
+    assert fam.pid("pcap6") is not None
+
+    down = fam.spp("down", "--topology", str(fam.topology))
+    assert down.returncode == 0, down.stdout + down.stderr
+    for line in ("Exit vf 1.", "Exit pcap 5.", "Exit pcap 6.", "Exit primary."):
+        assert line in down.stdout, down.stdout
+    assert fam.leftovers() == []
+    assert not list(cap.glob("*.tmp")), "every capture file was closed"

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,71 @@ def test_offload_off_and_on_under_a_stream_loses_and_duplicates_nothing(stack: S
     # both paths carried part of the stream, and the port counters hold all of it
     assert 0 < p0["xdp_fwd"]["rx"] < s.sent
     assert p0["rx"] == s.sent and p1["tx"] == s.sent, (p0, p1)
+
+
+GENERIC_IFS = ("spp-g0", "spp-g1")  # macvlans this module creates on spp-p0 / spp-p1
+
+
+def _ip(*args: str) -> None:
+    res = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, f"ip {' '.join(args)}: {res.stderr.strip()}"
+
+
+@pytest.fixture
+def macvlans(stack: Stack) -> Iterator[tuple[str, str]]:
+    """A passthru macvlan on each of spp-p0 and spp-p1: every frame the veth receives goes
+    to it, what it sends leaves on the veth. macvlan has no native XDP (no ndo_bpf), so
+    the af_xdp PMD's program runs there in generic mode. Deleted after the test (the
+    primary, stopped first by the stack fixture, has removed its program); IPv6 off, so
+    the only frames are the test's."""
+    try:
+        for name, lower in zip(GENERIC_IFS, ("spp-p0", "spp-p1"), strict=True):
+            _ip("link", "add", "link", lower, "name", name, "type", "macvlan", "mode",
+                "passthru")
+            v6 = Path(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6")
+            if v6.exists():
+                v6.write_text("1\n")
+            _ip("link", "set", "dev", name, "up")
+        yield GENERIC_IFS
+    finally:
+        for name in GENERIC_IFS:
+            subprocess.run(["ip", "link", "del", "dev", name], capture_output=True, check=False)
+
+
+def test_generic_xdp_where_native_is_missing_is_said_and_carries_the_fast_path(
+        stack: Stack, macvlans: tuple[str, str]) -> None:
+    g0, g1 = macvlans
+    stack.start_primary("--phy", g0, "--phy", g1)
+    stack.patch_and_forward("phy:0", "phy:1")
+    st = stack.primary_status()
+    assert st["patches"][0]["datapath"] == "xdp", st["xdp_offload"]
+    assert st["patches"][0]["xdp_attach"] == "generic"
+    assert st["xdp_offload"]["attach_mode"] == {g0: "generic", g1: "generic"}
+    # `pri; status`
+    out = subprocess.run([*SPP, "primary", "status"], capture_output=True, text=True,
+                         timeout=30, env={**os.environ, "SPP_CTL": f"127.0.0.1:{stack.api}"})
+    assert out.returncode == 0 and "phy:1 (xdp, generic)" in out.stdout, out.stdout + out.stderr
+
+    stack.client.delete("/primary/status")
+    dpdk_in = _phy(stack, 0)["stats"]["ipackets"]
+    with Stream(dst=R1_MAC, src=R0_MAC, rate=2000, count=500) as s:
+        s.wait_sent()
+        s.stop(settle=0.5)
+    got = s.received()
+    assert s.lost() == [] and len(got) == 500, f"{len(s.lost())} lost"
+    p0, p1 = _phy(stack, 0), _phy(stack, 1)
+    assert p0["xdp_fwd"]["rx"] == 500 and p1["xdp_fwd"]["tx"] == 500, (p0, p1)
+    assert p0["rx"] - p0["xdp_fwd"]["rx"] == 0  # the DPDK bridge saw none of them
+    assert p0["stats"]["ipackets"] == dpdk_in  # nor did the af_xdp port
+
+    _offload(stack, "off")  # and the DPDK path still carries them in generic mode
+    with Stream(dst=R1_MAC, src=R0_MAC, rate=2000, count=200) as s:
+        s.wait_sent()
+        s.stop(settle=0.5)
+    assert s.lost() == [] and len(s.received()) == 200
+    assert _phy(stack, 0)["xdp_fwd"]["rx"] == 500
+    assert stack.stop("primary") == 0, stack.log("primary")
+    assert not xdp_attached(g0) and not xdp_attached(g1)
 
 
 def test_offload_off_at_start_keeps_the_dpdk_path_until_turned_on(stack: Stack) -> None:

@@ -85,3 +85,31 @@ def test_detail_states_pins_offered_and_delivered_per_anchor() -> None:
     # no loss: the anchor says the generator side was the limit
     assert "testpmd_afxdp: testpmd @CPU1; offered 0.74 Mpps, delivered 0.73 Mpps (loss 0.8%, " \
            "bound by the offered rate" in text
+
+
+def test_detail_states_each_forwarders_cpu_time_per_frame() -> None:
+    fast = anchors.Anchor("primary-patch-xdp", Rate(2_950_000, 2_970_000), "napi @CPU1",
+                          {"NAPI": 184.4, "bridge lcore 1": 11.2})
+    bare = anchors.Anchor("xdp_redirect", Rate(3_070_000, 3_080_000), "fwd @CPU1",
+                          {"NAPI": 155.0})
+    text = anchors.detail([fast, bare], 3)
+    assert "CPU per frame: NAPI 184 ns + bridge lcore 1 11 ns = 196 ns" in text
+    assert "CPU per frame: NAPI 155 ns;" not in text and text.endswith("CPU per frame: NAPI 155 ns")
+    assert anchors.cost_text({}) == ""
+
+
+def test_frame_cost_is_run_time_per_delivered_frame(monkeypatch) -> None:
+    runs = iter([1_000, 5_000, 401_000, 605_000])  # two threads, before and after
+    monkeypatch.setattr(anchors, "run_ns", lambda pid, tid: next(runs))
+    monkeypatch.setattr(anchors.meter, "measure_once",
+                        lambda window, offered: Rate(1_000, 2_000))  # 2000 frames in 2 s
+    cost = anchors.frame_cost({"NAPI": (7, 7), "bridge lcore 1": (8, 9)}, window=2.0)
+    assert cost == {"NAPI": 200.0, "bridge lcore 1": 300.0}
+    monkeypatch.setattr(anchors.meter, "measure_once", lambda window, offered: Rate(0, 10))
+    monkeypatch.setattr(anchors, "run_ns", lambda pid, tid: 0)
+    assert anchors.frame_cost({"NAPI": (7, 7)}, window=2.0) == {}
+
+
+def test_napi_watch_names_one_thread_napi() -> None:
+    assert anchors.napi_watch([42]) == {"NAPI": (42, 42)}
+    assert anchors.napi_watch([4, 5]) == {"NAPI 4": (4, 4), "NAPI 5": (5, 5)}

@@ -137,26 +137,32 @@ MIRROR = {"client-id": 3, "components": [
     "port_counters": {"phy:0": {"rx": 0, "tx": 0, "tx_drop": 0}},
     "lcore_cycles": [{"lcore": 8, "busy": 0, "idle": 0}]}
 
+PCAP = {"client-id": 4, "status": "running",
+        "core": [{"core": 10, "role": "receive", "rx_port": [{"port": "phy:0"}]},
+                 {"core": 11, "role": "write", "written": 0, "bytes": 0}],
+        "counters": {"received": 0, "written": 0, "dropped": 0}}
+
 
 class FamilyClient(FakeClient):
-    """A primary, an nfv and a mirror; the second sample moved frames through both."""
+    """A primary, an nfv, a mirror and a pcap; the second sample moved frames through all."""
 
     def processes(self) -> list[dict[str, Any]]:
         self.n += 1
         return [{"type": "primary"}, {"type": "nfv", "client-id": 2},
-                {"type": "mirror", "client-id": 3}]
+                {"type": "mirror", "client-id": 3}, {"type": "pcap", "client-id": 4}]
 
     def get(self, path: str) -> Any:
-        nfv, mirror = copy.deepcopy(NFV), copy.deepcopy(MIRROR)
+        nfv, mirror, pcap = copy.deepcopy(NFV), copy.deepcopy(MIRROR), copy.deepcopy(PCAP)
         if self.n:
             nfv["port_counters"]["phy:1"]["rx"] = 600
             nfv["port_counters"]["ring:0"]["tx"] = 600
             mirror["components"][0]["counters"] = {"rx": 100, "tx": 200, "drop_tx_full": 4}
             mirror["port_counters"]["phy:0"]["rx"] = 100
-        return {"nfvs/2": nfv, "mirrors/3": mirror}[path]
+            pcap["counters"] = {"received": 1000, "written": 900, "dropped": 100}
+        return {"nfvs/2": nfv, "mirrors/3": mirror, "pcaps/4": pcap}[path]
 
 
-def test_nfv_and_mirror_ports_components_and_patches_are_shown() -> None:
+def test_nfv_mirror_and_pcap_ports_components_patches_and_capture_are_shown() -> None:
     console = Console(record=True, width=160, force_terminal=False)
     times = iter([0.0, 2.0])
     orig = top.time.monotonic
@@ -174,3 +180,6 @@ def test_nfv_and_mirror_ports_components_and_patches_are_shown() -> None:
     assert row(out, "nfv:2")[1:6] == ["phy:1->ring:0", "patch", "", "300", "-"]
     assert row(out, "mirror:3")[1:7] == ["mr1", "mirror", "8", "50", "100", "tx_full 2"]
     assert row(out, "mirror:3")[0] == "mirror:3"
+    # the capture: frames taken from phy:0, written, and dropped (the writers were full)
+    assert row(out, "pcap:4")[1:7] == ["capture phy:0", "pcap", "10", "500", "450",
+                                       "writer_full 50"]

@@ -26,6 +26,7 @@ def test_every_kind_names_its_rest_collection_pid_file_and_binary():
         "vf": ("vfs", "vf2", "spp_vf", "--client-id"),
         "nfv": ("nfvs", "nfv2", "spp_nfv", "-n"),
         "mirror": ("mirrors", "mirror2", "spp_mirror", "--client-id"),
+        "pcap": ("pcaps", "pcap2", "spp_pcap", "--client-id"),
     }
     assert secondary_kind("spp_nfv") is secondary_kind("nfv") is SECONDARY_KINDS["nfv"]
     assert secondary_kind("spp_xyz") is None and secondary_kind(3) is None
@@ -59,6 +60,26 @@ def test_pri_launch_takes_spp_prefix_and_the_id_from_the_app_options():
     assert b.body["app"] == {"-s": "127.0.0.1:6666", "--client-id": "4"}
 
 
+def test_pri_launch_pcap_as_upstreams_cli_sends_it_names_the_captured_port():
+    """Upstream's form (src/cli/commands/pri.py): `-c PORT` after `--`, the id in --client-id."""
+    a = pri_action("launch pcap 5 -l 2,3,4 -m 512 -- --client-id 5 -s 127.0.0.1:6666 "
+                   "-c phy:0 --out-dir /tmp/cap --fsize 1048576".split())
+    assert a.body == {"proc_name": "spp_pcap", "client_id": "5",
+                      "eal": {"-l": "2,3,4", "-m": "512", "--proc-type": "secondary"},
+                      "app": {"--client-id": "5", "-s": "127.0.0.1:6666", "-c": "phy:0",
+                              "--out-dir": "/tmp/cap", "--fsize": "1048576"}}
+    assert validate.launch(a.body)["app"] == a.body["app"]
+
+
+def test_rest_launch_of_pcap_refuses_what_spp_pcap_does_not_take():
+    body = {"proc_name": "spp_pcap", "client_id": "5", "eal": {"-l": "2,3,4"},
+            "app": {"--client-id": "5", "-c": "phy:0", "--vhost-client": None}}
+    with pytest.raises(Refused, match="'--vhost-client' is not one spp_pcap takes"):
+        validate.launch(body)
+    with pytest.raises(Refused, match="'-c' is not one spp_mirror takes"):
+        validate.launch({**body, "proc_name": "spp_mirror", "app": {"-c": "phy:0"}})
+
+
 @pytest.mark.parametrize("line", ["launch pcap2 1 -l 1 -- -s x", "launch nfv -l 1,2 -- -s x",
                                   "launch nfv 1 -l 1,2"])
 def test_pri_launch_refuses_what_it_cannot_send(line):
@@ -74,7 +95,7 @@ def test_rest_launch_accepts_each_kind_and_its_own_options():
         validate.launch({**body, "app": {"-n": "3"}})
     with pytest.raises(Refused, match="is not one spp_mirror takes"):
         validate.launch({**body, "proc_name": "spp_mirror"})  # -n is spp_nfv's
-    with pytest.raises(Refused, match="spp_vf, spp_nfv, spp_mirror"):
+    with pytest.raises(Refused, match="spp_vf, spp_nfv, spp_mirror, spp_pcap"):
         validate.launch({**body, "proc_name": "spp_tap"})
 
 
@@ -101,6 +122,11 @@ def test_launcher_runs_the_kinds_command_with_upstreams_argv(tmp_path, monkeypat
         la.launch({"proc_name": "spp_mirror", "client_id": 2, "eal": {}, "app": {}})
     la.launch({"proc_name": "mirror", "client_id": 3, "eal": {}, "app": {"--client-id": "3"}})
     assert la.children[3].argv[3:] == ["mirror", "--", "--client-id", "3"]  # type: ignore
+    la.launch({"proc_name": "spp_pcap", "client_id": 5, "eal": {"-l": "2-4"},
+               "app": {"-c": "phy:1", "--out-dir": "/tmp"}})
+    assert la.children[5].argv[3:] == ["pcap", "-l", "2-4", "--", "-c", "phy:1",  # type: ignore
+                                       "--out-dir", "/tmp", "--client-id", "5"]
+    assert (tmp_path / "spp" / "pcap5.log").exists()
 
 
 # ---- topology processes and spp up ------------------------------------------------
@@ -114,6 +140,17 @@ processes:
     - -l 7,8 -- --client-id 3 -s 127.0.0.1:6666
     - -l 9,10 -- --client-id 4 -s 127.0.0.1:6666
 """
+PCAP_LINE = "  pcap: -l 11,12,13 -- --client-id 6 -s 127.0.0.1:6666 -c phy:0 --out-dir /tmp\n"
+
+
+def test_topology_takes_pcap_and_up_starts_it_as_pcap_n():
+    topo = loads_topology(TOPO + PCAP_LINE)
+    assert topo.processes.others[-1] == (
+        "pcap", ("-l", "11,12,13", "--", "--client-id", "6", "-s", "127.0.0.1:6666",
+                 "-c", "phy:0", "--out-dir", "/tmp"))
+    parts = updown._parts(topo, "127.0.0.1", False, False, "none")
+    assert [(p.name, p.label, p.secondary) for p in parts][-1] == ("pcap6", "pcap 6", True)
+    assert parts[-1].argv[:3] == ["pcap", "-l", "11,12,13"]
 
 
 def test_topology_takes_nfv_and_mirror_lines_or_lists_of_them():

@@ -275,16 +275,41 @@ MIRROR3 = {"client-id": 3, "master-lcore": 7, "worker-lcores": [8],
            "port_counters": {"phy:1": {"rx": 20, "tx": 0, "tx_drop": 0}}}
 
 
-def with_nfv_and_mirror(ctl: FakeCtl) -> None:
+PCAP4 = {"client-id": 4, "status": "running", "master-lcore": 9,
+         "core": [{"core": 10, "role": "receive", "rx_port": [{"port": "phy:0"}]},
+                  {"core": 11, "role": "write", "files": ["/tmp/a"], "written": 70,
+                   "bytes": 7000},
+                  {"core": 12, "role": "write", "files": ["/tmp/b"], "written": 20,
+                   "bytes": 2000}],
+         "counters": {"received": 100, "written": 90, "dropped": 10}}
+
+
+def with_the_family(ctl: FakeCtl) -> None:
+    """vf 1 (standard), nfv 2, mirror 3 and pcap 4."""
     ctl.standard()
     ctl.set_json("/processes", [*PROCESSES, {"type": "nfv", "client-id": 2},
-                                {"type": "mirror", "client-id": 3}])
+                                {"type": "mirror", "client-id": 3},
+                                {"type": "pcap", "client-id": 4}])
     ctl.set_json("/nfvs/2", NFV2)
     ctl.set_json("/mirrors/3", MIRROR3)
+    ctl.set_json("/pcaps/4", PCAP4)
+
+
+def test_pcap_capture_counters_state_and_writer_bytes_are_exported(ctl: FakeCtl) -> None:
+    with_the_family(ctl)
+    reg = scrape(ctl.url)
+    assert val(reg, "spp_up", process="pcap:4") == 1
+    for outcome, count in (("received", 100), ("written", 90), ("dropped", 10)):
+        assert val(reg, "spp_pcap_packets_total", client_id="4", port="phy:0",
+                   outcome=outcome) == count
+    assert val(reg, "spp_pcap_capturing", client_id="4") == 1
+    assert val(reg, "spp_pcap_written_bytes_total", client_id="4", core="12") == 2000
+    ctl.set_json("/pcaps/4", {**PCAP4, "status": "idle"})
+    assert val(scrape(ctl.url), "spp_pcap_capturing", client_id="4") == 0
 
 
 def test_nfv_and_mirror_are_exported_with_their_type(ctl: FakeCtl) -> None:
-    with_nfv_and_mirror(ctl)
+    with_the_family(ctl)
     reg = scrape(ctl.url)
     assert val(reg, "spp_up", process="nfv:2") == 1 and val(reg, "spp_up", process="mirror:3") == 1
     assert val(reg, "spp_vf_port_rx_packets_total", client_id="2", port="phy:0",
@@ -303,7 +328,7 @@ def test_nfv_and_mirror_are_exported_with_their_type(ctl: FakeCtl) -> None:
 
 
 def test_every_defined_metric_is_exposed(ctl: FakeCtl) -> None:
-    with_nfv_and_mirror(ctl)
+    with_the_family(ctl)
     reg = scrape(ctl.url)
     assert sample_names(reg) == set(METRIC_NAMES)
     text = generate_latest(reg).decode()
@@ -372,12 +397,12 @@ def test_string_client_id_and_other_secondary(ctl: FakeCtl) -> None:
     ctl.set_json(
         "/processes",
         [{"type": "primary"}, {"type": "vf", "client-id": "1"}, {"type": "nfv", "client-id": 2},
-         {"type": "pcap", "client-id": 4}],
+         {"type": "tap", "client-id": 4}],
     )
     reg = scrape(ctl.url)
     assert val(reg, "spp_up", process="vf:1") == 1
     assert val(reg, "spp_up", process="nfv:2") == 0  # its status (/nfvs/2) is not there
-    assert val(reg, "spp_up", process="pcap:4") == 1  # a type with no status route: listed
+    assert val(reg, "spp_up", process="tap:4") == 1  # a type with no status route: listed
 
 
 @pytest.mark.parametrize("path", ["/processes", "/primary/status", "/vfs/1"])

@@ -87,6 +87,21 @@ def test_status_is_upstreams_json(model):
         "master-lcore": 2, "worker-lcores": [3, 4]}
 
 
+def test_a_mirror_with_one_tx_port_says_in_status_why_it_forwards_nothing(model):
+    m, _dp = model
+    cmd(m, "component_start", name="mr1", core=3, type="mirror")
+    cmd(m, "port", action="attach", port="phy:0", dir="rx", name="mr1")
+    cmd(m, "port", action="attach", port="phy:1", dir="tx", name="mr1")
+    comp = m.status()["components"][0]
+    assert comp["waiting"] == ("forwards nothing until it has 1 rx and 2 tx ports "
+                               "(has 1 rx, 1 tx)")
+    text = statusfmt.mirror_status(m.status())
+    assert "    - waiting: forwards nothing until it has 1 rx and 2 tx ports (has 1 rx, 1 tx)" \
+        in text.splitlines()
+    cmd(m, "port", action="attach", port="ring:0", dir="tx", name="mr1")
+    assert "waiting" not in m.status()["components"][0]
+
+
 @pytest.mark.parametrize("args, reason", [
     ({"name": "f", "core": 3, "type": "forward"}, "unknown component type 'forward' (mirror)"),
     ({"name": "m", "core": 2, "type": "mirror"}, "core 2 is the master lcore"),
@@ -183,6 +198,8 @@ def test_status_text_is_upstreams(model):
         "  - core:4 'mr2' (type: mirror)",
         "    - rx: ",
         "    - tx: ",
+        # an addition over upstream's shape, only for a mirror short of ports
+        "    - waiting: forwards nothing until it has 1 rx and 2 tx ports (has 0 rx, 0 tx)",
     ])
 
 
