@@ -49,3 +49,15 @@ def test_the_sink_counts_each_number_once_and_tells_duplicates_and_strays() -> N
             stats.append(int(val[0]))
     assert acts == [XDP_DROP] * 6 + [XDP_PASS]
     assert dict(zip(seqstream.STATS, stats, strict=True)) == {"unique": 4, "dup": 1, "range": 1}
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("clang") is None,
+                    reason="loading BPF needs root; building it needs clang")
+def test_the_generator_numbers_frames_and_sends_exactly_count() -> None:
+    from spp.xdp.loader import XDP_DROP, XDP_TX, XdpObject
+
+    frame = seqstream.seq_frame(DST, SRC)
+    with XdpObject(seqstream.build("seq_gen", 2)) as gen:
+        runs = [gen.test_run(frame) for _ in range(3)]
+    assert [r.retval for r in runs] == [XDP_TX, XDP_TX, XDP_DROP]
+    assert [r.data for r in runs[:2]] == [_numbered(0), _numbered(1)]
