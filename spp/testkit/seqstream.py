@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from spp.host.netdev import XDP_FLAGS_SKB_MODE
 from spp.host.topology import ROOT_NS
 from spp.testkit import frames
 
@@ -174,7 +175,6 @@ class SeqSink:
 # (this kernel has no dummy driver), both ends down, so nothing is sent on it
 GEN_ANCHOR, GEN_ANCHOR_PEER = "spp-seqgen", "spp-seqgen1"
 BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1
-XDP_FLAGS_SKB_MODE = 1 << 1
 # the libbpf calls `generate` makes (libbpf 1.x ABI; struct layouts as in bpf/libbpf.h)
 LIBBPF_CDEF = """
 struct bpf_object;
