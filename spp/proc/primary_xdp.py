@@ -104,6 +104,7 @@ class PrimarySteering:
         self.phys: dict[int, str] = {}  # phy id -> steered interface with pinned maps
         self.attach: dict[str, str | None] = {}  # iface -> native / generic XDP
         self.vf_errors: dict[str, str] = {}  # iface -> why its vf chain offload flag is stale
+        self.vf_slot_dst: dict[str, dict[int, int]] = {}  # iface -> vf counter slot -> dst phy
         pass_obj = xdp_prog.parent / PASS_OBJECT.name if xdp_prog is not None else PASS_OBJECT
         self.peers = PeerPrograms(pass_obj)
         self.fast = FastPath(self._maps, socket.if_nametoindex, self._prepare_route)
@@ -191,19 +192,43 @@ class PrimarySteering:
         return routes(patches, self.phys, forwarding, self.offload)
 
     def fwd_totals(self) -> tuple[dict[int, int], dict[int, int]]:
-        """Frames the fast path forwarded, per phy id: (received on it, sent on it)."""
+        """Frames the fast paths forwarded, per phy id: (received on it, sent on it): the
+        patch fast path's and the spp_vf chains' (`_vf_fwd`)."""
         rx: dict[int, int] = {}
         tx: dict[int, int] = {}
         for pid, ifc in self.phys.items():
             try:
-                per_dst = self._maps().fwd_counters(ifc)
+                per_dst = {dst: pkts for dst, (pkts, _bytes) in
+                           self._maps().fwd_counters(ifc).items()}
+                vf_dst = self._vf_fwd(ifc)
             except Exception as exc:  # status stays readable without the maps
                 log.warning("%s: fast path counters not readable: %s", ifc, exc)
                 continue
-            for dst, (pkts, _bytes) in per_dst.items():
-                rx[pid] = rx.get(pid, 0) + pkts
-                tx[dst] = tx.get(dst, 0) + pkts
+            for counts in (per_dst, vf_dst):
+                for dst, pkts in counts.items():
+                    rx[pid] = rx.get(pid, 0) + pkts
+                    tx[dst] = tx.get(dst, 0) + pkts
         return rx, tx
+
+    def _vf_fwd(self, ifc: str) -> dict[int, int]:
+        """What spp_vf chains sent in XDP from `ifc`, per destination phy id.
+
+        Each vf action names its counter slot and destination; a vf never gives a slot
+        to another path, so a slot's destination, once seen in an action, stays known
+        (`vf_slot_dst`) after the action goes. Slots are handed out from 0 up, so the
+        slots up to the highest one seen are read."""
+        m = self._maps()
+        known = self.vf_slot_dst.setdefault(ifc, {})
+        for act in m.vf_acts(ifc).values():
+            if act.tx_port is not None:
+                known[act.slot] = act.tx_port
+        out: dict[int, int] = {}
+        if not known:
+            return out
+        for slot, (pkts, _bytes) in m.vf_stats(ifc, list(range(max(known) + 1))).items():
+            if pkts and slot in known:
+                out[known[slot]] = out.get(known[slot], 0) + pkts
+        return out
 
     def fast_status(self) -> dict[str, Any]:
         return {"enabled": self.offload, "attach_mode": dict(self.attach),

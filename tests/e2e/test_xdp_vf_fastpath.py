@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from classify_icmp import MAC1, MAC2, NOBODY, REMOTE0
 
 from spp.testkit import frames
 from spp.testkit.capture import Capture, send_frames
+from spp.testkit.seqstream import SeqGen, SeqSink
 from spp.testkit.stack import SPP, Stack, component, port, table
 from spp.testkit.stream import Stream
 
@@ -270,3 +272,85 @@ def test_the_xdp_actions_of_a_killed_vf_go_and_its_frames_go_to_the_socket(
     assert _send([_echo(MAC1, i) for i in range(3)]) == []  # nobody forwards them now
     with XdpSteering(instance_dir("spp")) as x:
         assert x.counters("spp-p0")["to_spp_pkts"] == to_spp + 3  # the socket took them
+
+
+SEQ_COUNT, SEQ_PPS = 1_000_000, 100_000  # 10 s of stream
+
+
+def test_switching_under_a_100kpps_stream_loses_and_duplicates_no_numbered_frame(
+        stack: Stack, tmp_path: Path) -> None:
+    """1,000,000 numbered frames at 100 kpps from the in-kernel generator (seq_gen on
+    r-eth0) while offload goes off and on, MAC1's entry moves to fwd2 and back, and MAC1
+    is sent for 1.5 s through ring:4, a port added to cls that vf 2's fwd3 reads (so
+    XDP cannot finish the path: userspace carries it), then removed again. The sink
+    (seq_sink on r-eth1) sees every number exactly once."""
+    with SeqSink("spp-remote", "r-eth1", SEQ_COUNT) as sink:
+        _recipes(stack)
+        stack.start_vf(2, "7-8")
+        stack.vf(2, component("fwd3", 8, "forward"), port("add", "ring:4", "rx", "fwd3"),
+                 port("add", "ring:5", "tx", "fwd3"))
+        entry = "ring:0"
+
+        def move(to: str) -> None:
+            nonlocal entry
+            stack.vf(1, ("PUT", "/classifier_table", [
+                {"action": "del", "type": "mac", "mac_address": MAC1, "port": entry},
+                {"action": "add", "type": "mac", "mac_address": MAC1, "port": to}]))
+            entry = to
+
+        def detour_on() -> None:  # mgr reads fwd3's ring first, then cls may send there
+            stack.vf(1, port("add", "ring:5", "rx", "mgr"), port("add", "ring:4", "tx", "cls"))
+            move("ring:4")
+            detour_xdp.append(_fast(stack)["xdp_pkts"])
+
+        detour_xdp: list[int] = []  # xdp_pkts when MAC1 went to ring:4 and when it left
+
+        def detour_off() -> None:  # MAC1 leaves ring:4; what is in flight there drains
+            detour_xdp.append(_fast(stack)["xdp_pkts"])
+            move("ring:0")
+            time.sleep(0.2)
+            stack.vf(1, port("del", "ring:4", "tx", "cls"), port("del", "ring:5", "rx", "mgr"))
+
+        steps: list[tuple[float, str, Callable[[], None]]] = [
+            (1.0, "offload off", lambda: _offload(stack, "off")),
+            (2.0, "offload on", lambda: _offload(stack, "on")),
+            (3.0, "MAC1 -> ring:1", lambda: move("ring:1")),
+            (4.0, "MAC1 -> ring:4 (vf 2, userspace)", detour_on),
+            (5.5, "MAC1 -> ring:0, ring:4 removed", detour_off),
+            (7.0, "offload off", lambda: _offload(stack, "off")),
+            (8.0, "offload on", lambda: _offload(stack, "on")),
+        ]
+        xdp_at: list[int] = []
+        reasons: list[str] = []
+        with SeqGen("spp-remote", "r-eth0", MAC1, REMOTE0, SEQ_COUNT, SEQ_PPS,
+                    tmp_path) as gen:
+            for at, what, step in steps:
+                time.sleep(max(0.0, at - gen.elapsed()))
+                step()
+                fast = _fast(stack)
+                xdp_at.append(fast["xdp_pkts"])
+                reasons += fast["userspace_reasons"]
+                print(f"\n{gen.elapsed():5.2f} s: {what}: xdp_pkts {xdp_at[-1]}", end="")
+            sent = gen.wait(sink)
+        got = sink.stats()
+        missing = sink.missing() if got["unique"] != SEQ_COUNT else []
+    c = {n: x["counters"] for n, x in _components(stack).items()}
+    f3 = next(x for x in stack.vf_status(2)["components"] if x.get("name") == "fwd3")
+    xdp = _fast(stack)["xdp_pkts"]
+    pp = stack.primary_status()["phy_ports"]
+    print(f"\nprimary phy_ports: phy:0 rx {pp[0]['rx']} (XDP {pp[0]['xdp_fwd']['rx']}), "
+          f"phy:1 tx {pp[1]['tx']} (XDP {pp[1]['xdp_fwd']['tx']})", end="")
+    print(f"\nsent {sent} numbered frames; sink: {got}: lost {SEQ_COUNT - got['unique']} "
+          f"(first runs: {missing}), duplicated {got['dup']}; via XDP {xdp}, via userspace "
+          f"{c['cls']['rx'] - xdp} (of which vf 2's fwd3 {f3['counters']['tx']}); xdp_pkts "
+          f"while MAC1 went through ring:4: {detour_xdp}")
+    assert sent == SEQ_COUNT
+    assert got == {"unique": SEQ_COUNT, "dup": 0, "range": 0}, missing
+    assert 0 < xdp < SEQ_COUNT  # both paths carried part of it
+    assert "ring:4 is read by no component of this spp_vf" in reasons
+    assert detour_xdp[0] == detour_xdp[1]  # MAC1 through ring:4: none of it in XDP
+    assert f3["counters"]["tx"] > 0
+    assert c["cls"]["rx"] == c["mgr"]["tx"] == SEQ_COUNT, c
+    # the primary's port counters hold what the chain forwarded in XDP too
+    assert pp[0]["xdp_fwd"]["rx"] == pp[1]["xdp_fwd"]["tx"] == xdp
+    assert pp[0]["rx"] == pp[1]["tx"] == SEQ_COUNT, pp
