@@ -22,8 +22,12 @@ from spp.testkit.wait import free_port, wait_for
 
 def start_observed_stack(stack: Stack) -> int:
     """Primary (registered XDP mode), vf 1 with the classify-ICMP configuration, and
-    `spp metrics serve` on a free port reading this stack's controller. Returns that port."""
-    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1", "--xdp-mode", "registered")
+    `spp metrics serve` on a free port reading this stack's controller. Returns that port.
+
+    The XDP fast path is off: what is observed here is the userspace path (lcores, their
+    cycles, the af_xdp sockets); test_xdp_vf_fastpath covers the counters of the XDP one."""
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1", "--xdp-mode", "registered",
+                        "--xdp-offload", "off")
     stack.start_vf(1, "2-6")
     classify_icmp_config(stack)
     mport = free_port()
