@@ -205,7 +205,9 @@ def test_every_dashboard_query_returns_series_from_the_real_prometheus(
         if prom.query(promql, at=at):
             continue
         fields = {PRODUCED_BY[m] for m in PRODUCED_BY if m in expr}
-        if fields and not any(_reported(primary, f) for f in fields):
+        if "spp_pcap_" in expr:  # this stack runs no spp_pcap (test_updown_family does)
+            not_yet.append(f"{name} '{title}': no spp_pcap in this stack")
+        elif fields and not any(_reported(primary, f) for f in fields):
             not_yet.append(f"{name} '{title}': the primary reports no {sorted(fields)} yet")
         else:
             empty.append(f"{name} '{title}': {promql}")

@@ -100,6 +100,13 @@ veths:
         root = instance_dir(self.prefix)
         return sorted(str(p.relative_to(root)) for p in root.rglob("spp_*"))
 
+    def taken(self) -> int:
+        """Frames our program on phy:0 took: to the socket, or on through vf 1's chain in
+        XDP (the fast path)."""
+        fast = self.client.vf_status(1).get("xdp_fastpath", {}).get(self.p0, {})
+        return int(self.client.primary_status()["xdp"][self.p0]["to_spp_pkts"]
+                   + fast.get("xdp_pkts", 0))
+
     def xdp_list(self) -> str:
         res = self.spp("xdp", "--file-prefix", self.prefix, "list")
         assert res.returncode == 0, res.stderr
@@ -156,8 +163,7 @@ def test_two_instances_forward_side_by_side_and_down_leaves_the_other(
     assert a.forwards(20, 0) == 20
     assert b.forwards(20, 0) == 20
     # our program on b's phy:0 took them: to the socket, or on through vf 1's chain in XDP
-    fast = b.client.vf_status(1).get("xdp_fastpath", {}).get(b.p0, {}).get("xdp_pkts", 0)
-    assert b.client.primary_status()["xdp"][b.p0]["to_spp_pkts"] + fast >= 20
+    assert b.taken() >= 20
 
     res = a.down()
     assert res.returncode == 0, res.stdout + res.stderr
@@ -171,8 +177,7 @@ def test_two_instances_forward_side_by_side_and_down_leaves_the_other(
     assert MAC in b.xdp_list()
     assert [p["type"] for p in b.client.processes()].count("vf") == 1
     assert 'spp_component_rx_packets_total{' in b.exported()  # b's exporter serves b
-    wait_for(lambda: b.client.primary_status()["xdp"][b.p0]["to_spp_pkts"] >= 40, 3,
-             "instance b's XDP counters to keep counting")
+    wait_for(lambda: b.taken() >= 40, 3, "instance b's XDP counters to keep counting")
 
     res = b.down()
     assert res.returncode == 0, res.stdout + res.stderr
