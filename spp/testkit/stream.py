@@ -93,6 +93,14 @@ class Stream:
         got = set(self.received())
         return [n for n in range(self.sent) if n not in got]
 
+    def report(self) -> tuple[list[int], int, str]:
+        """(lost sequence numbers, how many arrived more than once, a one-line summary)."""
+        got = self.received()
+        lost, dups = self.lost(), len(got) - len(set(got))
+        late = sum(1 for a, b in zip(got, got[1:], strict=False) if b < a)
+        return lost, dups, (f"sent {self.sent}, received {len(got)}, lost {len(lost)}, "
+                            f"duplicated {dups}, out of order {late}")
+
     def __enter__(self) -> Stream:
         return self.start()
 

@@ -100,12 +100,8 @@ def test_offload_off_and_on_under_a_stream_loses_and_duplicates_nothing(stack: S
         _offload(stack, "on")
         time.sleep(0.5)
         s.stop(settle=1.0)
-    got = s.received()
-    dups = len(got) - len(set(got))
-    lost = s.lost()
-    late = sum(1 for a, b in zip(got, got[1:], strict=False) if b < a)
-    print(f"\nsent {s.sent}, received {len(got)}, lost {len(lost)}, duplicated {dups}, "
-          f"out of order {late}")
+    lost, dups, summary = s.report()
+    print(f"\n{summary}")
     assert lost == [] and dups == 0
     p0, p1 = _phy(stack, 0), _phy(stack, 1)
     # both paths carried part of the stream, and the port counters hold all of it

@@ -178,12 +178,9 @@ def test_offload_and_table_changes_under_a_stream_lose_and_duplicate_nothing(
         _offload(stack, "on")
         time.sleep(0.5)
         s.stop(settle=1.0)
-    got = s.received()
-    dups = len(got) - len(set(got))
-    lost = s.lost()
+    lost, dups, summary = s.report()
     xdp = _fast(stack)["xdp_pkts"]
-    print(f"\nsent {s.sent}, received {len(got)}, lost {len(lost)}, duplicated {dups}, "
-          f"via XDP {xdp}")
+    print(f"\n{summary}, via XDP {xdp}")
     assert lost == [] and dups == 0
     assert 0 < xdp < s.sent  # both paths carried part of it
     c = {n: x["counters"] for n, x in _components(stack).items()}
