@@ -26,6 +26,14 @@ FWD_NAPI_PRIO = 50
 # "testpmd", dpdk-testpmd txonly over af_xdp (bench/testpmd.py); `python -m bench
 # --generator`, or BENCH_GEN in the environment (`make bench BENCH_GEN=testpmd`)
 GENERATORS = ("xdp", "testpmd")
+# vf-icmp-lcores: the vf's main lcore and cls, fwd, mgr (lcores 3, 4, 5) all on CPU 0, so
+# that CPU 1 belongs to the primary's bridge lcore (the af_xdp I/O), as it belongs to
+# testpmd's fwd lcore in the reference; the components cost under 100 cycles a frame
+# (vf-icmp-cycles), the I/O lcore over 3000
+VF_LCORES_ON_CPU0 = "2@0,3@0,4@0,5@0"
+# ... and the primary's ring:N that deep (--ring-size; default 1024): ~6 ms at 700 kpps,
+# longer than the scheduler leaves one of those lcores waiting for CPU 0
+VF_LCORES_RING_SIZE = 4096
 GEN_ENV = "BENCH_GEN"
 GEN_NAME = "gen"
 
@@ -100,11 +108,12 @@ class Runner:
                 f"{_fmt(ref)}; {generator_label(self.generator)}; "
                 f"best of {TRIALS} x {WINDOW_S:g} s")
 
-    def stack(self, offload: str = "off") -> Stack:
-        """Controller and primary; the XDP fast path of phy-to-phy patches `offload`."""
+    def stack(self, offload: str = "off", *extra: str) -> Stack:
+        """Controller and primary; the XDP fast path of phy-to-phy patches `offload`;
+        `extra` more primary options."""
         st = Stack(children=self.procs, client_timeout=30, start_timeout=60)
         st.start_ctl()
-        st.start_primary("-l", "0,1", "--no-pci", "--phy", PORT_A, "--phy", PORT_B,
+        st.start_primary("-l", "0,1", "--no-pci", "--phy", PORT_A, "--phy", PORT_B, *extra,
                          "--xdp-offload", offload)
         return st
 
@@ -212,12 +221,14 @@ class Runner:
         return self._xdp_case("vf-icmp-xdp", start, describe)
 
     def vf_stack(self, lcores: str, cores: tuple[int, int, int],
-                 offload: str = "off") -> Stack:
+                 offload: str = "off", pins: str = "", ring_size: int = 0) -> Stack:
         """Primary and spp_vf with phy:0 -> cls -> ring:0 -> fwd -> ring:1 -> mgr -> phy:1,
-        cls, fwd and mgr on `cores`; the caller stops it."""
-        st = self.stack(offload)
+        cls, fwd and mgr on `cores`; `pins` an EAL --lcores map (default: lcore i on CPU
+        i mod 2), `ring_size` the primary's --ring-size (0: its default); the caller
+        stops it."""
+        st = self.stack(offload, *(("--ring-size", str(ring_size)) if ring_size else ()))
         try:
-            st.start_vf(1, lcores, eal=("--no-pci",))
+            st.start_vf(1, lcores, eal=("--no-pci", *(("--lcores", pins) if pins else ())))
             for (name, role), core in zip((("cls", "classifier"), ("fwd", "forward"),
                                            ("mgr", "merge")), cores, strict=True):
                 st.component(name, core, role)
@@ -231,8 +242,9 @@ class Runner:
             raise
         return st
 
-    def _vf_pipeline(self, lcores: str, cores: tuple[int, int, int]) -> tuple[Rate, str]:
-        st = self.vf_stack(lcores, cores)
+    def _vf_pipeline(self, lcores: str, cores: tuple[int, int, int],
+                     pins: str = "", ring_size: int = 0) -> tuple[Rate, str]:
+        st = self.vf_stack(lcores, cores, pins=pins, ring_size=ring_size)
         try:
             rate = self.traffic()
         finally:
@@ -248,10 +260,13 @@ class Runner:
 
     def vf_icmp_lcores(self) -> Result:
         ref = self.reference()
-        rate, what = self._vf_pipeline("2-5", (3, 4, 5))
+        rate, what = self._vf_pipeline("2-5", (3, 4, 5), VF_LCORES_ON_CPU0,
+                                       VF_LCORES_RING_SIZE)
         return Result(rate.delivered, "pps", ref.delivered,
-                      f"{what}; 2 CPUs only: lcores 2@0,3@1,4@0,5@1, primary bridge lcore 1 "
-                      "@CPU1, generator @CPU0 - lcores time-share CPUs; " + self.ref_note())
+                      f"{what}; 2 CPUs only: vf lcores {VF_LCORES_ON_CPU0} (with the "
+                      "generator), primary bridge lcore 1 alone "
+                      f"@CPU1, --ring-size {VF_LCORES_RING_SIZE}, XDP offload off; "
+                      + self.ref_note())
 
     def testpmd_cycles(self) -> Cycles:
         """dpdk-testpmd io forwarding with --record-core-cycles under the same generator:

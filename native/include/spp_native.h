@@ -35,7 +35,7 @@
 #define SPP_VLAN_ID_MAX 4094       /* VLAN ids 1-4094 (0: untagged; 4095 is reserved) */
 
 #define SPP_BURST 32               /* frames a lane or component moves per call */
-#define SPP_RING_SIZE 1024         /* slots of ring:N */
+#define SPP_RING_SIZE 1024         /* default slots of ring:N */
 #define SPP_BRIDGE_RING_SIZE 8192  /* default slots of a device's ring pair: ~10 ms at 800 kpps */
 #define SPP_BRIDGE_RING_MIN 64     /* a ring pair's size: a power of two in MIN-MAX */
 #define SPP_BRIDGE_RING_MAX 1048576
@@ -150,9 +150,9 @@ int spp_worker_lcores(unsigned *out, unsigned max);
 int spp_is_primary(void);
 
 /* ---- primary ---- */
-/* before setup: bridge ring size (power of two, SPP_BRIDGE_RING_MIN-MAX), vhost
- * ports the pool has room for (0-SPP_MAX_VHOST) */
-int spp_primary_configure(unsigned bridge_ring_size, unsigned vhost_ports);
+/* before setup: bridge ring and ring:N sizes (powers of two, SPP_BRIDGE_RING_MIN-MAX),
+ * vhost ports the pool has room for (0-SPP_MAX_VHOST) */
+int spp_primary_configure(unsigned bridge_ring_size, unsigned ring_size, unsigned vhost_ports);
 /* nb_mbufs 0: size the pool from the ports, rings and lcores; else >= SPP_MIN_MBUFS */
 int spp_primary_setup(unsigned nb_rings, uint64_t portmask, unsigned nb_mbufs);
 /* run the bridge on these worker lcores (devices spread round robin) */

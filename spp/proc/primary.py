@@ -17,7 +17,8 @@ bridge/patch loop, the devices spread over them round robin.
 The mbuf pool is sized from the ports and rings given (`--mbufs N` sets it
 instead, and may then run out), with room for `--vhost-ports N` vhost ports
 (default 4) created later; `--bridge-ring-size N` sets the depth of each
-device's ring pair (default 8192).
+device's ring pair (default 8192), `--ring-size N` that of each ring:N
+(default 1024; deeper rings absorb longer pauses of lcores that share a CPU).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from spp.resources import parse_uid
 DEFAULT_MEMORY_MB = 512
 DEFAULT_RINGS = 10
 DEFAULT_BRIDGE_RING = limits.SPP_BRIDGE_RING_SIZE
+DEFAULT_RING_SIZE = limits.SPP_RING_SIZE
 BRIDGE_RING_RANGE = (limits.SPP_BRIDGE_RING_MIN, limits.SPP_BRIDGE_RING_MAX)
 DEFAULT_VHOST_PORTS = limits.SPP_VHOST_PORTS_DEFAULT
 MAX_BRIDGE_LCORES = limits.SPP_MAX_BRIDGE_LCORES
@@ -72,6 +74,7 @@ class PrimaryOptions:
     xdp_offload: bool = True  # phy-to-phy patches forwarded in XDP
     mbufs: int = 0  # 0: sized from the ports and rings
     bridge_ring_size: int = DEFAULT_BRIDGE_RING
+    ring_size: int = DEFAULT_RING_SIZE
     vhost_ports: int = DEFAULT_VHOST_PORTS
     bridge_lcores: int | None = None  # None: every worker lcore
     eal: list[str] = field(default_factory=list)
@@ -108,6 +111,7 @@ OPTIONS: skeleton.Table = (
     Opt(("--xdp-offload",), "xdp_offload", EAL, _on_off),
     Opt(("--mbufs",), "mbufs", EAL, number("--mbufs")),
     Opt(("--bridge-ring-size",), "bridge_ring_size", EAL, number("--bridge-ring-size")),
+    Opt(("--ring-size",), "ring_size", EAL, number("--ring-size")),
     Opt(("--vhost-ports",), "vhost_ports", EAL, number("--vhost-ports")),
     Opt(("--bridge-lcores",), "bridge_lcores", EAL, number("--bridge-lcores")),
     Opt(("-p",), "portmask", APP, _portmask),
@@ -127,11 +131,11 @@ def parse_args(argv: list[str]) -> PrimaryOptions:
                          f"not {opts.rings}")
     if opts.mbufs and opts.mbufs < MIN_MBUFS:
         raise UsageError(f"--mbufs {opts.mbufs} is too small (at least {MIN_MBUFS})")
-    size = opts.bridge_ring_size
     lo, hi = BRIDGE_RING_RANGE
-    if not lo <= size <= hi or size & (size - 1):
-        raise UsageError(f"--bridge-ring-size {size} is not a power of two between {lo} "
-                         f"and {hi}")
+    for opt, size in (("--bridge-ring-size", opts.bridge_ring_size),
+                      ("--ring-size", opts.ring_size)):
+        if not lo <= size <= hi or size & (size - 1):
+            raise UsageError(f"{opt} {size} is not a power of two between {lo} and {hi}")
     if not 0 <= opts.vhost_ports <= SPP_MAX_VHOST:
         raise UsageError(f"--vhost-ports must be between 0 and {SPP_MAX_VHOST}, "
                          f"not {opts.vhost_ports}")
@@ -195,7 +199,7 @@ class Primary:
         eal_init(self.ffi, self.lib, "spp-primary", self.ealargs.args)
         self.started = True
         mask = self.opts.portmask if self.opts.portmask is not None else ALL_PORTS
-        self._check(self.lib.spp_primary_configure(self.opts.bridge_ring_size,
+        self._check(self.lib.spp_primary_configure(self.opts.bridge_ring_size, self.opts.ring_size,
                                                    self.opts.vhost_ports))
         self._check(self.lib.spp_primary_setup(self.opts.rings, mask, self.opts.mbufs))
         lcores = self.bridge_lcores

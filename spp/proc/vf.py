@@ -91,6 +91,11 @@ class Vf:
         self.lib.spp_eal_cleanup()
         self.started = False
 
+    def tick(self) -> None:
+        """Periodically: follow the primary's offload switch (see VfFastPath.refresh)."""
+        if self.model is not None:
+            self.fast.refresh(self.model)
+
     def handle(self, cmd: str, args: dict[str, Any]) -> Any:
         assert self.model is not None
         m = self.model

@@ -24,6 +24,15 @@ of the paths it touches into socket actions, so their frames take the
 userspace chain, which is still in place, until `sync()` has written what
 the new configuration says.
 
+While a port's offload flag is off, its actions are all socket actions (reason:
+offload is off): no devmap entry is written and no veth peer gets an XDP_PASS
+program, so a receiver pays nothing for a fast path that is not in use (a
+peer's XDP program puts every frame sent to it through skb-mode XDP). When
+the primary turns the flag on, the socket actions keep frames in userspace
+until `refresh()`, called periodically, sees the new flag and syncs: peers
+and devmap entries first, then the actions. Turned off, XDP stops using the
+actions at once and the next `refresh()` makes them socket actions.
+
 `VfFastPath.sync()` runs after each command (committed or not): devmap entries
 (and the destination peers' XDP_PASS) before the actions that use them, the
 changed actions with one hash update each, then deleted keys, then devmap
@@ -52,6 +61,7 @@ XDP, DPDK = "xdp", "dpdk"
 ANY_VLAN = 65535  # SPP_XDP_VF_ANY_VLAN of bpf/spp_xdp.h (checked against it at sync)
 MAX_POPS = 2      # SPP_XDP_VF_MAX_POPS, idem
 
+OFFLOAD_OFF = "XDP offload is off (spp xdp offload on)"
 Key = tuple[int, "bytes | None"]  # (VID, MAC); MAC None: the reserved MAC (default / ANY)
 
 
@@ -234,6 +244,7 @@ class VfFastPath:
         self.plans: dict[int, Plan] = {}
         self.reasons: dict[str, list[str]] = {}          # ingress iface -> why userspace
         self.unsteered: dict[str, str] = {}              # rx phy without XDP -> why
+        self.flags: dict[str, bool] = {}                 # ingress iface -> offload at sync
         self.error: str | None = None
 
     def _slot(self, iface: str, path: Path, limit: int) -> int | None:
@@ -252,6 +263,18 @@ class VfFastPath:
         except Exception as exc:  # noqa: BLE001 - userspace forwards regardless; status says
             self.error = str(exc) or type(exc).__name__
             log.warning("XDP fast path of spp_vf chains not updated: %s", self.error)
+
+    def refresh(self, model: VfModel) -> None:
+        """Sync again when a port's offload flag changed since the last sync (periodic)."""
+        if not self.flags:
+            return
+        try:
+            m = self._maps()
+            changed = any(self.offload(m, ifc) != on for ifc, on in self.flags.items())
+        except Exception:  # noqa: BLE001 - maps gone: the primary is leaving
+            return
+        if changed:
+            self.sync(model)
 
     def _sync(self, plans: dict[int, Plan]) -> None:
         self.plans = plans
@@ -276,6 +299,7 @@ class VfFastPath:
             self._clear(m, ifc)
         for ifc, plan in want_ifaces.items():
             reasons = [plan.reason] if plan.reason else []
+            on = self.flags[ifc] = self.offload(m, ifc)
             ready: dict[int, str | None] = {}  # destination phy -> why not, None: ready
             acts: dict[Key, Any] = {}
             for key, path in plan.entries.items():
@@ -284,7 +308,8 @@ class VfFastPath:
                     reasons.append(path)
                     continue
                 if path.tx_phy not in ready:
-                    ready[path.tx_phy] = self._ready(m, ifc, path.tx_phy)
+                    ready[path.tx_phy] = (self._ready(m, ifc, path.tx_phy) if on
+                                          else OFFLOAD_OFF)
                 why = ready[path.tx_phy]
                 slot = self._slot(ifc, path, slot_limit)
                 if why is None and slot is None:
@@ -352,6 +377,7 @@ class VfFastPath:
         for phy in sorted(self.devmap.get(ifc, set())):
             m.del_tx_port(ifc, phy)
         self.written.pop(ifc, None)
+        self.flags.pop(ifc, None)
         self.paths.pop(ifc, None)
         self.devmap.pop(ifc, None)
         self.reasons.pop(ifc, None)

@@ -176,6 +176,16 @@ def test_device_that_refuses_frames_keeps_them_queued_and_the_writer_counts_the_
         SOCK.unlink(missing_ok=True)
 
 
+def test_ring_size_option_sets_every_ring_and_the_pool_holds_them_full(stack: Stack) -> None:
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1", "--rings", "2",
+                        "--vhost-ports", "1", "--bridge-ring-size", "1024",
+                        "--ring-size", "4096")
+    assert [r["size"] for r in stack.primary_status()["ring_ports"]] == [4096, 4096]
+    # as in the test below, with two rings of 4096
+    held = 2 * (2048 + 1024 + 2048 + 2048) + 2 * 4096 + 32 * (384 + 128)
+    assert pool(stack)["reserved"] == held
+
+
 def test_pool_is_sized_from_the_ports_and_vhost_ports_beyond_it_are_refused(
         stack: Stack) -> None:
     stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1", "--rings", "2",

@@ -109,6 +109,38 @@ def test_classify_icmp_from_the_recipes_goes_through_xdp_and_counters_match(
     assert stack.primary_status()["phy_ports"][0]["stats"]["ipackets"] >= p0_in + 12
 
 
+def _peer_program(ns: str, ifname: str) -> bool:
+    out = subprocess.run(["ip", "-n", ns, "-d", "link", "show", "dev", ifname],
+                         capture_output=True, text=True, check=True).stdout
+    return "prog/xdp" in out
+
+
+def test_offload_off_leaves_the_receivers_peer_without_xdp_until_turned_on(
+        stack: Stack) -> None:
+    """With offload off nothing is redirected, so the veth peer of phy:1 (r-eth1, the
+    receiver) gets no XDP_PASS program: frames sent to it take the plain veth path.
+    `spp xdp offload on` puts it there before the chain's actions redirect."""
+    stack.start_primary("--phy", "spp-p0", "--phy", "spp-p1", "--xdp-offload", "off")
+    stack.start_vf(1, "2-6")
+    for rcp in ("1-start_components", "2-add_ports", "3-add_cls_table"):
+        assert _spp(stack, "playback", str(RCP / f"{rcp}.rcp")).returncode == 0
+    assert {c["datapath"] for c in _components(stack).values()} == {"dpdk"}
+    assert _fast(stack)["userspace_reasons"] == ["XDP offload is off (spp xdp offload on)"]
+    assert not _peer_program("spp-remote", "r-eth1")
+    got = _send([_echo(MAC1, i) for i in range(4)])
+    assert len(got) == 4 and _fast(stack)["xdp_pkts"] == 0
+    _offload(stack, "on")
+    deadline = time.monotonic() + 3
+    while {c["datapath"] for c in _components(stack).values()} != {"xdp"}:
+        assert time.monotonic() < deadline, _fast(stack)
+        time.sleep(0.1)
+    assert _peer_program("spp-remote", "r-eth1")
+    again = _send([_echo(MAC1, i) for i in range(4)])
+    print(f"\noffload off: 4 of 4 via userspace; on: {len(again)} of 4, "
+          f"{_fast(stack)['xdp_pkts']} via XDP")
+    assert sorted(again) == sorted(got) and _fast(stack)["xdp_pkts"] == 4
+
+
 def _vlan_config(stack: Stack) -> None:
     """cls: MAC1 -> ring:0 -> fwd1 -> phy:1 tagged VLAN 10 PCP 3; default (and broadcast,
     VLAN 7's frames) -> ring:1 -> fwd2 -> phy:1 with its tag stripped."""

@@ -26,6 +26,8 @@ def test_pool_is_sized_automatically_unless_mbufs_is_given() -> None:
     (["--mbufs", "100"], "too small"),
     (["--bridge-ring-size", "1000"], "not a power of two"),
     (["--bridge-ring-size", "32"], "not a power of two between 64"),
+    (["--ring-size", "3000"], "--ring-size 3000 is not a power of two"),
+    (["--ring-size", "0"], "--ring-size 0 is not a power of two between 64"),
     (["--vhost-ports", "33"], "between 0 and 32"),
     (["--bridge-lcores", "0"], "between 1 and 16"),
     (["--bridge-lcores", "x"], "is not a number"),

@@ -7,7 +7,15 @@ from typing import Any
 from test_proc_vf_model import FakeDataPlane
 
 from spp.proc.vf_model import VfModel, Vlan
-from spp.proc.vf_xdp import ANY_VLAN, Path, VfFastPath, compile_chains, compose, removals
+from spp.proc.vf_xdp import (
+    ANY_VLAN,
+    OFFLOAD_OFF,
+    Path,
+    VfFastPath,
+    compile_chains,
+    compose,
+    removals,
+)
 from spp.resources import parse_mac
 from spp.xdp.defs import defs
 from spp.xdp.steering import VfAct
@@ -215,3 +223,28 @@ def test_stopping_a_component_retires_only_the_paths_through_it() -> None:
     assert maps.log == [("act", "p0", 0, parse_mac(MAC2), None)]
     assert removals("port", {"action": "attach", "name": "fwd2"}) is None
     assert removals("classifier_table", {"action": "add"}) is None
+
+
+def test_offload_off_writes_socket_actions_and_prepares_no_peer_until_turned_on() -> None:
+    maps, m = FakeMaps(), classify_icmp()
+    prepared: list[tuple[str, str]] = []
+    f = VfFastPath({0: "p0", 1: "p1"}.get, lambda: maps,
+                   lambda i, e: prepared.append((i, e)), ifindex=lambda n: 7)
+    maps.offload = False
+    f.sync(m)
+    assert prepared == [] and {e[0] for e in maps.log} == {"act"}
+    assert {e[4] for e in maps.log} == {None}  # every action is the socket
+    assert f.report()[3]["p0"]["userspace_reasons"] == [OFFLOAD_OFF]
+    maps.log.clear()
+    f.refresh(m)
+    assert maps.log == []  # the flag did not change: nothing written
+    maps.offload = True
+    f.refresh(m)
+    assert prepared == [("p0", "p1")]
+    assert maps.log[0] == ("devmap+", "p0", 1)  # before the actions that use it
+    assert {e[4] for e in maps.log[1:]} == {1}
+    maps.log.clear()
+    maps.offload = False
+    f.refresh(m)
+    assert [e[0] for e in maps.log] == ["act", "act", "devmap-"]
+    assert {e[4] for e in maps.log[:2]} == {None}

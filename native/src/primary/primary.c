@@ -46,10 +46,12 @@ struct primary_state spp_pri = {
 static struct {
 	int overcommit;                  /* the operator sized the pool (--mbufs) */
 	unsigned int bridge_ring_size;
+	unsigned int ring_size;          /* slots of each ring:N */
 	unsigned int vhost_reserve;      /* vhost ports the pool has room for from the start */
 	unsigned int next_lcore;         /* round robin of devices over bridge lcores */
 } cfg = {
 	.bridge_ring_size = SPP_BRIDGE_RING_SIZE,
+	.ring_size = SPP_RING_SIZE,
 	.vhost_reserve = SPP_VHOST_PORTS_DEFAULT,
 };
 
@@ -218,15 +220,15 @@ add_ring_locked(unsigned int id)
 		return spp_fail(EINVAL, "ring:%u is out of range (0-%u)", id, SPP_MAX_RINGS - 1);
 	if (spp_shm->ring[id] != NULL)
 		return spp_fail(EEXIST, "ring:%u already exists", id);
-	ret = pool_reserve(pool_need_ring(SPP_RING_SIZE), "a ring");
+	ret = pool_reserve(pool_need_ring(cfg.ring_size), "a ring");
 	if (ret < 0)
 		return ret;
 	snprintf(name, sizeof(name), "spp_ring_%u", id);
 	/* one writer and one reader process; the primary's patch lanes peek (HTS) */
-	spp_shm->ring[id] = rte_ring_create(name, SPP_RING_SIZE, rte_socket_id(),
+	spp_shm->ring[id] = rte_ring_create(name, cfg.ring_size, rte_socket_id(),
 					    RING_F_MC_HTS_DEQ);
 	if (spp_shm->ring[id] == NULL) {
-		spp_pri.reserved -= pool_need_ring(SPP_RING_SIZE);
+		spp_pri.reserved -= pool_need_ring(cfg.ring_size);
 		return spp_fail(ENOMEM, "cannot create ring:%u: %s", id, rte_strerror(rte_errno));
 	}
 	if (id >= spp_shm->nb_rings)
@@ -319,19 +321,29 @@ spp_primary_add_vhost(unsigned id, int client)
 /* ------------------------------------------------------------------ */
 /* set-up and life cycle                                               */
 
+static int
+ring_size_ok(unsigned int size)
+{
+	return size >= SPP_BRIDGE_RING_MIN && size <= SPP_BRIDGE_RING_MAX &&
+	       (size & (size - 1)) == 0;
+}
+
 int
-spp_primary_configure(unsigned bridge_ring_size, unsigned vhost_ports)
+spp_primary_configure(unsigned bridge_ring_size, unsigned ring_size, unsigned vhost_ports)
 {
 	if (spp_shm != NULL)
 		return spp_fail(EBUSY, "configure the primary before spp_primary_setup()");
-	if (bridge_ring_size < SPP_BRIDGE_RING_MIN || bridge_ring_size > SPP_BRIDGE_RING_MAX ||
-	    (bridge_ring_size & (bridge_ring_size - 1)) != 0)
+	if (!ring_size_ok(bridge_ring_size))
 		return spp_fail(EINVAL, "bridge ring size %u is not a power of two in %u-%u",
 				bridge_ring_size, SPP_BRIDGE_RING_MIN, SPP_BRIDGE_RING_MAX);
+	if (!ring_size_ok(ring_size))
+		return spp_fail(EINVAL, "ring size %u is not a power of two in %u-%u",
+				ring_size, SPP_BRIDGE_RING_MIN, SPP_BRIDGE_RING_MAX);
 	if (vhost_ports > SPP_MAX_VHOST)
 		return spp_fail(EINVAL, "at most %u vhost ports, not %u", SPP_MAX_VHOST,
 				vhost_ports);
 	cfg.bridge_ring_size = bridge_ring_size;
+	cfg.ring_size = ring_size;
 	cfg.vhost_reserve = vhost_ports;
 	return 0;
 }
@@ -355,7 +367,7 @@ pool_plan(unsigned int nb_rings, uint64_t portmask, int *afxdp)
 				      cfg.bridge_ring_size);
 		*afxdp |= strcmp(info.driver_name, "net_af_xdp") == 0;
 	}
-	need += (uint64_t)nb_rings * pool_need_ring(SPP_RING_SIZE);
+	need += (uint64_t)nb_rings * pool_need_ring(cfg.ring_size);
 	need += (uint64_t)cfg.vhost_reserve *
 		pool_need_dev("net_vhost", 1, RX_DESC, TX_DESC, 1, cfg.bridge_ring_size);
 	return need;
