@@ -13,7 +13,10 @@ the path of the pps cases, under the in-kernel generator (bench/xdpgen.py, @GEN_
 
 The sink is xdp_drop.o on SINK_IF, its NAPI thread @SINK_CPU at SCHED_FIFO SINK_PRIO:
 it counts each frame in rx_packets and drops it before the stack, and it preempts the
-generator on the shared CPU so that it keeps up. Offered is what the generator sent
+generator on the shared CPU so that it keeps up. The generator runs at SCHED_FIFO
+GEN_PRIO, below the sink: what else wakes on its CPU (a process's control thread, the
+controller) then takes nothing from the rate it offers, which otherwise swung by a third
+between two runs of the same anchor. Offered is what the generator sent
 (GEN_IF's tx_packets + tx_dropped: frames the peer's ring had no room for count as
 dropped); delivered is SINK_IF's rx_packets; best of TRIALS windows, as the pps cases.
 """
@@ -37,6 +40,7 @@ BRIDGE = "spp-bench-br"
 FWD_CPU = 1
 SINK_CPU = 0
 SINK_PRIO = 50
+GEN_PRIO = 40
 AFXDP_RX_CPU = 0
 GEN_BOUND_LOSS = 0.02  # less loss than this: the anchor forwarded all it was offered
 ROOT_NS = xdpgen.ROOT_NS
@@ -95,7 +99,7 @@ def detail(anchors: list[Anchor], trials: int) -> str:
     """Every CPU pin, and offered and delivered, per anchor."""
     common = (f"generator xdp_bench (BPF_PROG_TEST_RUN live frames, XDP_TX, batch "
               f"{xdpgen.BATCH}, {xdpgen.FRAME_LEN}B UDP to {TARGET_MAC})"
-              f" @CPU{xdpgen.GEN_CPU} in {GEN_NS}/{GEN_IF}; sink xdp_drop on "
+              f" @CPU{xdpgen.GEN_CPU} SCHED_FIFO {GEN_PRIO} in {GEN_NS}/{GEN_IF}; sink xdp_drop on "
               f"{SINK_NS}/{SINK_IF}, threaded NAPI @CPU{SINK_CPU} SCHED_FIFO {SINK_PRIO}; "
               f"best of {trials} x {meter.WINDOW_S:g} s")
     per = []
@@ -113,7 +117,7 @@ def traffic(procs: Procs, trials: int, warmup: float,
             watch: Watch | None = None) -> tuple[Rate, dict[str, float]]:
     """The generator on for one measurement, and one more window for the CPU time per
     frame of the `watch` threads (none: no cost)."""
-    xdpgen.start(procs, GEN_NAME)
+    xdpgen.start(procs, GEN_NAME, fifo_prio=GEN_PRIO)
     try:
         rate = meter.measure(trials, warmup, offered=meter.OFFERED_XDP)
         cost = frame_cost(watch) if watch else {}

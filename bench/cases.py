@@ -31,8 +31,12 @@ GENERATORS = ("xdp", "testpmd")
 # testpmd's fwd lcore in the reference; the components cost under 100 cycles a frame
 # (vf-icmp-cycles), the I/O lcore over 3000
 VF_LCORES_ON_CPU0 = "2@0,3@0,4@0,5@0"
-# ... and the primary's ring:N that deep (--ring-size; default 1024): ~6 ms at 700 kpps,
-# longer than the scheduler leaves one of those lcores waiting for CPU 0
+# vf-icmp-xdp: the vf's lcores, which the fast path leaves idle, on CPU 1 with the
+# forwarding NAPI thread (SCHED_FIFO: it preempts them), so that CPU 0 is the generator's
+# and the sink's as in the bare redirect it is compared with
+VF_LCORES_ON_CPU1 = "2@1,3@1,4@1,5@1"
+# vf-icmp-lcores: ... and the primary's ring:N that deep (--ring-size; default 1024):
+# ~6 ms at 700 kpps, longer than the scheduler leaves one of those lcores waiting for CPU 0
 VF_LCORES_RING_SIZE = 4096
 GEN_ENV = "BENCH_GEN"
 GEN_NAME = "gen"
@@ -201,7 +205,7 @@ class Runner:
         """The vf pipeline phy:0 -> cls -> ring:0 -> fwd -> ring:1 -> mgr -> phy:1 in the XDP
         fast path of spp_vf chains (see _xdp_case)."""
         def start() -> Stack:
-            st = self.vf_stack("2-5", (3, 4, 5), offload="on")
+            st = self.vf_stack("2-5", (3, 4, 5), offload="on", pins=VF_LCORES_ON_CPU1)
             try:
                 paths = {c["name"]: c.get("datapath") for c in st.vf_status()["components"]
                          if "name" in c}
@@ -215,8 +219,8 @@ class Runner:
         def describe(st: Stack) -> str:
             fast = st.vf_status().get("xdp_fastpath", {}).get(PORT_A, {})
             return (f"vf cls->fwd->mgr phy:0->phy:1 in XDP, {fast.get('xdp_pkts', 0)} frames "
-                    "via XDP; vf lcores 3,4,5 and primary bridge lcore 1 polling rings and "
-                    "sockets the fast path leaves empty")
+                    f"via XDP; vf lcores {VF_LCORES_ON_CPU1} and primary bridge lcore 1 "
+                    "polling rings and sockets the fast path leaves empty")
 
         return self._xdp_case("vf-icmp-xdp", start, describe)
 

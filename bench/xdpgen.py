@@ -72,14 +72,15 @@ PACE_CALLS_PER_S = 20
 
 def gen_argv(ifname: str = GEN_IF, frame: bytes | None = None, cpu: int = GEN_CPU,
              repeat: int = REPEAT, batch: int = BATCH, seconds: float = 0,
-             pps: float = 0) -> list[str]:
-    """Command line of the generator: taskset to `cpu`, then xdp_bench gen (until SIGINT
-    when `seconds` is 0; paced to `pps` frames per second when > 0, in calls of
-    1/PACE_CALLS_PER_S s of frames)."""
+             pps: float = 0, fifo_prio: int = 0) -> list[str]:
+    """Command line of the generator: taskset to `cpu` (at SCHED_FIFO `fifo_prio` when
+    > 0), then xdp_bench gen (until SIGINT when `seconds` is 0; paced to `pps` frames per
+    second when > 0, in calls of 1/PACE_CALLS_PER_S s of frames)."""
     data = udp_frame() if frame is None else frame
     if pps > 0:
         repeat = max(batch, int(pps / PACE_CALLS_PER_S))
-    return ["taskset", "-c", str(cpu), str(HELPER), "gen", ifname, str(GEN_OBJ), data.hex(),
+    fifo = ["chrt", "-f", str(fifo_prio)] if fifo_prio > 0 else []
+    return [*fifo, "taskset", "-c", str(cpu), str(HELPER), "gen", ifname, str(GEN_OBJ), data.hex(),
             str(repeat), str(batch), f"{seconds:g}", *([f"{pps:.0f}"] if pps > 0 else [])]
 
 
@@ -88,9 +89,9 @@ def attach_argv(ifname: str, obj: Path, tx_ifname: str | None = None) -> list[st
     return [str(HELPER), "attach", ifname, str(obj), *([tx_ifname] if tx_ifname else [])]
 
 
-def start(procs: Procs, name: str = "xgen", cpu: int = GEN_CPU) -> None:
+def start(procs: Procs, name: str = "xgen", cpu: int = GEN_CPU, fifo_prio: int = 0) -> None:
     """The in-kernel generator in GEN_NS until procs.stop(name) (SIGINT)."""
-    procs.spawn(name, gen_argv(GEN_IF, cpu=cpu), netns=GEN_NS)
+    procs.spawn(name, gen_argv(GEN_IF, cpu=cpu, fifo_prio=fifo_prio), netns=GEN_NS)
     time.sleep(0.2)
     procs.check_alive(name)
 

@@ -116,6 +116,9 @@ struct spp_xdp_fwd_counters {
 #define SPP_XDP_VF_MAX_POPS 2     /* pops a compiled chain may do */
 #define SPP_XDP_VF_ACT_MAX_ENTRIES 70000  /* a whole table + every VID's default + ANY */
 #define SPP_XDP_VF_SLOTS 4096     /* spp_vf_stats keys */
+/* the slots of paths to phy D are D * SLOTS_PER_TX ... + SLOTS_PER_TX - 1, so a slot
+ * names its destination even after its action is gone (SLOTS = PER_TX * TX_PORTS) */
+#define SPP_XDP_VF_SLOTS_PER_TX 128
 
 /*
  * What an spp_vf chain does with a frame, composed from its port VLAN

@@ -163,6 +163,9 @@ static __always_inline int vf_rewrite(struct xdp_md *ctx, __u32 flags, __u16 tci
 	return 0;
 }
 
+_Static_assert(SPP_XDP_VF_SLOTS == SPP_XDP_VF_SLOTS_PER_TX * SPP_XDP_TX_PORTS,
+	       "every destination phy has its own range of counter slots");
+
 /*
  * XDP_REDIRECT when the chain's action sent the frame on (counted in
  * spp_vf_stats[slot]), else XDP_ABORTED: the caller then hands the frame,

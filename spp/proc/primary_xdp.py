@@ -104,7 +104,6 @@ class PrimarySteering:
         self.phys: dict[int, str] = {}  # phy id -> steered interface with pinned maps
         self.attach: dict[str, str | None] = {}  # iface -> native / generic XDP
         self.vf_errors: dict[str, str] = {}  # iface -> why its vf chain offload flag is stale
-        self.vf_slot_dst: dict[str, dict[int, int]] = {}  # iface -> vf counter slot -> dst phy
         pass_obj = xdp_prog.parent / PASS_OBJECT.name if xdp_prog is not None else PASS_OBJECT
         self.peers = PeerPrograms(pass_obj)
         self.fast = FastPath(self._maps, socket.if_nametoindex, self._prepare_route)
@@ -213,21 +212,17 @@ class PrimarySteering:
     def _vf_fwd(self, ifc: str) -> dict[int, int]:
         """What spp_vf chains sent in XDP from `ifc`, per destination phy id.
 
-        Each vf action names its counter slot and destination; a vf never gives a slot
-        to another path, so a slot's destination, once seen in an action, stays known
-        (`vf_slot_dst`) after the action goes. Slots are handed out from 0 up, so the
-        slots up to the highest one seen are read."""
+        The counter slots of the paths to phy D are D's range (SPP_XDP_VF_SLOTS_PER_TX
+        of them from D * SLOTS_PER_TX), so every frame counted is found, also that of an
+        action that came and went between two reads."""
         m = self._maps()
-        known = self.vf_slot_dst.setdefault(ifc, {})
-        for act in m.vf_acts(ifc).values():
-            if act.tx_port is not None:
-                known[act.slot] = act.tx_port
+        per_tx = m.defs.const("SPP_XDP_VF_SLOTS_PER_TX")
         out: dict[int, int] = {}
-        if not known:
-            return out
-        for slot, (pkts, _bytes) in m.vf_stats(ifc, list(range(max(known) + 1))).items():
-            if pkts and slot in known:
-                out[known[slot]] = out.get(known[slot], 0) + pkts
+        for dst in self.phys:
+            counts = m.vf_stats(ifc, list(range(dst * per_tx, (dst + 1) * per_tx)))
+            pkts = sum(p for p, _bytes in counts.values())
+            if pkts:
+                out[dst] = pkts
         return out
 
     def fast_status(self) -> dict[str, Any]:

@@ -247,12 +247,16 @@ class VfFastPath:
         self.flags: dict[str, bool] = {}                 # ingress iface -> offload at sync
         self.error: str | None = None
 
-    def _slot(self, iface: str, path: Path, limit: int) -> int | None:
+    def _slot(self, iface: str, path: Path, per_tx: int) -> int | None:
+        """The counter slot of `path`: the next free one of its destination's range
+        (tx_phy * per_tx ...), never reused, so a slot's count is its path's and the
+        primary knows the destination of every slot it reads."""
         slots = self.slots.setdefault(iface, {})
         if path not in slots:
-            if len(slots) >= limit:
+            n = sum(1 for p in slots if p.tx_phy == path.tx_phy)
+            if n >= per_tx:
                 return None
-            slots[path] = len(slots)  # never reused: a slot's count is its path's
+            slots[path] = path.tx_phy * per_tx + n
         return slots[path]
 
     def sync(self, model: VfModel) -> None:
@@ -292,7 +296,7 @@ class VfFastPath:
         from spp.xdp.steering import VfAct
 
         m = self._maps()
-        slot_limit = m.defs.const("SPP_XDP_VF_SLOTS")
+        slot_limit = m.defs.const("SPP_XDP_VF_SLOTS_PER_TX")
         assert m.defs.const("SPP_XDP_VF_ANY_VLAN") == ANY_VLAN
         assert m.defs.const("SPP_XDP_VF_MAX_POPS") == MAX_POPS
         for ifc in gone:
@@ -313,7 +317,7 @@ class VfFastPath:
                 why = ready[path.tx_phy]
                 slot = self._slot(ifc, path, slot_limit)
                 if why is None and slot is None:
-                    why = "XDP counter slots are used up"
+                    why = f"XDP counter slots of phy:{path.tx_phy} are used up"
                 if why is not None:
                     acts[key] = VfAct(None)
                     reasons.append(why)

@@ -109,6 +109,25 @@ def test_classify_icmp_from_the_recipes_goes_through_xdp_and_counters_match(
     assert stack.primary_status()["phy_ports"][0]["stats"]["ipackets"] >= p0_in + 12
 
 
+def _xdp_tx(stack: Stack, phy: int) -> int:
+    ports = {p["id"]: p for p in stack.primary_status()["phy_ports"]}
+    return int(ports[phy]["xdp_fwd"]["tx"])
+
+
+def test_the_primary_counts_frames_of_an_entry_that_came_and_went_between_two_reads(
+        stack: Stack) -> None:
+    """A default entry (a path of its own: cls counts it as default) that lives only
+    between two `pri; status` reads: the frames XDP sent through it still show in phy:1's
+    counters (a counter slot names its destination)."""
+    _recipes(stack)
+    before = _xdp_tx(stack, 1)
+    stack.vf(1, table("add", "default", "ring:0"))
+    got = _send([_echo(NOBODY, i) for i in range(5)])
+    stack.vf(1, table("del", "default", "ring:0"))
+    assert len(got) == 5
+    assert _xdp_tx(stack, 1) - before == 5
+
+
 def _peer_program(ns: str, ifname: str) -> bool:
     out = subprocess.run(["ip", "-n", ns, "-d", "link", "show", "dev", ifname],
                          capture_output=True, text=True, check=True).stdout

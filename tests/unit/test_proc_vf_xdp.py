@@ -248,3 +248,15 @@ def test_offload_off_writes_socket_actions_and_prepares_no_peer_until_turned_on(
     f.refresh(m)
     assert [e[0] for e in maps.log] == ["act", "act", "devmap-"]
     assert {e[4] for e in maps.log[:2]} == {None}
+
+
+def test_a_paths_counter_slot_lies_in_its_destinations_range_and_is_never_reused() -> None:
+    maps, m = FakeMaps(), classify_icmp()
+    per_tx = maps.defs.const("SPP_XDP_VF_SLOTS_PER_TX")
+    f = fast(maps)
+    f.sync(m)
+    first = dict(f.slots["p0"])
+    assert sorted(first.values()) == [per_tx, per_tx + 1]  # both paths go to phy:1
+    m.component_stop({"name": "fwd2"})
+    f.sync(m)
+    assert f.slots["p0"] == first  # the gone path keeps its slot (and its count)
