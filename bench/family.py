@@ -9,6 +9,10 @@ PORT_A:
             generator's frames the NAPI that takes them into the stack)
   spp_pcap  the primary (af_xdp on PORT_A) and spp_pcap -c phy:0 (lcores PCAP_LCORES:
             master, receive, two writers, one on each CPU), files LZ4-compressed
+  rxonly    dpdk-testpmd rxonly on PORT_A over af_xdp (rx lcore @CPU1): receives and
+            frees, writes nothing - the most any af_xdp reader takes here, so `limit`
+            (spp_pcap over it) says how much of that spp_pcap reaches, and rxonly over
+            tcpdump the best `ratio` any capture through af_xdp could show on this host
 
 In both, PORT_A's NAPI is a thread @CPU NAPI_CPU at SCHED_FIFO NAPI_PRIO (it preempts the
 generator there), and the files go to the same directory. A capturer's rate is the
@@ -38,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import meter, xdpgen
+from bench import meter, testpmd, xdpgen
 from bench.procs import BenchError, Procs
 from bench.topo import (
     COPY_IF,
@@ -63,7 +67,7 @@ TCPDUMP_BUFFER_KIB = 8192  # tcpdump -B: its kernel buffer
 PRIMARY_LCORES = (0, 1)    # main, bridge
 PCAP_LCORES = (2, 3, 4, 5)  # master, receive, two writers
 MIRROR_LCORES = (2, 3)     # master, the mirror component
-GEN_NAME, TCPDUMP_NAME = "xgen", "tcpdump"
+GEN_NAME, TCPDUMP_NAME, RXONLY_NAME = "xgen", "tcpdump", "rxonly"
 # what tcpdump prints on its way out
 _TCPDUMP_RE = {k: re.compile(rf"(\d+) packets? {k}") for k in
                ("captured", "received by filter", "dropped by kernel")}
@@ -106,7 +110,7 @@ class Capture:
         return max(self.offered - self.captured, 0)
 
     def text(self) -> str:
-        before = f", {self.lost_before} lost at the af_xdp socket" if self.who != "tcpdump" \
+        before = f", {self.lost_before} lost at the af_xdp socket" if self.who == "spp_pcap" \
             else ""
         return (f"{self.who}: offered {_mpps(self.offered_rate)}, captured "
                 f"{_mpps(self.rate)} ({self.captured} of {self.offered}), counted drops "
@@ -155,6 +159,17 @@ def tcpdump_run(procs: Procs, out: Path, pps: float) -> Capture:
     return Capture("tcpdump", ran, offered, count["captured"], count["dropped by kernel"])
 
 
+def rxonly_run(procs: Procs) -> Capture:
+    with contextlib.ExitStack() as stack:
+        testpmd.start_rxonly(procs, RXONLY_NAME)
+        stack.callback(procs.stop, RXONLY_NAME)
+        xdpgen.threaded_napi(stack, xdpgen.ROOT_NS, PORT_A, NAPI_CPU, NAPI_PRIO)
+        ran, offered = _generate(procs, CAPTURE_S, 0)
+        time.sleep(0.5)
+        got = testpmd.stop_and_read_rx(procs, RXONLY_NAME)
+    return Capture("testpmd rxonly", ran, offered, got, 0)
+
+
 def _xsk_lost(st: Stack) -> int:
     """Frames PORT_A's af_xdp socket could not take (rx dropped, rx ring full)."""
     phy0 = next(p for p in st.primary_status()["phy_ports"] if p["id"] == 0)
@@ -193,6 +208,7 @@ def pcap_run(procs: Procs, out: Path, pps: float) -> Capture:
 @dataclass
 class PcapResult:
     ratio: float
+    limit: float
     summary: str
     note: str
     pcap_rate: float
@@ -205,13 +221,18 @@ def pcap_case(procs: Procs) -> PcapResult:
     try:
         full_t = tcpdump_run(procs, out, 0)
         full_p = pcap_run(procs, out, 0)
+        full_r = rxonly_run(procs)
         paced = full_t.offered_rate
         slow_t = tcpdump_run(procs, out, paced)
         slow_p = pcap_run(procs, out, paced)
     finally:
         shutil.rmtree(out, ignore_errors=True)
     ratio = full_p.rate / full_t.rate if full_t.rate else 0.0
-    summary = (f"pcap {full_p.rate:.0f} pps ratio={ratio:.2f} (tcpdump {full_t.rate:.0f} pps); "
+    limit = full_p.rate / full_r.rate if full_r.rate else 0.0
+    best = full_r.rate / full_t.rate if full_t.rate else 0.0
+    summary = (f"pcap {full_p.rate:.0f} pps ratio={ratio:.2f} limit={limit:.2f} (tcpdump "
+               f"{full_t.rate:.0f} pps; testpmd rxonly {full_r.rate:.0f} pps, "
+               f"{best:.2f}x tcpdump); "
                f"at {paced:.0f} pps offered: tcpdump missed {slow_t.missing} "
                f"(dropped by kernel {slow_t.dropped}), spp_pcap counted drops {slow_p.dropped}"
                f", missed {slow_p.missing}")
@@ -220,11 +241,13 @@ def pcap_case(procs: Procs) -> PcapResult:
              f"run; {PORT_A}'s threaded NAPI @CPU{NAPI_CPU} SCHED_FIFO {NAPI_PRIO}; tcpdump "
              f"-B {TCPDUMP_BUFFER_KIB} KiB -w @CPU{TCPDUMP_CPU} (xdp_pass on {PORT_A}); "
              + pins("primary", PRIMARY_LCORES, ("main", "bridge")) + "; "
+             + "testpmd rxonly main lcore @CPU0, rx lcore @CPU1; "
              + pins("spp_pcap", PCAP_LCORES, ("master", "receive", "writer 1", "writer 2")))
-    note = (f"{where}; full rate: {full_t.text()}; {full_p.text()}; paced to tcpdump's "
+    note = (f"{where}; full rate: {full_t.text()}; {full_p.text()}; {full_r.text()}; "
+            f"paced to tcpdump's "
             f"full-rate offer ({_mpps(paced)}, bursts of 1/{xdpgen.PACE_CALLS_PER_S} s): "
             f"{slow_t.text()}; {slow_p.text()}")
-    return PcapResult(ratio, summary, note, full_p.rate, full_t.rate)
+    return PcapResult(ratio, limit, summary, note, full_p.rate, full_t.rate)
 
 
 # ---- mirror ------------------------------------------------------------------------

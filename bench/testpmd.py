@@ -41,6 +41,30 @@ def start_reference(procs: Procs, name: str = "ref", extra: tuple[str, ...] = ()
     procs.wait_log(name, READY, 60)
 
 
+def start_rxonly(procs: Procs, name: str = "rxonly") -> None:
+    """testpmd rxonly on PORT_A (receives and frees): main lcore on CPU 0, rx lcore on
+    CPU 1; the most any af_xdp reader takes from PORT_A here."""
+    argv = [*TESTPMD, "--lcores", "0@0,1@1", "--file-prefix", "spp-bench-rx", *COMMON,
+            *_vdev(0, PORT_A), "--", "--forward-mode=rxonly", *APP]
+    procs.spawn(name, argv)
+    procs.wait_log(name, READY, 60)
+
+
+# DPDK 22.11 testpmd, at the end of a port's forward statistics
+RX_PACKETS_RE = re.compile(r"Forward statistics for port 0.*?RX-packets:\s*(\d+)", re.S)
+
+
+def stop_and_read_rx(procs: Procs, name: str) -> int:
+    """Stop forwarding (Enter) and read how many frames port 0 received."""
+    procs.press_enter(name)
+    wait_for(lambda: RX_PACKETS_RE.search(procs.log(name, 1 << 20)) is not None
+             or not procs.alive(name), 30, f"{name} to print its statistics")
+    m = RX_PACKETS_RE.search(procs.log(name, 1 << 20))
+    if m is None:
+        raise BenchError(f"{name}: no forward statistics in its log:\n{procs.log(name)}")
+    return int(m.group(1))
+
+
 # DPDK 22.11 testpmd, at the end of its forward statistics with --record-core-cycles
 CYCLES_RE = re.compile(r"CPU cycles/packet=([0-9.]+) \((?:total|busy) cycles=(\d+) / "
                        r"total (\w+) packets=(\d+)\) at (\d+) MHz Clock")
