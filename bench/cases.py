@@ -272,42 +272,27 @@ class Runner:
                       f"@CPU1, --ring-size {VF_LCORES_RING_SIZE}, XDP offload off; "
                       + self.ref_note())
 
-    def testpmd_cycles(self) -> Cycles:
-        """dpdk-testpmd io forwarding with --record-core-cycles under the same generator:
-        the lowest of CYCLE_TRIALS runs (it reports once, when it stops). Its busy cycles
-        are scaled by the share of the generator's run its fwd lcore ran, as ours are."""
-        runs = []
-        for _ in range(CYCLE_TRIALS):
-            testpmd.start_reference(self.procs, "ref-cycles", extra=("--record-core-cycles",))
+    def _testpmd_cycles_run(self) -> Cycles:
+        """One run of dpdk-testpmd io forwarding with --record-core-cycles under the same
+        generator (it reports once, when it stops). Its busy cycles are scaled by the share
+        of the generator's run its fwd lcore ran, as ours are."""
+        testpmd.start_reference(self.procs, "ref-cycles", extra=("--record-core-cycles",))
+        try:
+            pid = self.procs.procs["ref-cycles"].pid
+            share = RunShare({pid: [1]})
+            self.start_gen()
             try:
-                pid = self.procs.procs["ref-cycles"].pid
-                share = RunShare({pid: [1]})
-                self.start_gen()
-                try:
-                    share.start()
-                    time.sleep(WARMUP_S + CYCLE_WINDOW_S)
-                finally:
-                    ran = share.stop()[(pid, 1)]
-                    self.stop_gen()
-                time.sleep(0.5)
-                cpp, busy, pkts = testpmd.stop_and_read_cycles(self.procs, "ref-cycles")
+                share.start()
+                time.sleep(WARMUP_S + CYCLE_WINDOW_S)
             finally:
-                self.procs.stop("ref-cycles")
-            runs.append(Cycles(cpp * ran, busy, pkts, f"x ran {ran:.2f}", tsc_per_packet=cpp))
-        best = min(runs, key=lambda c: c.per_packet)
-        best.note = "runs " + ", ".join(
-            f"{c.per_packet:.0f} (TSC {c.tsc_per_packet:.0f} {c.note})" for c in runs)
-        return best
-
-    def spp_cycles(self, lcores: str, cores: tuple[int, int, int]) -> Cycles:
-        """Busy cycles of every worker lcore per frame sent on phy:1 under the generator:
-        the lowest of CYCLE_TRIALS runs, each a fresh primary and spp_vf measured over one
-        window (as the reference: which CPU the kernel's share of a run lands on is
-        decided when its processes start, and then holds for the run)."""
-        runs = [self._spp_cycles_run(lcores, cores) for _ in range(CYCLE_TRIALS)]
-        best = min(runs, key=lambda c: c.per_packet)
-        best.note += "; runs " + ", ".join(f"{c.per_packet:.0f}" for c in runs)
-        return best
+                ran = share.stop()[(pid, 1)]
+                self.stop_gen()
+            time.sleep(0.5)
+            cpp, busy, pkts = testpmd.stop_and_read_cycles(self.procs, "ref-cycles")
+        finally:
+            self.procs.stop("ref-cycles")
+        return Cycles(cpp * ran, busy, pkts, f"TSC {cpp:.0f} x ran {ran:.2f}",
+                      tsc_per_packet=cpp)
 
     def _spp_cycles_run(self, lcores: str, cores: tuple[int, int, int]) -> Cycles:
         st = self.vf_stack(lcores, cores)
@@ -342,17 +327,27 @@ class Runner:
                       f"window its thread ran): {split}", tsc_per_packet=busy / sent)
 
     def vf_icmp_cycles(self) -> Result:
-        ref = self.testpmd_cycles()
-        ours = self.spp_cycles("2,3", (3, 3, 3))
+        """Our cycles per frame against testpmd's, in CYCLE_TRIALS pairs of runs, each pair
+        back to back (testpmd, then a fresh primary and spp_vf): the load of a shared host
+        drifts within minutes, so a ratio is only taken within a pair; the pair with the
+        median ratio is reported, every pair is printed."""
+        pairs = []
+        for _ in range(CYCLE_TRIALS):
+            ref = self._testpmd_cycles_run()
+            pairs.append((self._spp_cycles_run("2,3", (3, 3, 3)), ref))
+        pairs.sort(key=lambda p: p[0].per_packet / p[1].per_packet)
+        ours, ref = pairs[len(pairs) // 2]
+        every = ", ".join(f"{o.per_packet:.0f}/{r.per_packet:.0f} = "
+                          f"{o.per_packet / r.per_packet:.2f}" for o, r in pairs)
         return Result(ours.per_packet, "cycles/pkt", ref.per_packet,
                       f"busy cycles, each lcore's scaled by the share of the window its thread "
                       f"ran (schedstat), of the primary's bridge lcore and spp_vf's lcore 3 "
                       f"(cls, fwd, mgr) per frame sent on phy:1: {ours.per_packet:.0f} "
                       f"({ours.note}); reference dpdk-testpmd --record-core-cycles io-fwd "
                       f"{PORT_A}->{PORT_B}, its fwd lcore likewise: "
-                      f"{ref.per_packet:.0f} cycles/pkt over "
-                      f"{ref.packets:,} packets ({ref.note}); same "
-                      f"{generator_label(self.generator)}; lowest of {CYCLE_TRIALS} runs each")
+                      f"{ref.per_packet:.0f} cycles/pkt over {ref.packets:,} packets "
+                      f"({ref.note}); same {generator_label(self.generator)}; the median of "
+                      f"{CYCLE_TRIALS} pairs of runs (ours/testpmd): {every}")
 
     def classifier_entries(self) -> Result:
         st = self.stack()
@@ -416,7 +411,7 @@ class Runner:
 
 
 CYCLE_WINDOW_S = 3.0
-CYCLE_TRIALS = 3  # lowest of: other load on the shared CPUs only ever adds cycles
+CYCLE_TRIALS = 5  # pairs of runs (testpmd, ours) back to back; the median pair counts
 
 
 @dataclass
